@@ -1,0 +1,694 @@
+"""Scenario schema: validated once, at the edge, into frozen objects.
+
+A scenario is a YAML file. It may name a ``base:`` scenario (a path relative to
+itself); the file's own keys are then merged over the base, mappings key by key
+and everything else (lists included) replaced whole. The merged document is
+validated against :class:`Scenario`.
+
+Every user mistake becomes a :class:`ConfigError` whose one-line message names
+the file, the dotted path of the field, the line where the YAML gives it, the
+value and the rule that it breaks.
+
+Units: days for every time (``*_days``), probabilities in [0, 1] (``p_*``),
+rates per the unit in their name (``*_per_week``, ``*_per_year``, ``*_per_day``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+__all__ = [
+    "ConfigError",
+    "Scenario",
+    "load_scenario",
+    "scenario_from_dict",
+    "resolved_yaml",
+]
+
+
+class ConfigError(ValueError):
+    """A user's mistake in a scenario; its message is one line, fit to print as is."""
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+PositiveDays = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+NonNegDays = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+Probability = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
+Name = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$")]
+
+
+# --------------------------------------------------------------------------- baselines
+class ExponentialBaseline(_Model):
+    """Constant hazard: h0(t) = rate."""
+
+    dist: Literal["exponential"]
+    rate_per_day: float = Field(ge=0, allow_inf_nan=False, description="Hazard per day.")
+
+
+class WeibullBaseline(_Model):
+    """h0(t) = (k/scale) (t/scale)^(k-1); H0(t) = (t/scale)^k. k < 1: hazard falls with time."""
+
+    dist: Literal["weibull"]
+    shape: float = Field(
+        gt=0, le=20, allow_inf_nan=False, description="Weibull shape k (dimensionless)."
+    )
+    scale_days: PositiveDays = Field(description="Weibull scale, days.")
+
+
+class LogLogisticBaseline(_Model):
+    """H0(t) = ln(1 + (t/scale)^shape): hazard that may rise then fall."""
+
+    dist: Literal["loglogistic"]
+    shape: float = Field(gt=0, le=20, allow_inf_nan=False, description="Log-logistic shape.")
+    scale_days: PositiveDays = Field(description="Log-logistic scale (median time), days.")
+
+
+class PiecewiseBaseline(_Model):
+    """Hazard constant between breakpoints; the last rate holds for ever."""
+
+    dist: Literal["piecewise"]
+    breaks_days: tuple[NonNegDays, ...] = Field(
+        min_length=1,
+        description="Start of each interval in days since discharge; first 0, increasing.",
+    )
+    rates_per_day: tuple[Annotated[float, Field(ge=0, allow_inf_nan=False)], ...] = Field(
+        min_length=1, description="Hazard per day in each interval, same length as breaks_days."
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> PiecewiseBaseline:
+        if len(self.breaks_days) != len(self.rates_per_day):
+            raise ValueError("breaks_days and rates_per_day must have the same length")
+        if self.breaks_days[0] != 0:
+            raise ValueError("breaks_days must start at 0")
+        if any(a >= b for a, b in zip(self.breaks_days, self.breaks_days[1:], strict=False)):
+            raise ValueError("breaks_days must be strictly increasing")
+        return self
+
+
+Baseline = Annotated[
+    ExponentialBaseline | WeibullBaseline | LogLogisticBaseline | PiecewiseBaseline,
+    Field(discriminator="dist"),
+]
+
+
+# --------------------------------------------------------------- durations (length of stay)
+class FixedDuration(_Model):
+    """Always the same duration."""
+
+    dist: Literal["fixed"]
+    days: NonNegDays = Field(description="Duration, days.")
+
+
+class ExponentialDuration(_Model):
+    """Exponential duration with the given mean."""
+
+    dist: Literal["exponential"]
+    mean_days: PositiveDays = Field(description="Mean, days.")
+
+
+class GammaDuration(_Model):
+    """Gamma duration parameterised by mean and standard deviation."""
+
+    dist: Literal["gamma"]
+    mean_days: PositiveDays = Field(description="Mean, days.")
+    sd_days: PositiveDays = Field(description="Standard deviation, days.")
+
+
+class LognormalDuration(_Model):
+    """Lognormal duration parameterised by its mean and standard deviation (not log scale)."""
+
+    dist: Literal["lognormal"]
+    mean_days: PositiveDays = Field(description="Mean, days.")
+    sd_days: PositiveDays = Field(description="Standard deviation, days.")
+
+
+Duration = Annotated[
+    FixedDuration | ExponentialDuration | GammaDuration | LognormalDuration,
+    Field(discriminator="dist"),
+]
+
+
+# ------------------------------------------------------------------------------ feeds
+class TrialFeed(_Model):
+    """A fixed cohort recruited evenly over a window and randomised to arms."""
+
+    kind: Literal["trial"]
+    n_patients: int = Field(ge=1, le=10_000_000, description="Patients recruited (all arms).")
+    recruitment_days: NonNegDays = Field(
+        description="Recruitment window, days; patient i enters at i * window / n."
+    )
+    allocation: dict[Name, Annotated[float, Field(gt=0, allow_inf_nan=False)]] = Field(
+        description="Randomisation ratio by arm name, e.g. {control: 1, peer_support: 1}."
+    )
+    follow_up_days: PositiveDays = Field(
+        description="Each patient is followed this long from entry, then censored."
+    )
+
+
+class RateChange(_Model):
+    """From a day on, discharges arrive at a new weekly rate."""
+
+    from_day: NonNegDays = Field(description="Day (from the start of the run) of the change.")
+    per_week: float = Field(ge=0, allow_inf_nan=False, description="Discharges per week.")
+
+
+class ServiceFeed(_Model):
+    """A Poisson stream of CRT discharges into a standing service."""
+
+    kind: Literal["service"]
+    discharges_per_week: float = Field(
+        ge=0, le=100_000, allow_inf_nan=False, description="Mean CRT discharges per week."
+    )
+    rate_changes: tuple[RateChange, ...] = Field(
+        default=(), description="Optional later changes of the weekly rate, by increasing day."
+    )
+    warm_up_days: NonNegDays = Field(
+        default=0.0,
+        description="Simulated before measurement starts; patients entering then are "
+        "simulated (they use beds and workers) but left out of the tables.",
+    )
+    run_days: PositiveDays = Field(description="Measured period after the warm-up, days.")
+
+    @model_validator(mode="after")
+    def _check(self) -> ServiceFeed:
+        days = [c.from_day for c in self.rate_changes]
+        if days != sorted(days) or len(set(days)) != len(days):
+            raise ValueError("rate_changes must have strictly increasing from_day")
+        return self
+
+
+Feed = Annotated[TrialFeed | ServiceFeed, Field(discriminator="kind")]
+
+
+# ------------------------------------------------------------------------- population
+class RiskGroup(_Model):
+    """A share of patients whose readmission hazard is multiplied by a ratio."""
+
+    name: Name
+    share: Probability = Field(description="Share of patients in the group; shares sum to 1.")
+    hazard_ratio: float = Field(
+        gt=0, le=100, allow_inf_nan=False, description="Multiplier on the baseline hazard."
+    )
+
+
+class Population(_Model):
+    """Who is discharged: risk groups and unobserved heterogeneity."""
+
+    risk_groups: tuple[RiskGroup, ...] = Field(
+        default=(RiskGroup(name="all", share=1.0, hazard_ratio=1.0),),
+        min_length=1,
+        description="Risk groups with shares (summing to 1) and hazard ratios.",
+    )
+    frailty_variance: float = Field(
+        default=0.0,
+        ge=0,
+        le=20,
+        allow_inf_nan=False,
+        description="Variance of a gamma frailty with mean 1 (0 = none), drawn once per "
+        "patient; it clusters repeat readmissions in the same people.",
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> Population:
+        total = sum(g.share for g in self.risk_groups)
+        if not math.isclose(total, 1.0, abs_tol=1e-6):
+            raise ValueError(f"risk group shares must sum to 1 (they sum to {total:g})")
+        names = [g.name for g in self.risk_groups]
+        if len(set(names)) != len(names):
+            raise ValueError("risk group names must be unique")
+        return self
+
+
+# ------------------------------------------------------------------- hazards of leaving
+class Readmission(_Model):
+    """Baseline hazard of readmission to acute care, in days since the episode's discharge."""
+
+    baseline: Baseline = Field(description="Baseline hazard h0, tagged by `dist`.")
+
+
+class Competing(_Model):
+    """Constant hazards that end follow-up: death and loss to follow-up."""
+
+    death_per_year: float = Field(
+        default=0.0, ge=0, le=10, allow_inf_nan=False, description="Death hazard per year."
+    )
+    loss_to_follow_up_per_year: float = Field(
+        default=0.0,
+        ge=0,
+        le=10,
+        allow_inf_nan=False,
+        description="Hazard per year of leaving observation (censoring).",
+    )
+
+
+# ------------------------------------------------------------------------- attendance
+class Engagement(_Model):
+    """Beta distribution of each engaging patient's probability of attending a session."""
+
+    alpha: float = Field(gt=0, le=1000, allow_inf_nan=False, description="Beta alpha.")
+    beta: float = Field(gt=0, le=1000, allow_inf_nan=False, description="Beta beta.")
+
+
+class Attendance(_Model):
+    """How patients attend the sessions they are offered."""
+
+    engagement: Engagement = Field(
+        default=Engagement(alpha=1.0, beta=1.0),
+        description="Beta distribution of the per-session attendance probability.",
+    )
+    p_never_engage: Probability = Field(
+        default=0.0, description="Share who attend no session at all."
+    )
+    disengage_after_missed: int | None = Field(
+        default=None,
+        ge=1,
+        le=1000,
+        description="Consecutive missed sessions after which a patient leaves the "
+        "programme; null = never.",
+    )
+
+
+# --------------------------------------------------------------------------- capacity
+class PeerWorkers(_Model):
+    """Peer support workers: a pool of caseload slots with a waiting list."""
+
+    count: int | None = Field(
+        default=None, ge=0, le=100_000, description="Workers; null = unlimited (no waiting)."
+    )
+    caseload_per_worker: int = Field(
+        default=12, ge=1, le=1000, description="Most patients one worker supports at once."
+    )
+    weekly_session_hours: float = Field(
+        default=30.0,
+        gt=0,
+        le=80,
+        allow_inf_nan=False,
+        description="Contact hours a worker can give per week; with the arm's sessions it "
+        "may cap the caseload below caseload_per_worker.",
+    )
+    queue: Literal["fifo", "risk"] = Field(
+        default="fifo",
+        description="Waiting list order: first come first served, or highest risk-group "
+        "hazard ratio first (FIFO within a group).",
+    )
+    max_wait_days: PositiveDays | None = Field(
+        default=None, description="The offer lapses after waiting this long; null = never."
+    )
+
+
+class AcuteSetting(_Model):
+    """One acute setting (ward or CRT home treatment): capacity, stay and overflow."""
+
+    capacity: int | None = Field(
+        default=None, ge=0, le=1_000_000, description="Places (beds or caseload); null = unlimited."
+    )
+    length_of_stay: Duration = Field(description="Length of stay, tagged by `dist`.")
+    overflow: Literal["queue", "out_of_area"] = Field(
+        default="out_of_area",
+        description="When full: wait for a place (the wait does not count as a stay), or be "
+        "placed out of area at once (same length of stay, counted separately).",
+    )
+
+
+class AcuteCare(_Model):
+    """Where a readmitted patient goes."""
+
+    p_ward: Probability = Field(
+        default=0.5, description="Share of readmissions to an inpatient ward; the rest to CRT."
+    )
+    ward: AcuteSetting
+    crt: AcuteSetting
+
+
+# ------------------------------------------------------------------------------- arms
+class PeerSupportOffer(_Model):
+    """An offer of weekly (or other interval) peer-support sessions."""
+
+    n_sessions: int = Field(default=10, ge=0, le=200, description="Sessions offered.")
+    interval_days: PositiveDays = Field(default=7.0, description="Days between sessions.")
+    session_hours: float = Field(
+        default=1.0, gt=0, le=12, allow_inf_nan=False, description="Length of a session, hours."
+    )
+    risk_groups: tuple[Name, ...] | None = Field(
+        default=None, description="Only these risk groups are offered; null = everyone."
+    )
+    reoffer_after_readmission: bool = Field(
+        default=False, description="Offer again at each discharge after a readmission."
+    )
+
+
+class NoEffect(_Model):
+    """The offer does not change the readmission hazard."""
+
+    mechanism: Literal["none"]
+
+
+class ITTEffect(_Model):
+    """Intention to treat: a hazard ratio for everyone offered, for a window, then waning."""
+
+    mechanism: Literal["itt"]
+    hazard_ratio: float = Field(gt=0, le=100, allow_inf_nan=False, description="Ratio in window.")
+    starts_at: Literal["offer", "first_session"] = Field(
+        default="offer",
+        description="When the ratio starts: at the offer (allocation), or at the first "
+        "session (so a wait for a worker delays it, and non-starters get nothing).",
+    )
+    window_days: PositiveDays = Field(default=365.0, description="Days the full ratio lasts.")
+    half_life_days: PositiveDays | None = Field(
+        default=None,
+        description="After the window the ratio wanes back to 1 with this half-life; null = "
+        "it ends at once.",
+    )
+
+
+class DoseResponseEffect(_Model):
+    """Dose-response: the ratio moves with sessions attended so far (none attended, no benefit)."""
+
+    mechanism: Literal["dose_response"]
+    hazard_ratio_at_full_dose: float = Field(
+        gt=0, le=100, allow_inf_nan=False, description="Ratio once full_dose_sessions attended."
+    )
+    full_dose_sessions: int = Field(
+        default=10, ge=1, le=200, description="Sessions for the full effect; linear below."
+    )
+    window_days: PositiveDays = Field(
+        default=365.0, description="Days from the first session the effect lasts."
+    )
+    half_life_days: PositiveDays | None = Field(
+        default=None, description="Waning half-life after the window; null = ends at once."
+    )
+
+
+Effect = Annotated[NoEffect | ITTEffect | DoseResponseEffect, Field(discriminator="mechanism")]
+
+
+class Arm(_Model):
+    """A trial arm or a service policy: whether and how peer support is offered."""
+
+    name: Name
+    description: str = Field(default="", description="Free text.")
+    peer_support: PeerSupportOffer | None = Field(
+        default=None, description="The offer; null = usual care (no peer support)."
+    )
+    effect: Effect = Field(
+        default=NoEffect(mechanism="none"), description="What the offer does to the hazard."
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> Arm:
+        if self.peer_support is None and self.effect.mechanism != "none":
+            raise ValueError("an effect needs a peer_support offer (set effect.mechanism: none)")
+        return self
+
+
+class Outcomes(_Model):
+    """Horizons at which readmission is summarised, days from entry."""
+
+    primary_horizon_days: PositiveDays = Field(
+        default=365.0, description="Primary horizon (CORE: 365 days)."
+    )
+    secondary_horizons_days: tuple[PositiveDays, ...] = Field(
+        default=(), description="Other horizons (CORE: 120 and 540 days)."
+    )
+
+
+# --------------------------------------------------------------------------- scenario
+class Scenario(_Model):
+    """A whole scenario: the root of the YAML file."""
+
+    name: Name
+    description: str = Field(default="", description="What the scenario is and its sources.")
+    seed: int = Field(ge=0, lt=2**63, description="Root seed of every random stream.")
+    replications: int = Field(default=100, ge=1, le=1_000_000, description="Replications.")
+    feed: Feed = Field(description="How patients enter: `kind: trial` or `kind: service`.")
+    outcomes: Outcomes = Field(default=Outcomes(), description="Reporting horizons.")
+    population: Population = Field(default=Population(), description="Risk groups, frailty.")
+    readmission: Readmission
+    competing: Competing = Field(default=Competing(), description="Death, loss to follow-up.")
+    attendance: Attendance = Field(default=Attendance(), description="Session attendance.")
+    peer_workers: PeerWorkers = Field(default=PeerWorkers(), description="Peer worker capacity.")
+    acute_care: AcuteCare
+    arms: tuple[Arm, ...] = Field(
+        min_length=1, description="Trial arms, or service policies (each run on all patients)."
+    )
+
+    @field_validator("arms")
+    @classmethod
+    def _unique_arms(cls, arms: tuple[Arm, ...]) -> tuple[Arm, ...]:
+        names = [a.name for a in arms]
+        if len(set(names)) != len(names):
+            raise ValueError("arm names must be unique")
+        return arms
+
+    @model_validator(mode="after")
+    def _cross_checks(self) -> Scenario:
+        arm_names = [a.name for a in self.arms]
+        if isinstance(self.feed, TrialFeed):
+            if set(self.feed.allocation) != set(arm_names):
+                raise _PathError(
+                    ("feed", "allocation"),
+                    f"must name exactly the arms {arm_names}",
+                    dict(self.feed.allocation),
+                )
+            horizons = (self.outcomes.primary_horizon_days, *self.outcomes.secondary_horizons_days)
+            if max(horizons) > self.feed.follow_up_days:
+                raise _PathError(
+                    ("feed", "follow_up_days"),
+                    f"must cover every outcome horizon (the longest is {max(horizons):g} days)",
+                    self.feed.follow_up_days,
+                )
+        groups = {g.name for g in self.population.risk_groups}
+        for i, arm in enumerate(self.arms):
+            offer = arm.peer_support
+            if offer and offer.risk_groups:
+                unknown = sorted(set(offer.risk_groups) - groups)
+                if unknown:
+                    raise _PathError(
+                        ("arms", i, "peer_support", "risk_groups"),
+                        f"names unknown risk group(s) {unknown}; known: {sorted(groups)}",
+                        list(offer.risk_groups),
+                    )
+        return self
+
+    @property
+    def is_trial(self) -> bool:
+        """True for a trial feed, False for a service feed."""
+        return isinstance(self.feed, TrialFeed)
+
+    @property
+    def end_day(self) -> float:
+        """Last simulated day: recruitment plus follow-up, or warm-up plus run."""
+        if isinstance(self.feed, TrialFeed):
+            return self.feed.recruitment_days + self.feed.follow_up_days
+        return self.feed.warm_up_days + self.feed.run_days
+
+
+class _PathError(ValueError):
+    """A cross-field rule broken at a known path (raised inside validators)."""
+
+    def __init__(self, path: tuple[Any, ...], rule: str, value: Any):
+        super().__init__(rule)
+        self.path = path
+        self.rule = rule
+        self.value = value
+
+
+# ------------------------------------------------------------------------------ loading
+_MAX_BYTES = 1_000_000
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read, merge (``base:``) and validate a scenario file.
+
+    Raises
+    ------
+    ConfigError
+        For every problem a user can fix: unreadable file, malformed YAML, a rule broken.
+    """
+    path = Path(path)
+    doc, lines = _load_merged(path, ())
+    return _validate(doc, lines, path)
+
+
+def scenario_from_dict(doc: Mapping[str, Any], source: str = "<dict>") -> Scenario:
+    """Validate an in-memory scenario document (for notebooks and tests)."""
+    return _validate(dict(doc), {}, Path(source))
+
+
+def resolved_yaml(scenario: Scenario) -> str:
+    """The scenario with every default filled in, as YAML."""
+    return yaml.safe_dump(
+        scenario.model_dump(mode="json"), sort_keys=False, allow_unicode=True, width=100
+    )
+
+
+def _read_yaml(path: Path) -> tuple[Any, dict[tuple[Any, ...], int]]:
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such file") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read ({exc.strerror})") from None
+    if len(raw) > _MAX_BYTES:
+        raise ConfigError(f"{path}: {len(raw)} bytes; a scenario file may have at most {_MAX_BYTES}")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start})") from None
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        doc = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ConfigError(f"{path}: malformed YAML{where}: {problem}") from None
+    lines: dict[tuple[Any, ...], int] = {}
+    if node is not None:
+        _index_lines(node, (), lines)
+    return doc, lines
+
+
+def _index_lines(node: yaml.Node, path: tuple[Any, ...], out: dict[tuple[Any, ...], int]) -> None:
+    out.setdefault(path, node.start_mark.line + 1)
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            k = key.value if isinstance(key, yaml.ScalarNode) else None
+            out[(*path, k)] = key.start_mark.line + 1
+            if isinstance(value, yaml.MappingNode | yaml.SequenceNode):
+                _index_lines(value, (*path, k), out)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            out[(*path, i)] = item.start_mark.line + 1
+            if isinstance(item, yaml.MappingNode | yaml.SequenceNode):
+                _index_lines(item, (*path, i), out)
+
+
+LineIndex = dict[tuple[Any, ...], tuple[Path, int]]
+
+
+def _load_merged(path: Path, seen: tuple[Path, ...]) -> tuple[dict[str, Any], LineIndex]:
+    resolved = path.resolve()
+    if resolved in seen:
+        raise ConfigError(f"{path}: base: forms a cycle through {resolved.name}")
+    doc, raw_lines = _read_yaml(path)
+    if doc is None:
+        raise ConfigError(f"{path}: the file is empty; a scenario is a YAML mapping")
+    if not isinstance(doc, dict):
+        raise ConfigError(f"{path}: the top level must be a mapping of fields, not a {_kind(doc)}")
+    lines: LineIndex = {k: (path, v) for k, v in raw_lines.items()}
+    base = doc.pop("base", None)
+    if base is None:
+        return doc, lines
+    if not isinstance(base, str) or not base:
+        raise ConfigError(f"{path}: base (line {raw_lines.get(('base',), '?')}) must be a file path")
+    base_path = (path.parent / base) if not Path(base).is_absolute() else Path(base)
+    base_doc, base_lines = _load_merged(base_path, (*seen, resolved))
+    base_lines.update(lines)  # the overriding file's lines win
+    return _deep_merge(base_doc, doc), base_lines
+
+
+def _deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _deep_merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def _kind(value: Any) -> str:
+    return {list: "list", str: "string", int: "number", float: "number", bool: "boolean"}.get(
+        type(value), type(value).__name__
+    )
+
+
+def _validate(doc: dict[str, Any], lines: LineIndex, path: Path) -> Scenario:
+    try:
+        return Scenario.model_validate(doc)
+    except ValidationError as exc:
+        err = exc.errors(include_url=False)[0]
+        ctx_error = (err.get("ctx") or {}).get("error")
+        if isinstance(ctx_error, _PathError):
+            data_path, rule, value = ctx_error.path, ctx_error.rule, ctx_error.value
+        else:
+            data_path, value = _data_path(doc, err["loc"])
+            rule = _rule(err)
+            if err["type"] == "missing":
+                value = None
+        raise ConfigError(_message(path, data_path, lines, value, rule, err["type"])) from None
+
+
+def _data_path(doc: Any, loc: tuple[Any, ...]) -> tuple[tuple[Any, ...], Any]:
+    """Map pydantic's loc (which includes union tags) onto the user's document."""
+    node, out = doc, []
+    for part in loc:
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+            out.append(part)
+        elif isinstance(node, list | tuple) and isinstance(part, int) and part < len(node):
+            node = node[part]
+            out.append(part)
+        elif isinstance(node, dict) and isinstance(part, str) and part not in node:
+            # a tag name (e.g. 'weibull') or a missing field
+            if part == loc[-1]:
+                out.append(part)
+                node = None
+    return tuple(out), node
+
+
+def _rule(err: Mapping[str, Any]) -> str:
+    kind, msg = err["type"], err["msg"]
+    if kind == "extra_forbidden":
+        return "unknown field"
+    if kind == "missing":
+        return "required field is missing"
+    if kind == "union_tag_invalid":
+        ctx = err.get("ctx") or {}
+        return f"unknown {ctx.get('discriminator', 'tag')} {ctx.get('tag')!r}; expected one of {ctx.get('expected_tags')}"
+    if kind == "union_tag_not_found":
+        ctx = err.get("ctx") or {}
+        return f"needs a {ctx.get('discriminator', 'tag')} field"
+    if msg.startswith("Value error, "):
+        msg = msg[len("Value error, ") :]
+    return msg[:1].lower() + msg[1:]
+
+
+def _message(
+    path: Path,
+    data_path: tuple[Any, ...],
+    lines: LineIndex,
+    value: Any,
+    rule: str,
+    kind: str,
+) -> str:
+    dotted = ".".join(str(p) for p in data_path) or "(top level)"
+    source, line = path, None
+    for n in range(len(data_path), -1, -1):
+        if data_path[:n] in lines:
+            source, line = lines[data_path[:n]]
+            break
+    where = f" (line {line})" if line else ""
+    shown = ""
+    if kind != "missing" and value is not None:
+        text = repr(value)
+        shown = f" = {text if len(text) <= 60 else text[:57] + '...'}"
+    return f"{source}: {dotted}{where}{shown}: {rule}"

@@ -1,0 +1,441 @@
+"""SimPy processes of the crisis pathway: discharges, peer support, readmission, acute care.
+
+The model takes a validated :class:`~sim.config.Scenario` and random draws and
+returns events; nothing else (no pandas, no files, no printing).
+
+One SimPy process per patient walks through its episodes. Inside an episode the
+next readmission time is computed from the hazard clock rather than raced as
+SimPy events (performance-facts.md: racing costs 2.5x); SimPy events are used
+only where time really passes (sessions, stays) and where patients compete for
+capacity (peer workers, ward beds, CRT places).
+
+Trial feed: one world; patients are randomised to arms and share the capacity.
+Service feed: one world per policy (arm), each seeing the same patients, with the
+same draws (common random numbers).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import numpy as np
+import simpy
+
+from sim.config import (
+    AcuteSetting,
+    Arm,
+    DoseResponseEffect,
+    ITTEffect,
+    Scenario,
+    ServiceFeed,
+    TrialFeed,
+)
+from sim.hazards import Hazard, make_hazard
+from sim.model.clock import Clock
+from sim.rng import Draws, PatientBank, stream
+
+__all__ = ["EVENT_FIELDS", "Event", "simulate_replication", "entry_times", "allocate"]
+
+INF = math.inf
+DAYS_PER_YEAR = 365.25
+
+# Event tuple: (arm index, patient id, episode, time in days, event, detail)
+EVENT_FIELDS = ("arm", "patient_id", "episode", "time_days", "event", "detail")
+Event = tuple[int, int, int, float, str, str]
+
+# Event names (the `event` column). Each episode closes exactly once: with
+# DISCHARGE (a new episode starts at the same time) or with DEATH, LOST or END.
+ENTRY = "entry"  # detail: risk group
+OFFER = "offer"  # peer support offered
+QUEUE = "queue"  # no worker free: joins the waiting list
+LAPSE = "offer_lapsed"  # waited max_wait_days
+START = "support_start"  # a worker takes the patient on
+SESSION = "session"  # detail: attended | missed
+SUPPORT_END = "support_end"  # detail: completed | disengaged | readmitted | exited
+READMISSION = "readmission"  # detail: ward | crt
+PLACE_WAIT = "place_wait"  # detail: ward | crt, the setting was full (overflow: queue)
+ADMISSION = "admission"  # detail: ward | crt | out_of_area
+DISCHARGE = "discharge"
+DEATH, LOST, END = "death", "lost", "end"
+
+
+class _NeverGranted(simpy.Event):
+    """A request to a capacity of zero: it stays pending."""
+
+    def cancel(self) -> None:
+        """Nothing to withdraw: the request was never queued anywhere."""
+
+
+class _Closed:
+    """A capacity of zero places: requests are never granted."""
+
+    def __init__(self, env: simpy.Environment):
+        self.env = env
+
+    def request(self, priority: int = 0) -> simpy.Event:
+        return _NeverGranted(self.env)
+
+    def release(self, request: simpy.Event) -> None:  # pragma: no cover - never granted
+        pass
+
+
+def _resource(env: simpy.Environment, capacity: int | None, priority: bool = False):
+    if capacity is None:
+        return None
+    if capacity == 0:
+        return _Closed(env)
+    return simpy.PriorityResource(env, capacity) if priority else simpy.Resource(env, capacity)
+
+
+@dataclass(frozen=True)
+class _ArmPlan:
+    """An arm, pre-digested for the hot loop."""
+
+    index: int
+    name: str
+    offers: bool
+    eligible: frozenset[int] | None
+    n_sessions: int
+    interval: float
+    reoffer: bool
+    mechanism: str  # none | itt | dose_response
+    ratio: float  # ITT ratio, or ratio at full dose
+    full_dose: int
+    at_offer: bool  # ITT starting at the offer
+    window: float
+    half_life: float | None
+
+    @classmethod
+    def build(cls, index: int, arm: Arm, group_index: dict[str, int]) -> _ArmPlan:
+        ps, eff = arm.peer_support, arm.effect
+        eligible = None
+        if ps is not None and ps.risk_groups is not None:
+            eligible = frozenset(group_index[g] for g in ps.risk_groups)
+        ratio, full_dose, at_offer, window, half_life = 1.0, 1, False, INF, None
+        if isinstance(eff, ITTEffect):
+            ratio, at_offer = eff.hazard_ratio, eff.starts_at == "offer"
+            window, half_life = eff.window_days, eff.half_life_days
+        elif isinstance(eff, DoseResponseEffect):
+            ratio, full_dose = eff.hazard_ratio_at_full_dose, eff.full_dose_sessions
+            window, half_life = eff.window_days, eff.half_life_days
+        return cls(
+            index=index,
+            name=arm.name,
+            offers=ps is not None,
+            eligible=eligible,
+            n_sessions=ps.n_sessions if ps else 0,
+            interval=ps.interval_days if ps else 7.0,
+            reoffer=ps.reoffer_after_readmission if ps else False,
+            mechanism=eff.mechanism,
+            ratio=ratio,
+            full_dose=full_dose,
+            at_offer=at_offer,
+            window=window,
+            half_life=half_life,
+        )
+
+
+class _World:
+    """One SimPy environment: capacity, arms and the event log."""
+
+    def __init__(self, scenario: Scenario, arms: list[_ArmPlan], offering: list[Arm]):
+        self.env = simpy.Environment()
+        self.log: list[Event] = []
+        self.hazard: Hazard = make_hazard(scenario.readmission.baseline)
+        groups = scenario.population.risk_groups
+        self.group_names = [g.name for g in groups]
+        self.group_ratio = [g.hazard_ratio for g in groups]
+        # queue priority: higher hazard ratio first (lower number is served first in SimPy)
+        order = sorted(set(self.group_ratio), reverse=True)
+        self.group_priority = [order.index(r) for r in self.group_ratio]
+        self.arms = arms
+        pw = scenario.peer_workers
+        self.by_risk = pw.queue == "risk" and pw.count not in (None, 0)
+        self.workers = _resource(self.env, _peer_slots(scenario, offering), self.by_risk)
+        self.max_wait = pw.max_wait_days if pw.max_wait_days is not None else INF
+        ac = scenario.acute_care
+        self.p_ward = ac.p_ward
+        self.ward = _resource(self.env, ac.ward.capacity)
+        self.crt = _resource(self.env, ac.crt.capacity)
+        self.ward_queue = ac.ward.overflow == "queue"
+        self.crt_queue = ac.crt.overflow == "queue"
+        comp = scenario.competing
+        self.death_rate = comp.death_per_year / DAYS_PER_YEAR
+        self.loss_rate = comp.loss_to_follow_up_per_year / DAYS_PER_YEAR
+        att = scenario.attendance
+        self.k_disengage = att.disengage_after_missed or 0
+
+    def source(self, patients: Iterator[tuple[float, Draws, _ArmPlan, float]]):
+        """Start each patient's process at its entry day."""
+        env = self.env
+        for entry, draws, arm, stop in patients:
+            if entry > env.now:
+                yield env.timeout(entry - env.now)
+            env.process(self.patient(draws, arm, stop))
+
+    # ------------------------------------------------------------------ the patient
+    def patient(self, dr: Draws, arm: _ArmPlan, t_follow_end: float):  # noqa: C901 - one pathway
+        """One patient's whole follow-up: episodes, peer support, readmissions, stays."""
+        env, log, a, pid = self.env, self.log.append, arm.index, dr.pid
+        entry = env.now
+        t_stop, why = t_follow_end, END
+        if self.death_rate > 0:
+            t = entry + dr.death_e1 / self.death_rate
+            if t < t_stop:
+                t_stop, why = t, DEATH
+        if self.loss_rate > 0:
+            t = entry + dr.loss_e1 / self.loss_rate
+            if t < t_stop:
+                t_stop, why = t, LOST
+        rg = dr.risk_group
+        c = dr.frailty * self.group_ratio[rg]
+        log((a, pid, 0, entry, ENTRY, self.group_names[rg]))
+        offers = arm.offers and (arm.eligible is None or rg in arm.eligible)
+        episode = 0
+        while True:
+            now = env.now
+            if episode >= len(dr.budget):
+                dr.extend_to(episode)
+            clock = Clock(self.hazard, c, now, dr.budget[episode])
+            t_r = INF  # readmission time, once known
+            if offers and (episode == 0 or arm.reoffer):
+                t_r = yield from self._peer_support(clock, dr, arm, episode, t_stop)
+            if t_r == INF:
+                t_r = clock.run(env.now, t_stop)
+            if t_r >= t_stop:
+                yield env.timeout(t_stop - env.now)
+                log((a, pid, episode, t_stop, why, ""))
+                return
+            if t_r > env.now:
+                yield env.timeout(t_r - env.now)
+            exited = yield from self._acute(dr, arm, episode, t_stop, why)
+            if exited:
+                return
+            episode += 1
+
+    def _peer_support(self, clock: Clock, dr: Draws, arm: _ArmPlan, episode: int, t_stop: float):
+        """Offer, wait for a worker, sessions. Returns a readmission time or ``inf``.
+
+        On return the clock has been run up to the current time (if no readmission).
+        """
+        env, log, a, pid = self.env, self.log.append, arm.index, dr.pid
+        t_offer = env.now
+        log((a, pid, episode, t_offer, OFFER, ""))
+        if arm.mechanism == "itt" and arm.at_offer:
+            clock.set_effect(arm.ratio, t_offer + arm.window, arm.half_life)
+        workers, req = self.workers, None
+        if workers is not None:
+            req = (
+                workers.request(priority=self.group_priority[dr.risk_group])
+                if self.by_risk
+                else workers.request()
+            )
+            if not req.triggered:
+                log((a, pid, episode, t_offer, QUEUE, ""))
+                t_lapse = t_offer + self.max_wait
+                horizon = min(t_stop, t_lapse)
+                t_r = clock.peek(t_offer, horizon)
+                yield req | env.timeout(min(t_r, horizon) - t_offer)
+                if not req.triggered:
+                    req.cancel()
+                    t_r = clock.run(t_offer, env.now)
+                    if t_r == INF and t_lapse < t_stop:
+                        log((a, pid, episode, env.now, LAPSE, ""))
+                    return t_r  # readmitted while waiting, lapsed, or follow-up over
+                t_r = clock.run(t_offer, env.now)
+                if t_r < INF:  # granted at the very moment of readmission
+                    workers.release(req)
+                    return t_r
+        t0 = env.now
+        log((a, pid, episode, t0, START, ""))
+        if arm.mechanism == "itt" and not arm.at_offer:
+            clock.set_effect(arm.ratio, t0 + arm.window, arm.half_life)
+        elif arm.mechanism == "dose_response":
+            clock.set_effect(1.0, t0 + arm.window, arm.half_life)
+        engagement, u = dr.engagement, dr.sessions[episode]
+        interval, k = arm.interval, self.k_disengage
+        attended = missed = 0
+        reason, t_r, now = "completed", INF, t0
+        for j in range(arm.n_sessions):
+            t_s = t0 + j * interval
+            if t_s >= t_stop:
+                t_r = clock.run(now, t_stop)
+                reason = "readmitted" if t_r < INF else "exited"
+                break
+            t_r = clock.run(now, t_s)
+            if t_r < INF:
+                reason = "readmitted"
+                break
+            if t_s > now:
+                yield env.timeout(t_s - now)
+            now = t_s
+            if u[j] < engagement:
+                attended += 1
+                missed = 0
+                log((a, pid, episode, now, SESSION, "attended"))
+                if arm.mechanism == "dose_response" and now < clock.t_w:
+                    frac = attended / arm.full_dose if attended < arm.full_dose else 1.0
+                    clock.set_effect(1.0 - (1.0 - arm.ratio) * frac, clock.t_w, clock.half_life)
+            else:
+                missed += 1
+                log((a, pid, episode, now, SESSION, "missed"))
+                if k and missed >= k:
+                    reason = "disengaged"
+                    break
+        else:
+            # each session covers its interval: the place is held for n_sessions intervals
+            t_end = t0 + arm.n_sessions * interval if arm.n_sessions else t0
+            t_end = min(t_end, t_stop)
+            t_r = clock.run(now, t_end)
+            if t_r < INF:
+                reason = "readmitted"
+            else:
+                if t_end > now:
+                    yield env.timeout(t_end - now)
+                if t_end >= t_stop:
+                    reason = "exited"
+        if t_r < INF:
+            # the programme ends at the readmission: hold the place until then
+            yield env.timeout(t_r - env.now)
+        if reason == "exited":
+            if t_stop > env.now:
+                yield env.timeout(t_stop - env.now)
+        log((a, pid, episode, env.now, SUPPORT_END, reason))
+        if req is not None:
+            workers.release(req)
+        return t_r
+
+    def _acute(self, dr: Draws, arm: _ArmPlan, episode: int, t_stop: float, why: str):
+        """Readmission now: a ward or CRT place, a stay, then discharge. True if exited."""
+        env, log, a, pid = self.env, self.log.append, arm.index, dr.pid
+        ward = dr.setting_u[episode] < self.p_ward
+        setting = "ward" if ward else "crt"
+        log((a, pid, episode, env.now, READMISSION, setting))
+        res = self.ward if ward else self.crt
+        placement, req = setting, None
+        if res is not None:
+            req = res.request()
+            if not req.triggered:
+                if self.ward_queue if ward else self.crt_queue:
+                    log((a, pid, episode, env.now, PLACE_WAIT, setting))
+                    yield req | env.timeout(t_stop - env.now)
+                    if not req.triggered:
+                        req.cancel()
+                        log((a, pid, episode, env.now, why, ""))
+                        return True
+                else:
+                    req.cancel()
+                    req, placement = None, "out_of_area"
+        log((a, pid, episode, env.now, ADMISSION, placement))
+        t_out = env.now + (dr.los_ward[episode] if ward else dr.los_crt[episode])
+        exited = t_out >= t_stop
+        yield env.timeout((t_stop if exited else t_out) - env.now)
+        if req is not None:
+            res.release(req)
+        log((a, pid, episode, env.now, why if exited else DISCHARGE, ""))
+        return exited
+
+
+def _peer_slots(scenario: Scenario, offering: list[Arm]) -> int | None:
+    """Places in the peer-worker pool: workers times the effective caseload.
+
+    A worker's caseload is the smaller of ``caseload_per_worker`` and what the weekly
+    contact hours allow at the most demanding offer (hours per patient per week).
+    """
+    pw = scenario.peer_workers
+    if pw.count is None or not offering:
+        return None
+    hours_per_patient_week = max(
+        a.peer_support.session_hours * 7.0 / a.peer_support.interval_days  # type: ignore[union-attr]
+        for a in offering
+    )
+    by_hours = math.floor(pw.weekly_session_hours / hours_per_patient_week + 1e-9)
+    return pw.count * min(pw.caseload_per_worker, by_hours)
+
+
+# ---------------------------------------------------------------------- entry and arms
+def entry_times(scenario: Scenario, replication: int) -> np.ndarray:
+    """Entry days of the replication's patients, in patient-id order.
+
+    Trial: evenly over the recruitment window. Service: a Poisson process with the
+    (piecewise constant) weekly rate, from the ``arrivals`` stream.
+    """
+    feed = scenario.feed
+    if isinstance(feed, TrialFeed):
+        return np.arange(feed.n_patients) * (feed.recruitment_days / feed.n_patients)
+    assert isinstance(feed, ServiceFeed)
+    rng = stream(scenario.seed, replication, "arrivals")
+    end = scenario.end_day
+    cuts = [(0.0, feed.discharges_per_week)] + [(c.from_day, c.per_week) for c in feed.rate_changes]
+    times = []
+    for i, (start, per_week) in enumerate(cuts):
+        stop = min(cuts[i + 1][0] if i + 1 < len(cuts) else end, end)
+        if stop <= start or per_week <= 0:
+            continue
+        n = rng.poisson(per_week / 7.0 * (stop - start))
+        times.append(np.sort(rng.uniform(start, stop, n)))
+    return np.concatenate(times) if times else np.empty(0)
+
+
+def allocate(scenario: Scenario, replication: int) -> np.ndarray:
+    """Arm index of each trial patient: exact counts by the ratio, in random order."""
+    feed = scenario.feed
+    assert isinstance(feed, TrialFeed)
+    names = [a.name for a in scenario.arms]
+    weights = np.array([feed.allocation[n] for n in names], dtype=float)
+    exact = feed.n_patients * weights / weights.sum()
+    counts = np.floor(exact).astype(int)
+    # largest remainders get the leftover patients (ties: the earlier arm)
+    for i in np.argsort(-(exact - counts), kind="stable")[: feed.n_patients - counts.sum()]:
+        counts[i] += 1
+    arms = np.repeat(np.arange(len(names)), counts)
+    return stream(scenario.seed, replication, "allocation").permutation(arms)
+
+
+# ------------------------------------------------------------------------------ driver
+BankFactory = Callable[[Scenario, int], PatientBank]
+
+
+def simulate_replication(
+    scenario: Scenario, replication: int, bank_factory: BankFactory = PatientBank
+) -> tuple[list[str], list[Event]]:
+    """Run one replication; return the arm names and the event log.
+
+    Events are tuples in :data:`EVENT_FIELDS` order, ``arm`` being an index into the
+    returned names. Trial: one world, patients randomised. Service: each arm (policy)
+    is simulated on the same patients with the same draws.
+    """
+    names = [a.name for a in scenario.arms]
+    group_index = {g.name: i for i, g in enumerate(scenario.population.risk_groups)}
+    plans = [_ArmPlan.build(i, arm, group_index) for i, arm in enumerate(scenario.arms)]
+    entries = entry_times(scenario, replication)
+    offering = [a for a in scenario.arms if a.peer_support is not None]
+    events: list[Event] = []
+    if isinstance(scenario.feed, TrialFeed):
+        follow = scenario.feed.follow_up_days
+        arm_of = allocate(scenario, replication)
+        bank = bank_factory(scenario, replication)
+        world = _World(scenario, plans, offering)
+        world.env.process(
+            world.source(
+                (float(t), bank.patient(pid), plans[arm_of[pid]], float(t) + follow)
+                for pid, t in enumerate(entries)
+            )
+        )
+        world.env.run()
+        events = world.log
+    else:
+        end = scenario.end_day
+        for plan, arm in zip(plans, scenario.arms, strict=True):
+            bank = bank_factory(scenario, replication)
+            world = _World(scenario, plans, [arm] if arm.peer_support else [])
+            world.env.process(
+                world.source(
+                    (float(t), bank.patient(pid), plan, end) for pid, t in enumerate(entries)
+                )
+            )
+            world.env.run()
+            events.extend(world.log)
+    return names, events

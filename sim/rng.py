@@ -1,0 +1,178 @@
+"""Named random streams, derived from the scenario seed, owned patient by patient.
+
+Every number comes from a ``numpy.random.Generator`` seeded by
+``SeedSequence(seed, spawn_key=(replication, STREAM_ID[name], ...))``. Nothing
+reads global random state.
+
+To keep per-patient streams cheap (performance-facts.md: a scalar draw costs as
+much as a SimPy event, a bulk draw a hundredth of that) each stream is drawn for
+a block of :data:`BLOCK` consecutive patient ids at once, keyed by the block
+index; patient ``pid`` owns row ``pid % BLOCK`` of block ``pid // BLOCK``. The
+numbers a patient gets are therefore a function of (seed, replication, stream,
+patient id) only: the same under every arm or policy and whatever the number of
+processes. Per episode, the first :data:`EPISODES` episodes come from the blocks;
+later ones (rare) from a stream keyed by the patient id and the episode.
+Session uniforms come in chunks of :data:`SESSION_CHUNK`, so session j gets the
+same number whether 10 or 20 sessions are offered.
+
+Stream ids are part of the reproducibility contract: never renumber one; add new
+streams with new ids.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from sim.config import Scenario
+from sim.distributions import make_sampler
+
+__all__ = ["STREAM_ID", "BLOCK", "EPISODES", "SESSION_CHUNK", "stream", "PatientBank", "Draws"]
+
+STREAM_ID: dict[str, int] = {
+    "allocation": 1,
+    "arrivals": 2,
+    "risk_group": 10,
+    "frailty": 11,
+    "engagement": 12,
+    "never_engage": 13,
+    "death": 14,
+    "loss": 15,
+    "readmission": 20,  # Exp(1) hazard budgets, one per episode
+    "setting": 21,  # uniform: ward or CRT
+    "los_ward": 22,
+    "los_crt": 23,
+    "sessions": 24,  # uniform per offered session: attended if u < engagement
+}
+BLOCK = 256
+EPISODES = 4
+SESSION_CHUNK = 10
+_BLOCKED, _OVERFLOW = 0, 1
+
+
+def stream(seed: int, replication: int, name: str, *key: int) -> np.random.Generator:
+    """The generator for a named stream (and optional sub-key) of one replication."""
+    seq = np.random.SeedSequence(seed, spawn_key=(replication, STREAM_ID[name], *key))
+    return np.random.Generator(np.random.PCG64(seq))
+
+
+class Draws:
+    """Everything random about one patient, drawn before the patient enters.
+
+    Attributes are plain Python numbers and lists: the model reads them in its hot
+    loop. Episode ``e``'s values are ``budget[e]`` (Exp(1) hazard budget),
+    ``setting_u[e]`` (uniform; ward if below p_ward), ``los_ward[e]``, ``los_crt[e]``
+    (days) and ``sessions[e]`` (uniforms, one per offered session).
+    """
+
+    __slots__ = (
+        "pid",
+        "risk_group",
+        "frailty",
+        "engagement",
+        "death_e1",
+        "loss_e1",
+        "budget",
+        "setting_u",
+        "los_ward",
+        "los_crt",
+        "sessions",
+        "_bank",
+    )
+
+    def extend_to(self, episode: int) -> None:
+        """Make sure episode ``episode``'s draws exist (episodes past the blocked ones)."""
+        while len(self.budget) <= episode:
+            self._bank._overflow_episode(self, len(self.budget))
+
+
+class PatientBank:
+    """Draws for the patients of one replication, generated block by block.
+
+    Parameters
+    ----------
+    scenario
+        The validated scenario (distribution parameters come from it).
+    replication
+        Replication index; part of every stream key.
+    """
+
+    def __init__(self, scenario: Scenario, replication: int):
+        self.seed, self.rep = scenario.seed, replication
+        groups = scenario.population.risk_groups
+        self._cum_shares = np.cumsum([g.share for g in groups])
+        self._cum_shares[-1] = 1.0
+        self._theta = scenario.population.frailty_variance
+        att = scenario.attendance
+        self._a, self._b, self._p_never = att.engagement.alpha, att.engagement.beta, att.p_never_engage
+        self._los_ward = make_sampler(scenario.acute_care.ward.length_of_stay)
+        self._los_crt = make_sampler(scenario.acute_care.crt.length_of_stay)
+        n_max = max((a.peer_support.n_sessions for a in scenario.arms if a.peer_support), default=0)
+        self._chunks = math.ceil(n_max / SESSION_CHUNK)
+        self._n_sessions = n_max
+        self._block_index = -1
+        self._block: dict[str, list] = {}
+
+    def _gen(self, name: str, *key: int) -> np.random.Generator:
+        return stream(self.seed, self.rep, name, *key)
+
+    def _load_block(self, b: int) -> None:
+        B, K, key = BLOCK, EPISODES, (_BLOCKED, b)
+        g = self._gen
+        u_risk = g("risk_group", *key).random(B)
+        risk = np.searchsorted(self._cum_shares, u_risk, side="right")
+        frailty = (
+            g("frailty", *key).gamma(1.0 / self._theta, self._theta, B)
+            if self._theta > 0
+            else np.ones(B)
+        )
+        engaged = g("never_engage", *key).random(B) >= self._p_never
+        engagement = np.where(engaged, g("engagement", *key).beta(self._a, self._b, B), 0.0)
+        sessions: list = [[[] for _ in range(K)] for _ in range(B)]
+        if self._chunks:
+            chunks = [g("sessions", *key, c).random((B, K, SESSION_CHUNK)) for c in range(self._chunks)]
+            sessions = np.concatenate(chunks, axis=2)[:, :, : self._n_sessions].tolist()
+        self._block = {
+            "risk": np.minimum(risk, len(self._cum_shares) - 1).tolist(),
+            "frailty": frailty.tolist(),
+            "engagement": engagement.tolist(),
+            "death": g("death", *key).standard_exponential(B).tolist(),
+            "loss": g("loss", *key).standard_exponential(B).tolist(),
+            "budget": g("readmission", *key).standard_exponential((B, K)).tolist(),
+            "setting": g("setting", *key).random((B, K)).tolist(),
+            "los_ward": self._los_ward(rng=g("los_ward", *key), size=(B, K)).tolist(),
+            "los_crt": self._los_crt(rng=g("los_crt", *key), size=(B, K)).tolist(),
+            "sessions": sessions,
+        }
+        self._block_index = b
+
+    def patient(self, pid: int) -> Draws:
+        """The draws of patient ``pid`` (0-based, in order of entry)."""
+        b, r = divmod(pid, BLOCK)
+        if b != self._block_index:
+            self._load_block(b)
+        blk = self._block
+        d = Draws()
+        d.pid, d._bank = pid, self
+        d.risk_group = blk["risk"][r]
+        d.frailty = blk["frailty"][r]
+        d.engagement = blk["engagement"][r]
+        d.death_e1 = blk["death"][r]
+        d.loss_e1 = blk["loss"][r]
+        d.budget = list(blk["budget"][r])
+        d.setting_u = list(blk["setting"][r])
+        d.los_ward = list(blk["los_ward"][r])
+        d.los_crt = list(blk["los_crt"][r])
+        d.sessions = list(blk["sessions"][r])
+        return d
+
+    def _overflow_episode(self, d: Draws, e: int) -> None:
+        key = (_OVERFLOW, d.pid, e)
+        g = self._gen
+        d.budget.append(float(g("readmission", *key).standard_exponential()))
+        d.setting_u.append(float(g("setting", *key).random()))
+        d.los_ward.append(float(self._los_ward(rng=g("los_ward", *key), size=1)[0]))
+        d.los_crt.append(float(self._los_crt(rng=g("los_crt", *key), size=1)[0]))
+        u = [g("sessions", *key, c).random(SESSION_CHUNK) for c in range(self._chunks)]
+        d.sessions.append(np.concatenate(u)[: self._n_sessions].tolist() if u else [])
