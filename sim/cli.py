@@ -1,0 +1,167 @@
+"""Command line: thin commands over the library.
+
+Exit codes: 0 success; 2 a user's mistake (bad scenario, bad option, existing
+output directory), printed as one line on stderr; anything else is a bug and keeps
+its traceback.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+
+import click
+
+from sim.config import ConfigError, Scenario, load_scenario, resolved_yaml
+
+__all__ = ["main", "format_summary"]
+
+
+class _UserError(click.ClickException):
+    exit_code = 2
+
+    def show(self, file=None) -> None:  # one line, no usage block
+        click.echo(f"error: {self.format_message()}", err=True)
+
+
+def _load(path: str) -> Scenario:
+    try:
+        return load_scenario(path)
+    except ConfigError as exc:
+        raise _UserError(str(exc)) from None
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="crisis-sim")
+def cli() -> None:
+    """crisis-sim: readmissions after crisis-team discharge and peer support (CORE trial)."""
+
+
+@cli.command()
+@click.argument("file", type=click.Path(dir_okay=False))
+def validate(file: str) -> None:
+    """Check a scenario FILE and print it with every default filled in."""
+    scenario = _load(file)
+    click.echo(resolved_yaml(scenario), nl=False)
+    click.echo(f"{file}: valid ({'trial' if scenario.is_trial else 'service'}, "
+               f"{len(scenario.arms)} arm(s))", err=True)
+
+
+@cli.command()
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--reps", type=click.IntRange(min=1), help="Replications (default: the scenario's).")
+@click.option("--seed", type=click.IntRange(min=0, max=2**63 - 1), help="Override the root seed.")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
+              help="Run directory (default: runs/<scenario>-<timestamp>).")
+@click.option("--jobs", type=click.IntRange(min=1), help="Processes (default: one per core).")
+@click.option("--events", is_flag=True, help="Also write the full event log.")
+@click.option("--force", is_flag=True, help="Replace an existing run directory.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+def run(file: str, reps: int | None, seed: int | None, out: Path | None, jobs: int | None,
+        events: bool, force: bool, quiet: bool) -> None:
+    """Run the replications of scenario FILE and write a run directory."""
+    from sim import api, io
+    from sim.runner import default_jobs
+
+    scenario = _load(file)
+    if seed is not None:
+        scenario = scenario.model_copy(update={"seed": seed})
+    n = reps or scenario.replications
+    jobs = jobs or default_jobs()
+    started = datetime.now().astimezone()
+    out = out or _fresh_default(io.default_out_dir(scenario.name, started))
+    try:
+        io.check_out_dir(out, force)
+    except io.RunDirExists as exc:
+        raise _UserError(str(exc)) from None
+
+    t0 = time.perf_counter()
+    show = not quiet and sys.stderr.isatty()
+    with click.progressbar(length=n, label=f"{scenario.name}: replications", file=sys.stderr,
+                           show_eta=True, show_pos=True) if show else _NoBar() as bar:
+        result = api.run(scenario, replications=n, jobs=jobs, events=events, progress=bar.update)
+    wall = time.perf_counter() - t0
+    info = io.manifest(result, command=[Path(sys.argv[0]).name, *sys.argv[1:]], started=started,
+                       wall_seconds=wall, jobs=jobs, replications=n)
+    try:
+        io.write_run(result, out, info, force=force)
+    except io.RunDirExists as exc:  # appeared while we were running
+        raise _UserError(str(exc)) from None
+    click.echo(format_summary(result.summary, scenario, n, wall))
+    click.echo(f"\nwrote {out}/  (patients.parquet, metrics.csv, summary.csv, manifest.json, "
+               f"scenario.resolved.yaml{', events.parquet' if events else ''})")
+
+
+class _NoBar:
+    def __enter__(self) -> _NoBar:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def update(self, n: int) -> None:
+        """Nothing to show."""
+
+
+def _fresh_default(path: Path) -> Path:
+    candidate, k = path, 2
+    while candidate.exists():
+        candidate = path.with_name(f"{path.name}-{k}")
+        k += 1
+    return candidate
+
+
+def _fmt(mean: float, lo: float, hi: float, pct: bool = False, digits: int = 1) -> str:
+    if mean is None or (isinstance(mean, float) and math.isnan(mean)):
+        return "-"
+    k = 100.0 if pct else 1.0
+    unit = "%" if pct else ""
+    text = f"{mean * k:.{digits}f}{unit}"
+    if lo is not None and not math.isnan(lo):
+        text += f" ({lo * k:.{digits}f}-{hi * k:.{digits}f})"
+    return text
+
+
+def format_summary(summary, scenario: Scenario, replications: int, wall_seconds: float) -> str:
+    """The table printed after a run: one row per arm, means with 95% CIs."""
+    import pandas as pd
+
+    h = scenario.outcomes.primary_horizon_days
+    cols = [
+        ("patients", "patients", False, 1),
+        (f"p_readmit_{h:g}d", f"readmitted <={h:g}d", True, 1),
+        ("sessions_attended_mean", "sessions attended", False, 2),
+        ("acute_days_per_patient", "acute days/patient", False, 1),
+        ("wait_days_mean", "peer wait (days)", False, 1),
+        ("ward_occupancy_mean", "ward beds occupied", False, 1),
+    ]
+    rows = []
+    for arm in [a.name for a in scenario.arms]:
+        s = summary[summary["arm"] == arm].set_index("metric")
+        row = {"arm": arm}
+        for metric, label, pct, digits in cols:
+            if metric == "patients" and metric in s.index:
+                row[label] = f"{s.loc[metric, 'mean']:.0f}"
+            elif metric in s.index:
+                r = s.loc[metric]
+                row[label] = _fmt(r["mean"], r["ci_low"], r["ci_high"], pct, digits)
+            else:
+                row[label] = "-"
+        rows.append(row)
+    table = pd.DataFrame(rows).to_string(index=False)
+    kind = "trial" if scenario.is_trial else "service"
+    head = (f"{scenario.name} ({kind}): {replications} replication(s), seed {scenario.seed}, "
+            f"{wall_seconds:.1f} s. Means across replications, 95% CI in brackets.")
+    return f"{head}\n{table}"
+
+
+def main() -> None:
+    """Entry point of the ``crisis-sim`` command."""
+    cli(prog_name="crisis-sim")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

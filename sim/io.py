@@ -1,0 +1,133 @@
+"""The run directory: tables, resolved scenario and manifest, written atomically.
+
+Everything is written into a hidden sibling directory first and renamed into
+place at the end, so a run directory is either complete or absent: an error or
+Ctrl-C half-way leaves nothing where the user looks.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+from datetime import datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from sim.api import RunResult
+from sim.config import resolved_yaml
+
+__all__ = ["RunDirExists", "check_out_dir", "write_run", "manifest", "OUTPUT_FILES"]
+
+OUTPUT_FILES = {
+    "scenario.resolved.yaml": "the scenario with every default filled in (and --seed applied)",
+    "manifest.json": "command, seed, replications, versions, git commit, times, machine",
+    "patients.parquet": "one row per patient per replication (docs/outputs.md)",
+    "metrics.csv": "long table: replication, arm, metric, value",
+    "summary.csv": "per arm and metric: mean, 95% CI across replications, sd, replications",
+    "events.parquet": "the event log (with --events only)",
+}
+
+_PACKAGES = ("crisis-sim", "simpy", "numpy", "pandas", "pyarrow", "pydantic", "PyYAML", "scipy")
+
+
+class RunDirExists(FileExistsError):
+    """The output directory exists and --force was not given."""
+
+
+def check_out_dir(out: Path, force: bool) -> None:
+    """Refuse an existing output directory unless ``force``."""
+    if out.exists() and not force:
+        raise RunDirExists(f"{out}: already exists; choose another --out or add --force")
+    if out.exists() and not out.is_dir():
+        raise RunDirExists(f"{out}: exists and is not a directory")
+
+
+def _git_commit() -> str | None:
+    here = Path(__file__).resolve().parent
+    try:
+        sha = subprocess.run(
+            ["git", "-C", str(here), "rev-parse", "HEAD"],
+            capture_output=True, text=True, timeout=5, check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(here), "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True, text=True, timeout=5, check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return f"{sha}{'+dirty' if dirty else ''}" if sha else None
+
+
+def manifest(result: RunResult, *, command: list[str], started: datetime, wall_seconds: float,
+             jobs: int, replications: int) -> dict[str, Any]:
+    """What is needed to reproduce and audit a run."""
+    versions = {}
+    for pkg in _PACKAGES:
+        try:
+            versions[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            versions[pkg] = None
+    versions["python"] = platform.python_version()
+    return {
+        "command": command,
+        "scenario": result.scenario.name,
+        "seed": result.scenario.seed,
+        "replications": replications,
+        "jobs": jobs,
+        "started": started.isoformat(timespec="seconds"),
+        "wall_seconds": round(wall_seconds, 3),
+        "versions": versions,
+        "git_commit": _git_commit(),
+        "machine": {
+            "platform": platform.platform(),
+            "machine": platform.machine(),
+            "cpus": os.cpu_count(),
+            "hostname": platform.node(),
+        },
+        "files": {name: desc for name, desc in OUTPUT_FILES.items()
+                  if name != "events.parquet" or result.events is not None},
+    }
+
+
+def write_run(result: RunResult, out: Path, info: dict[str, Any], force: bool = False) -> Path:
+    """Write the run directory atomically; return its path."""
+    check_out_dir(out, force)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.parent / f".{out.name}.partial-{os.getpid()}"
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    tmp.mkdir()
+    try:
+        (tmp / "scenario.resolved.yaml").write_text(resolved_yaml(result.scenario), encoding="utf-8")
+        result.patients.to_parquet(tmp / "patients.parquet", index=False)
+        result.metrics.to_csv(tmp / "metrics.csv", index=False)
+        result.summary.to_csv(tmp / "summary.csv", index=False)
+        if result.events is not None:
+            result.events.to_parquet(tmp / "events.parquet", index=False)
+        (tmp / "manifest.json").write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
+        old = None
+        if out.exists():
+            old = out.parent / f".{out.name}.old-{os.getpid()}"
+            out.rename(old)
+        tmp.rename(out)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out
+
+
+def default_out_dir(scenario_name: str, now: datetime) -> Path:
+    """``runs/<scenario>-<YYYYmmdd-HHMMSS>``: a new directory for every run."""
+    return Path("runs") / f"{scenario_name}-{now.strftime('%Y%m%d-%H%M%S')}"
+
+
+def echo_err(message: str) -> None:
+    """One line on stderr."""
+    print(message, file=sys.stderr)

@@ -1,0 +1,71 @@
+"""Small scenario documents for tests, built as plain dicts and varied per test."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from sim.config import Scenario, scenario_from_dict
+
+TRIAL: dict[str, Any] = {
+    "name": "tiny-trial",
+    "seed": 11,
+    "replications": 3,
+    "feed": {
+        "kind": "trial",
+        "n_patients": 200,
+        "recruitment_days": 100,
+        "allocation": {"control": 1, "peer": 1},
+        "follow_up_days": 365,
+    },
+    "outcomes": {"primary_horizon_days": 365, "secondary_horizons_days": [120]},
+    "readmission": {"baseline": {"dist": "weibull", "shape": 0.6, "scale_days": 1000}},
+    "competing": {"death_per_year": 0.02, "loss_to_follow_up_per_year": 0.02},
+    "attendance": {
+        "engagement": {"alpha": 2, "beta": 1},
+        "p_never_engage": 0.1,
+        "disengage_after_missed": 3,
+    },
+    "acute_care": {
+        "p_ward": 0.5,
+        "ward": {"capacity": 5, "length_of_stay": {"dist": "exponential", "mean_days": 30}},
+        "crt": {"length_of_stay": {"dist": "gamma", "mean_days": 28, "sd_days": 14}},
+    },
+    "arms": [
+        {"name": "control"},
+        {
+            "name": "peer",
+            "peer_support": {"n_sessions": 10},
+            "effect": {"mechanism": "itt", "hazard_ratio": 0.7},
+        },
+    ],
+}
+
+SERVICE: dict[str, Any] = {
+    **copy.deepcopy({k: v for k, v in TRIAL.items() if k != "feed"}),
+    "name": "tiny-service",
+    "feed": {"kind": "service", "discharges_per_week": 10, "warm_up_days": 60, "run_days": 300},
+    "outcomes": {"primary_horizon_days": 90},
+    "peer_workers": {"count": 2, "caseload_per_worker": 5, "max_wait_days": 40},
+}
+
+
+def doc(base: dict[str, Any], **changes: Any) -> dict[str, Any]:
+    """A deep copy of ``base`` with dotted-path changes: doc(TRIAL, **{"feed.n_patients": 5})."""
+    out = copy.deepcopy(base)
+    for dotted, value in changes.items():
+        node = out
+        parts = dotted.split(".")
+        for p in parts[:-1]:
+            node = node[int(p)] if isinstance(node, list) else node.setdefault(p, {})
+        last = parts[-1]
+        if isinstance(node, list):
+            node[int(last)] = value
+        else:
+            node[last] = value
+    return out
+
+
+def scenario(base: dict[str, Any], **changes: Any) -> Scenario:
+    """Validated scenario from ``doc(base, **changes)``."""
+    return scenario_from_dict(doc(base, **changes))

@@ -1,0 +1,203 @@
+"""Layer 1: schema errors, one test per rule; every message names file, field and rule."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+from helpers import SERVICE, TRIAL, doc
+
+from sim.config import ConfigError, Scenario, load_scenario, resolved_yaml
+
+SCENARIOS = sorted((Path(__file__).parents[1] / "scenarios").glob("*.yaml"))
+
+
+def write(tmp_path: Path, document: dict | str, name: str = "s.yaml") -> Path:
+    path = tmp_path / name
+    text = document if isinstance(document, str) else yaml.safe_dump(document, sort_keys=False)
+    path.write_text(text)
+    return path
+
+
+def error_of(tmp_path: Path, document: dict | str) -> str:
+    path = write(tmp_path, document)
+    with pytest.raises(ConfigError) as info:
+        load_scenario(path)
+    message = str(info.value)
+    assert "\n" not in message, "errors are one line"
+    assert message.startswith(str(path)), "errors start with the file"
+    return message
+
+
+def line_of(path_text: str, needle: str) -> int:
+    return next(i for i, line in enumerate(path_text.splitlines(), 1) if needle in line)
+
+
+@pytest.mark.parametrize("path", SCENARIOS, ids=lambda p: p.name)
+def test_shipped_scenarios_validate(path: Path) -> None:
+    scenario = load_scenario(path)
+    assert isinstance(scenario, Scenario)
+    # the resolved YAML is itself a valid scenario, equal to the original
+    again = Scenario.model_validate(yaml.safe_load(resolved_yaml(scenario)))
+    assert again == scenario
+
+
+def test_unknown_key_names_path_and_line(tmp_path: Path) -> None:
+    d = doc(TRIAL)
+    d["readmission"]["baseline"]["shpe"] = 0.5
+    msg = error_of(tmp_path, d)
+    text = (tmp_path / "s.yaml").read_text()
+    assert "readmission.baseline.shpe" in msg
+    assert f"(line {line_of(text, 'shpe')})" in msg
+    assert "unknown field" in msg
+
+
+def test_wrong_type(tmp_path: Path) -> None:
+    msg = error_of(tmp_path, doc(TRIAL, **{"feed.n_patients": "many"}))
+    assert "feed.n_patients" in msg and "'many'" in msg and "integer" in msg
+
+
+def test_probability_above_one(tmp_path: Path) -> None:
+    msg = error_of(tmp_path, doc(TRIAL, **{"attendance.p_never_engage": 1.5}))
+    assert "attendance.p_never_engage" in msg and "1.5" in msg and "less than or equal to 1" in msg
+
+
+def test_negative_duration(tmp_path: Path) -> None:
+    msg = error_of(tmp_path, doc(TRIAL, **{"feed.follow_up_days": -30}))
+    assert "feed.follow_up_days" in msg and "-30" in msg and "greater than 0" in msg
+
+
+def test_nonpositive_weibull_shape_makes_hazard_undefined(tmp_path: Path) -> None:
+    msg = error_of(tmp_path, doc(TRIAL, **{"readmission.baseline.shape": 0}))
+    assert "readmission.baseline.shape" in msg and "greater than 0" in msg
+
+
+def test_non_finite_number(tmp_path: Path) -> None:
+    msg = error_of(tmp_path, doc(TRIAL, **{"readmission.baseline.scale_days": float("inf")}))
+    assert "readmission.baseline.scale_days" in msg and "finite" in msg
+
+
+def test_unknown_distribution_name(tmp_path: Path) -> None:
+    msg = error_of(tmp_path, doc(TRIAL, **{"readmission.baseline.dist": "gompertz"}))
+    assert "readmission.baseline" in msg and "'gompertz'" in msg
+    assert "weibull" in msg, "the message lists the known names"
+
+
+def test_missing_required_field(tmp_path: Path) -> None:
+    d = doc(TRIAL)
+    del d["acute_care"]["ward"]["length_of_stay"]
+    msg = error_of(tmp_path, d)
+    assert "acute_care.ward.length_of_stay" in msg and "missing" in msg
+
+
+def test_malformed_yaml_gives_line(tmp_path: Path) -> None:
+    msg = error_of(tmp_path, "name: x\nseed: 1\nfeed: {kind: trial, n_patients: [\n  oops\n")
+    assert "malformed YAML" in msg and "line" in msg
+
+
+def test_not_a_mapping(tmp_path: Path) -> None:
+    assert "mapping" in error_of(tmp_path, "- a\n- b\n")
+
+
+def test_empty_file(tmp_path: Path) -> None:
+    assert "empty" in error_of(tmp_path, "")
+
+
+def test_not_utf8(tmp_path: Path) -> None:
+    path = tmp_path / "s.yaml"
+    path.write_bytes(b"name: caf\xe9\n")
+    with pytest.raises(ConfigError, match="not UTF-8"):
+        load_scenario(path)
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="no such file"):
+        load_scenario(tmp_path / "nope.yaml")
+
+
+def test_risk_shares_must_sum_to_one(tmp_path: Path) -> None:
+    groups = [{"name": "a", "share": 0.5, "hazard_ratio": 1}, {"name": "b", "share": 0.3, "hazard_ratio": 2}]
+    msg = error_of(tmp_path, doc(TRIAL, **{"population.risk_groups": groups}))
+    assert "population" in msg and "sum to 1" in msg
+
+
+def test_allocation_must_name_the_arms(tmp_path: Path) -> None:
+    msg = error_of(tmp_path, doc(TRIAL, **{"feed.allocation": {"control": 1, "pear": 1}}))
+    assert "feed.allocation" in msg and "exactly the arms" in msg
+
+
+def test_follow_up_must_cover_horizons(tmp_path: Path) -> None:
+    msg = error_of(tmp_path, doc(TRIAL, **{"feed.follow_up_days": 200}))
+    assert "feed.follow_up_days" in msg and "365" in msg
+
+
+@pytest.mark.parametrize(
+    ("breaks", "rates", "rule"),
+    [
+        ([0, 30], [0.01], "same length"),
+        ([5, 30], [0.01, 0.002], "start at 0"),
+        ([0, 30, 30], [0.01, 0.002, 0.001], "increasing"),
+        ([0, 30], [0.01, -0.1], "greater than or equal to 0"),
+    ],
+)
+def test_piecewise_rules(tmp_path: Path, breaks: list, rates: list, rule: str) -> None:
+    base = {"dist": "piecewise", "breaks_days": breaks, "rates_per_day": rates}
+    msg = error_of(tmp_path, doc(TRIAL, **{"readmission.baseline": base}))
+    assert "readmission.baseline" in msg and rule in msg
+
+
+def test_offer_to_unknown_risk_group(tmp_path: Path) -> None:
+    msg = error_of(tmp_path, doc(TRIAL, **{"arms.1.peer_support.risk_groups": ["high"]}))
+    assert "arms.1.peer_support.risk_groups" in msg and "unknown risk group" in msg
+
+
+def test_effect_needs_an_offer(tmp_path: Path) -> None:
+    msg = error_of(tmp_path, doc(TRIAL, **{"arms.0.effect": {"mechanism": "itt", "hazard_ratio": 0.5}}))
+    assert "arms.0" in msg and "needs a peer_support offer" in msg
+
+
+def test_duplicate_arm_names(tmp_path: Path) -> None:
+    d = doc(SERVICE)
+    d["arms"][1]["name"] = "control"
+    assert "unique" in error_of(tmp_path, d)
+
+
+def test_rate_changes_in_order(tmp_path: Path) -> None:
+    changes = [{"from_day": 100, "per_week": 5}, {"from_day": 50, "per_week": 8}]
+    msg = error_of(tmp_path, doc(SERVICE, **{"feed.rate_changes": changes}))
+    assert "feed" in msg and "increasing" in msg
+
+
+def test_negative_seed(tmp_path: Path) -> None:
+    assert "seed" in error_of(tmp_path, doc(TRIAL, seed=-1))
+
+
+def test_base_file_merges_and_reports_the_overriding_file(tmp_path: Path) -> None:
+    write(tmp_path, doc(SERVICE), "base.yaml")
+    child = write(tmp_path, "base: base.yaml\nname: child\npeer_workers:\n  count: 7\n", "child.yaml")
+    s = load_scenario(child)
+    assert s.name == "child" and s.peer_workers.count == 7
+    assert s.peer_workers.caseload_per_worker == 5, "unchanged fields come from the base"
+    bad = write(tmp_path, "base: base.yaml\npeer_workers:\n  count: -1\n", "bad.yaml")
+    with pytest.raises(ConfigError) as info:
+        load_scenario(bad)
+    assert str(info.value).startswith(str(bad)) and "peer_workers.count (line 3)" in str(info.value)
+
+
+def test_base_cycle(tmp_path: Path) -> None:
+    write(tmp_path, "base: b.yaml\n", "a.yaml")
+    write(tmp_path, "base: a.yaml\n", "b.yaml")
+    with pytest.raises(ConfigError, match="cycle"):
+        load_scenario(tmp_path / "a.yaml")
+
+
+def test_base_missing(tmp_path: Path) -> None:
+    path = write(tmp_path, "base: gone.yaml\nname: x\n")
+    with pytest.raises(ConfigError, match="gone.yaml: no such file"):
+        load_scenario(path)
+
+
+def test_yaml_cannot_construct_python_objects(tmp_path: Path) -> None:
+    msg = error_of(tmp_path, "name: !!python/object/apply:os.system ['echo hi']\n")
+    assert "malformed YAML" in msg
