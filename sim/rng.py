@@ -46,7 +46,7 @@ STREAM_ID: dict[str, int] = {
     "sessions": 24,  # uniform per offered session: attended if u < engagement
 }
 BLOCK = 256
-EPISODES = 4
+EPISODES = 8
 SESSION_CHUNK = 10
 _BLOCKED, _OVERFLOW = 0, 1
 

@@ -123,3 +123,23 @@ def test_invariants(s) -> None:  # noqa: C901 - one check per invariant
     for (arm, _pid, _ep), n in offered.items():
         assert attended[(arm, _pid, _ep)] <= n <= arm_offer[arm].n_sessions
     assert all(v == 0 for v in in_support.values()), "every programme that starts ends"
+
+
+def test_regression_rounding_never_gives_a_negative_delay() -> None:
+    # found by hypothesis: with no worker places the wait ran to the horizon and SimPy's
+    # clock overshot it by one ulp, so the final wait was -5.7e-14 days
+    s = scenario_from_dict(doc(TRIAL, **{
+        "seed": 62715, "feed.n_patients": 6,
+        "readmission.baseline": {"dist": "piecewise", "breaks_days": [0, 30],
+                                 "rates_per_day": [0.03125, 0.0]},
+        "population.risk_groups": [{"name": "low", "share": 0.6, "hazard_ratio": 1.0},
+                                   {"name": "high", "share": 0.4, "hazard_ratio": 3.0}],
+        "attendance.disengage_after_missed": None,
+        "peer_workers": {"count": 0, "caseload_per_worker": 1},
+        "acute_care.ward": {"capacity": None, "overflow": "queue",
+                            "length_of_stay": {"dist": "exponential", "mean_days": 30}},
+        "arms.1.peer_support": {"n_sessions": 0, "interval_days": 1.0,
+                                "reoffer_after_readmission": True},
+        "arms.1.effect": {"mechanism": "none"},
+    }))
+    test_invariants.hypothesis.inner_test(s)

@@ -40,11 +40,12 @@ class Clock:
         The episode's Exp(1) hazard budget.
     """
 
-    __slots__ = ("hz", "c", "d", "remaining", "level", "t_w", "half_life")
+    __slots__ = ("hz", "c", "d", "remaining", "level", "t_w", "half_life", "_t", "_H")
 
     def __init__(self, hazard: Hazard, c: float, start: float, budget: float):
         self.hz, self.c, self.d, self.remaining = hazard, c, start, budget
         self.level, self.t_w, self.half_life = 1.0, INF, None
+        self._t, self._H = start, 0.0  # last boundary and H0 there: runs are contiguous
 
     def set_effect(self, level: float, t_w: float, half_life: float | None) -> None:
         """From now on the multiplier is ``level`` until ``t_w``, then waning/1.
@@ -85,7 +86,7 @@ class Clock:
         if rate <= 0.0:
             return INF
         hz, d = self.hz, self.d
-        ha = hz.H(a - d)
+        ha = self._H if a == self._t else hz.H(a - d)
         need = self.remaining / rate
         hb = hz.H(b - d)
         if hb - ha >= need:
@@ -93,6 +94,7 @@ class Clock:
             t = d + hz.H_inv(ha + need)
             return min(max(t, a), b)
         self.remaining -= rate * (hb - ha)
+        self._t, self._H = b, hb
         return INF
 
     def _waning(self, a: float, b: float) -> float:

@@ -81,6 +81,17 @@ class _Closed:
         pass
 
 
+def _until(env: simpy.Environment, t: float) -> simpy.Timeout:
+    """A timeout ending at absolute day ``t``.
+
+    SimPy's clock after ``timeout(t - now)`` is ``now + (t - now)``, which can overshoot
+    ``t`` by one ulp; a later ``timeout(t - now)`` would then be negative. Every wait
+    in the model is until an absolute time, so every wait goes through here.
+    """
+    dt = t - env.now
+    return env.timeout(dt if dt > 0.0 else 0.0)
+
+
 def _resource(env: simpy.Environment, capacity: int | None, priority: bool = False):
     if capacity is None:
         return None
@@ -172,7 +183,7 @@ class _World:
         env = self.env
         for entry, draws, arm, stop in patients:
             if entry > env.now:
-                yield env.timeout(entry - env.now)
+                yield _until(env, entry)
             env.process(self.patient(draws, arm, stop))
 
     # ------------------------------------------------------------------ the patient
@@ -205,11 +216,11 @@ class _World:
             if t_r == INF:
                 t_r = clock.run(env.now, t_stop)
             if t_r >= t_stop:
-                yield env.timeout(t_stop - env.now)
+                yield _until(env, t_stop)
                 log((a, pid, episode, t_stop, why, ""))
                 return
             if t_r > env.now:
-                yield env.timeout(t_r - env.now)
+                yield _until(env, t_r)
             exited = yield from self._acute(dr, arm, episode, t_stop, why)
             if exited:
                 return
@@ -237,7 +248,7 @@ class _World:
                 t_lapse = t_offer + self.max_wait
                 horizon = min(t_stop, t_lapse)
                 t_r = clock.peek(t_offer, horizon)
-                yield req | env.timeout(min(t_r, horizon) - t_offer)
+                yield req | _until(env, min(t_r, horizon))
                 if not req.triggered:
                     req.cancel()
                     t_r = clock.run(t_offer, env.now)
@@ -269,7 +280,7 @@ class _World:
                 reason = "readmitted"
                 break
             if t_s > now:
-                yield env.timeout(t_s - now)
+                yield _until(env, t_s)
             now = t_s
             if u[j] < engagement:
                 attended += 1
@@ -293,15 +304,15 @@ class _World:
                 reason = "readmitted"
             else:
                 if t_end > now:
-                    yield env.timeout(t_end - now)
+                    yield _until(env, t_end)
                 if t_end >= t_stop:
                     reason = "exited"
         if t_r < INF:
             # the programme ends at the readmission: hold the place until then
-            yield env.timeout(t_r - env.now)
+            yield _until(env, t_r)
         if reason == "exited":
             if t_stop > env.now:
-                yield env.timeout(t_stop - env.now)
+                yield _until(env, t_stop)
         log((a, pid, episode, env.now, SUPPORT_END, reason))
         if req is not None:
             workers.release(req)
@@ -320,7 +331,7 @@ class _World:
             if not req.triggered:
                 if self.ward_queue if ward else self.crt_queue:
                     log((a, pid, episode, env.now, PLACE_WAIT, setting))
-                    yield req | env.timeout(t_stop - env.now)
+                    yield req | _until(env, t_stop)
                     if not req.triggered:
                         req.cancel()
                         log((a, pid, episode, env.now, why, ""))
@@ -331,7 +342,7 @@ class _World:
         log((a, pid, episode, env.now, ADMISSION, placement))
         t_out = env.now + (dr.los_ward[episode] if ward else dr.los_crt[episode])
         exited = t_out >= t_stop
-        yield env.timeout((t_stop if exited else t_out) - env.now)
+        yield _until(env, t_stop if exited else t_out)
         if req is not None:
             res.release(req)
         log((a, pid, episode, env.now, why if exited else DISCHARGE, ""))
