@@ -63,7 +63,8 @@ class Draws:
     Attributes are plain Python numbers and lists: the model reads them in its hot
     loop. Episode ``e``'s values are ``budget[e]`` (Exp(1) hazard budget),
     ``setting_u[e]`` (uniform; ward if below p_ward), ``los_ward[e]``, ``los_crt[e]``
-    (days) and ``sessions[e]`` (uniforms, one per offered session).
+    (days) and ``session_uniforms(e)`` (one uniform per offered session; made into a
+    list only for episodes in which sessions are offered).
     """
 
     __slots__ = (
@@ -77,9 +78,16 @@ class Draws:
         "setting_u",
         "los_ward",
         "los_crt",
-        "sessions",
+        "_sessions",
+        "_row",
         "_bank",
     )
+
+    def session_uniforms(self, episode: int) -> list[float]:
+        """Uniforms of the sessions offered in ``episode``: session j attended if u[j] < p."""
+        if episode < EPISODES:
+            return self._sessions[self._row, episode].tolist()
+        return self._bank._overflow_sessions(self.pid, episode)
 
     def extend_to(self, episode: int) -> None:
         """Make sure episode ``episode``'s draws exist (episodes past the blocked ones)."""
@@ -129,10 +137,10 @@ class PatientBank:
         )
         engaged = g("never_engage", *key).random(B) >= self._p_never
         engagement = np.where(engaged, g("engagement", *key).beta(self._a, self._b, B), 0.0)
-        sessions: list = [[[] for _ in range(K)] for _ in range(B)]
+        sessions = np.empty((B, K, 0))
         if self._chunks:
             chunks = [g("sessions", *key, c).random((B, K, SESSION_CHUNK)) for c in range(self._chunks)]
-            sessions = np.concatenate(chunks, axis=2)[:, :, : self._n_sessions].tolist()
+            sessions = np.concatenate(chunks, axis=2)[:, :, : self._n_sessions]
         self._block = {
             "risk": np.minimum(risk, len(self._cum_shares) - 1).tolist(),
             "frailty": frailty.tolist(),
@@ -160,11 +168,12 @@ class PatientBank:
         d.engagement = blk["engagement"][r]
         d.death_e1 = blk["death"][r]
         d.loss_e1 = blk["loss"][r]
-        d.budget = list(blk["budget"][r])
-        d.setting_u = list(blk["setting"][r])
-        d.los_ward = list(blk["los_ward"][r])
-        d.los_crt = list(blk["los_crt"][r])
-        d.sessions = list(blk["sessions"][r])
+        # each row belongs to this patient alone: no copies (overflow episodes append)
+        d.budget = blk["budget"][r]
+        d.setting_u = blk["setting"][r]
+        d.los_ward = blk["los_ward"][r]
+        d.los_crt = blk["los_crt"][r]
+        d._sessions, d._row = blk["sessions"], r
         return d
 
     def _overflow_episode(self, d: Draws, e: int) -> None:
@@ -174,5 +183,8 @@ class PatientBank:
         d.setting_u.append(float(g("setting", *key).random()))
         d.los_ward.append(float(self._los_ward(rng=g("los_ward", *key), size=1)[0]))
         d.los_crt.append(float(self._los_crt(rng=g("los_crt", *key), size=1)[0]))
-        u = [g("sessions", *key, c).random(SESSION_CHUNK) for c in range(self._chunks)]
-        d.sessions.append(np.concatenate(u)[: self._n_sessions].tolist() if u else [])
+
+    def _overflow_sessions(self, pid: int, e: int) -> list[float]:
+        key = (_OVERFLOW, pid, e)
+        u = [self._gen("sessions", *key, c).random(SESSION_CHUNK) for c in range(self._chunks)]
+        return np.concatenate(u)[: self._n_sessions].tolist() if u else []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from helpers import TRIAL, doc
 
@@ -25,7 +26,8 @@ class FixedBank:
         d.setting_u = [0.1, 0.9, 0.1]
         d.los_ward = [10.0, 10.0, 10.0]
         d.los_crt = [30.0, 30.0, 30.0]
-        d.sessions = [[0.5, 0.0, 0.99], [0.5] * 3, [0.5] * 3]
+        d._sessions = np.array([[[0.5, 0.0, 0.99], [0.5] * 3, [0.5] * 3]])  # (row, episode, j)
+        d._row = 0
         return d
 
 

@@ -265,7 +265,7 @@ class _World:
             clock.set_effect(arm.ratio, t0 + arm.window, arm.half_life)
         elif arm.mechanism == "dose_response":
             clock.set_effect(1.0, t0 + arm.window, arm.half_life)
-        engagement, u = dr.engagement, dr.sessions[episode]
+        engagement, u = dr.engagement, dr.session_uniforms(episode)
         interval, k = arm.interval, self.k_disengage
         attended = missed = 0
         reason, t_r, now = "completed", INF, t0
