@@ -119,9 +119,13 @@ def _fmt(mean: float, lo: float, hi: float, pct: bool = False, digits: int = 1) 
         return "-"
     k = 100.0 if pct else 1.0
     unit = "%" if pct else ""
-    text = f"{mean * k:.{digits}f}{unit}"
+
+    def num(x: float) -> str:
+        return f"{round(x * k, digits) + 0.0:.{digits}f}"  # + 0.0: no "-0.0"
+
+    text = f"{num(mean)}{unit}"
     if lo is not None and not math.isnan(lo):
-        text += f" ({lo * k:.{digits}f}-{hi * k:.{digits}f})"
+        text += f" ({num(lo)}-{num(hi)})"
     return text
 
 

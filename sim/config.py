@@ -201,7 +201,7 @@ Feed = Annotated[TrialFeed | ServiceFeed, Field(discriminator="kind")]
 class RiskGroup(_Model):
     """A share of patients whose readmission hazard is multiplied by a ratio."""
 
-    name: Name
+    name: Name = Field(description="Group name (letters, digits, _ . -).")
     share: Probability = Field(description="Share of patients in the group; shares sum to 1.")
     hazard_ratio: float = Field(
         gt=0, le=100, allow_inf_nan=False, description="Multiplier on the baseline hazard."
@@ -333,8 +333,8 @@ class AcuteCare(_Model):
     p_ward: Probability = Field(
         default=0.5, description="Share of readmissions to an inpatient ward; the rest to CRT."
     )
-    ward: AcuteSetting
-    crt: AcuteSetting
+    ward: AcuteSetting = Field(description="Inpatient ward: beds, stays, overflow.")
+    crt: AcuteSetting = Field(description="CRT home treatment: caseload, episodes, overflow.")
 
 
 # ------------------------------------------------------------------------------- arms
@@ -402,7 +402,7 @@ Effect = Annotated[NoEffect | ITTEffect | DoseResponseEffect, Field(discriminato
 class Arm(_Model):
     """A trial arm or a service policy: whether and how peer support is offered."""
 
-    name: Name
+    name: Name = Field(description="Arm or policy name: the `arm` column of every table.")
     description: str = Field(default="", description="Free text.")
     peer_support: PeerSupportOffer | None = Field(
         default=None, description="The offer; null = usual care (no peer support)."
@@ -433,18 +433,18 @@ class Outcomes(_Model):
 class Scenario(_Model):
     """A whole scenario: the root of the YAML file."""
 
-    name: Name
+    name: Name = Field(description="Scenario name; default run directories start with it.")
     description: str = Field(default="", description="What the scenario is and its sources.")
     seed: int = Field(ge=0, lt=2**63, description="Root seed of every random stream.")
     replications: int = Field(default=100, ge=1, le=1_000_000, description="Replications.")
     feed: Feed = Field(description="How patients enter: `kind: trial` or `kind: service`.")
     outcomes: Outcomes = Field(default=Outcomes(), description="Reporting horizons.")
     population: Population = Field(default=Population(), description="Risk groups, frailty.")
-    readmission: Readmission
+    readmission: Readmission = Field(description="Baseline readmission hazard.")
     competing: Competing = Field(default=Competing(), description="Death, loss to follow-up.")
     attendance: Attendance = Field(default=Attendance(), description="Session attendance.")
     peer_workers: PeerWorkers = Field(default=PeerWorkers(), description="Peer worker capacity.")
-    acute_care: AcuteCare
+    acute_care: AcuteCare = Field(description="Wards and CRT home treatment.")
     arms: tuple[Arm, ...] = Field(
         min_length=1, description="Trial arms, or service policies (each run on all patients)."
     )

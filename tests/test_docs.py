@@ -1,0 +1,38 @@
+"""The documentation cannot drift from the code."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from helpers import SERVICE, TRIAL, scenario
+
+from sim import api
+from sim.analysis.tables import PATIENT_COLUMNS
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_scenario_reference_is_current() -> None:
+    res = subprocess.run([sys.executable, str(ROOT / "tools" / "gen_scenario_docs.py"), "--check"],
+                         capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
+
+
+def test_every_metric_and_column_is_documented() -> None:
+    text = (ROOT / "docs" / "outputs.md").read_text()
+    for base in (TRIAL, SERVICE):
+        result = api.run(scenario(base), replications=1, jobs=1)
+        for metric in result.metrics["metric"].unique():
+            generic = metric.replace(metric.split("_")[2], "<H>d") if metric.startswith("p_readmit_") else metric
+            assert f"`{generic}`" in text, metric
+    for column in PATIENT_COLUMNS:
+        assert f"| `{column}` |" in text, column
+
+
+def test_readme_opens_with_the_two_commands() -> None:
+    readme = (ROOT / "README.md").read_text()
+    ci = (ROOT / ".ci" / "run").read_text()
+    test_command = next(line for line in readme.splitlines() if "pytest" in line)
+    assert test_command.strip() in ci, ".ci/run runs the README's test command verbatim"
