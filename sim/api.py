@@ -48,12 +48,16 @@ def run(
 
     Parameters
     ----------
+    scenario
+        A validated scenario.
     replications
         Number of replications (default: the scenario's).
     jobs
         Worker processes (default: one per core; 1 = serial, in this process).
     events
         Keep the full event log (memory grows with it).
+    progress
+        Called with 1 each time a replication finishes.
     """
     n = replications if replications is not None else scenario.replications
     task = functools.partial(replicate, scenario, keep_events=events)

@@ -46,22 +46,36 @@ def validate(file: str) -> None:
     """Check a scenario FILE and print it with every default filled in."""
     scenario = _load(file)
     click.echo(resolved_yaml(scenario), nl=False)
-    click.echo(f"{file}: valid ({'trial' if scenario.is_trial else 'service'}, "
-               f"{len(scenario.arms)} arm(s))", err=True)
+    click.echo(
+        f"{file}: valid ({'trial' if scenario.is_trial else 'service'}, "
+        f"{len(scenario.arms)} arm(s))",
+        err=True,
+    )
 
 
 @cli.command()
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("--reps", type=click.IntRange(min=1), help="Replications (default: the scenario's).")
 @click.option("--seed", type=click.IntRange(min=0, max=2**63 - 1), help="Override the root seed.")
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
-              help="Run directory (default: runs/<scenario>-<timestamp>).")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Run directory (default: runs/<scenario>-<timestamp>).",
+)
 @click.option("--jobs", type=click.IntRange(min=1), help="Processes (default: one per core).")
 @click.option("--events", is_flag=True, help="Also write the full event log.")
 @click.option("--force", is_flag=True, help="Replace an existing run directory.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
-def run(file: str, reps: int | None, seed: int | None, out: Path | None, jobs: int | None,
-        events: bool, force: bool, quiet: bool) -> None:
+def run(
+    file: str,
+    reps: int | None,
+    seed: int | None,
+    out: Path | None,
+    jobs: int | None,
+    events: bool,
+    force: bool,
+    quiet: bool,
+) -> None:
     """Run the replications of scenario FILE and write a run directory."""
     from sim import api, io
     from sim.runner import default_jobs
@@ -80,19 +94,36 @@ def run(file: str, reps: int | None, seed: int | None, out: Path | None, jobs: i
 
     t0 = time.perf_counter()
     show = not quiet and sys.stderr.isatty()
-    with click.progressbar(length=n, label=f"{scenario.name}: replications", file=sys.stderr,
-                           show_eta=True, show_pos=True) if show else _NoBar() as bar:
+    with (
+        click.progressbar(
+            length=n,
+            label=f"{scenario.name}: replications",
+            file=sys.stderr,
+            show_eta=True,
+            show_pos=True,
+        )
+        if show
+        else _NoBar() as bar
+    ):
         result = api.run(scenario, replications=n, jobs=jobs, events=events, progress=bar.update)
     wall = time.perf_counter() - t0
-    info = io.manifest(result, command=[Path(sys.argv[0]).name, *sys.argv[1:]], started=started,
-                       wall_seconds=wall, jobs=jobs, replications=n)
+    info = io.manifest(
+        result,
+        command=[Path(sys.argv[0]).name, *sys.argv[1:]],
+        started=started,
+        wall_seconds=wall,
+        jobs=jobs,
+        replications=n,
+    )
     try:
         io.write_run(result, out, info, force=force)
     except io.RunDirExists as exc:  # appeared while we were running
         raise _UserError(str(exc)) from None
     click.echo(format_summary(result.summary, scenario, n, wall))
-    click.echo(f"\nwrote {out}/  (patients.parquet, metrics.csv, summary.csv, manifest.json, "
-               f"scenario.resolved.yaml{', events.parquet' if events else ''})")
+    click.echo(
+        f"\nwrote {out}/  (patients.parquet, metrics.csv, summary.csv, manifest.json, "
+        f"scenario.resolved.yaml{', events.parquet' if events else ''})"
+    )
 
 
 class _NoBar:
@@ -157,8 +188,10 @@ def format_summary(summary, scenario: Scenario, replications: int, wall_seconds:
         rows.append(row)
     table = pd.DataFrame(rows).to_string(index=False)
     kind = "trial" if scenario.is_trial else "service"
-    head = (f"{scenario.name} ({kind}): {replications} replication(s), seed {scenario.seed}, "
-            f"{wall_seconds:.1f} s. Means across replications, 95% CI in brackets.")
+    head = (
+        f"{scenario.name} ({kind}): {replications} replication(s), seed {scenario.seed}, "
+        f"{wall_seconds:.1f} s. Means across replications, 95% CI in brackets."
+    )
     return f"{head}\n{table}"
 
 

@@ -547,7 +547,9 @@ def _read_yaml(path: Path) -> tuple[Any, dict[tuple[Any, ...], int]]:
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read ({exc.strerror})") from None
     if len(raw) > _MAX_BYTES:
-        raise ConfigError(f"{path}: {len(raw)} bytes; a scenario file may have at most {_MAX_BYTES}")
+        raise ConfigError(
+            f"{path}: {len(raw)} bytes; a scenario file may have at most {_MAX_BYTES}"
+        )
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -598,7 +600,9 @@ def _load_merged(path: Path, seen: tuple[Path, ...]) -> tuple[dict[str, Any], Li
     if base is None:
         return doc, lines
     if not isinstance(base, str) or not base:
-        raise ConfigError(f"{path}: base (line {raw_lines.get(('base',), '?')}) must be a file path")
+        raise ConfigError(
+            f"{path}: base (line {raw_lines.get(('base',), '?')}) must be a file path"
+        )
     base_path = (path.parent / base) if not Path(base).is_absolute() else Path(base)
     base_doc, base_lines = _load_merged(base_path, (*seen, resolved))
     base_lines.update(lines)  # the overriding file's lines win
@@ -663,7 +667,8 @@ def _rule(err: Mapping[str, Any]) -> str:
         return "required field is missing"
     if kind == "union_tag_invalid":
         ctx = err.get("ctx") or {}
-        return f"unknown {ctx.get('discriminator', 'tag')} {ctx.get('tag')!r}; expected one of {ctx.get('expected_tags')}"
+        tag, expected = ctx.get("tag"), ctx.get("expected_tags")
+        return f"unknown {ctx.get('discriminator', 'tag')} {tag!r}; expected one of {expected}"
     if kind == "union_tag_not_found":
         ctx = err.get("ctx") or {}
         return f"needs a {ctx.get('discriminator', 'tag')} field"

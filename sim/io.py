@@ -52,19 +52,32 @@ def _git_commit() -> str | None:
     try:
         sha = subprocess.run(
             ["git", "-C", str(here), "rev-parse", "HEAD"],
-            capture_output=True, text=True, timeout=5, check=True,
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=True,
         ).stdout.strip()
         dirty = subprocess.run(
             ["git", "-C", str(here), "status", "--porcelain", "--untracked-files=no"],
-            capture_output=True, text=True, timeout=5, check=True,
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=True,
         ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return None
     return f"{sha}{'+dirty' if dirty else ''}" if sha else None
 
 
-def manifest(result: RunResult, *, command: list[str], started: datetime, wall_seconds: float,
-             jobs: int, replications: int) -> dict[str, Any]:
+def manifest(
+    result: RunResult,
+    *,
+    command: list[str],
+    started: datetime,
+    wall_seconds: float,
+    jobs: int,
+    replications: int,
+) -> dict[str, Any]:
     """What is needed to reproduce and audit a run."""
     versions = {}
     for pkg in _PACKAGES:
@@ -89,8 +102,11 @@ def manifest(result: RunResult, *, command: list[str], started: datetime, wall_s
             "cpus": os.cpu_count(),
             "hostname": platform.node(),
         },
-        "files": {name: desc for name, desc in OUTPUT_FILES.items()
-                  if name != "events.parquet" or result.events is not None},
+        "files": {
+            name: desc
+            for name, desc in OUTPUT_FILES.items()
+            if name != "events.parquet" or result.events is not None
+        },
     }
 
 
@@ -103,7 +119,9 @@ def write_run(result: RunResult, out: Path, info: dict[str, Any], force: bool = 
         shutil.rmtree(tmp)
     tmp.mkdir()
     try:
-        (tmp / "scenario.resolved.yaml").write_text(resolved_yaml(result.scenario), encoding="utf-8")
+        (tmp / "scenario.resolved.yaml").write_text(
+            resolved_yaml(result.scenario), encoding="utf-8"
+        )
         result.patients.to_parquet(tmp / "patients.parquet", index=False)
         result.metrics.to_csv(tmp / "metrics.csv", index=False)
         result.summary.to_csv(tmp / "summary.csv", index=False)

@@ -113,7 +113,11 @@ class PatientBank:
         self._cum_shares[-1] = 1.0
         self._theta = scenario.population.frailty_variance
         att = scenario.attendance
-        self._a, self._b, self._p_never = att.engagement.alpha, att.engagement.beta, att.p_never_engage
+        self._a, self._b, self._p_never = (
+            att.engagement.alpha,
+            att.engagement.beta,
+            att.p_never_engage,
+        )
         self._los_ward = make_sampler(scenario.acute_care.ward.length_of_stay)
         self._los_crt = make_sampler(scenario.acute_care.crt.length_of_stay)
         n_max = max((a.peer_support.n_sessions for a in scenario.arms if a.peer_support), default=0)
@@ -139,7 +143,9 @@ class PatientBank:
         engagement = np.where(engaged, g("engagement", *key).beta(self._a, self._b, B), 0.0)
         sessions = np.empty((B, K, 0))
         if self._chunks:
-            chunks = [g("sessions", *key, c).random((B, K, SESSION_CHUNK)) for c in range(self._chunks)]
+            chunks = [
+                g("sessions", *key, c).random((B, K, SESSION_CHUNK)) for c in range(self._chunks)
+            ]
             sessions = np.concatenate(chunks, axis=2)[:, :, : self._n_sessions]
         self._block = {
             "risk": np.minimum(risk, len(self._cum_shares) - 1).tolist(),

@@ -15,9 +15,18 @@ from helpers import TRIAL, doc
 from sim.analysis.tables import PATIENT_COLUMNS
 
 CONTRACT = [
-    "replication", "arm", "patient_id", "risk_group", "entry_day", "sessions_offered",
-    "sessions_attended", "first_readmission_day", "follow_up_days", "readmissions",
-    "acute_days", "died",
+    "replication",
+    "arm",
+    "patient_id",
+    "risk_group",
+    "entry_day",
+    "sessions_offered",
+    "sessions_attended",
+    "first_readmission_day",
+    "follow_up_days",
+    "readmissions",
+    "acute_days",
+    "died",
 ]
 
 
@@ -40,20 +49,36 @@ def test_run_writes_the_run_directory(tiny: Path, tmp_path: Path) -> None:
     assert res.returncode == 0, res.stderr
     assert "readmitted <=365d" in res.stdout and "peer" in res.stdout
     names = {p.name for p in out.iterdir()}
-    assert names == {"scenario.resolved.yaml", "manifest.json", "patients.parquet", "metrics.csv",
-                     "summary.csv", "events.parquet"}
+    assert names == {
+        "scenario.resolved.yaml",
+        "manifest.json",
+        "patients.parquet",
+        "metrics.csv",
+        "summary.csv",
+        "events.parquet",
+    }
     patients = pd.read_parquet(out / "patients.parquet")
     assert list(patients.columns[: len(CONTRACT)]) == CONTRACT, "the documented contract"
     assert set(PATIENT_COLUMNS) == set(patients.columns)
     assert sorted(patients["replication"].unique()) == [0, 1]
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["seed"] == 5 and manifest["replications"] == 2
-    assert {"command", "versions", "git_commit", "started", "wall_seconds", "machine"} <= set(manifest)
+    assert {"command", "versions", "git_commit", "started", "wall_seconds", "machine"} <= set(
+        manifest
+    )
     resolved = yaml.safe_load((out / "scenario.resolved.yaml").read_text())
     assert resolved["seed"] == 5 and resolved["peer_workers"]["queue"] == "fifo"
     events = pd.read_parquet(out / "events.parquet")
-    assert list(events.columns) == ["scenario", "replication", "arm", "patient_id", "episode",
-                                    "time_days", "event", "detail"]
+    assert list(events.columns) == [
+        "scenario",
+        "replication",
+        "arm",
+        "patient_id",
+        "episode",
+        "time_days",
+        "event",
+        "detail",
+    ]
     summary = pd.read_csv(out / "summary.csv")
     assert {"arm", "metric", "mean", "ci_low", "ci_high"} <= set(summary.columns)
 
@@ -64,7 +89,9 @@ def test_same_seed_same_files(tiny: Path, tmp_path: Path) -> None:
     a = pd.read_parquet(tmp_path / "a" / "patients.parquet")
     b = pd.read_parquet(tmp_path / "b" / "patients.parquet")
     pd.testing.assert_frame_equal(a, b)
-    assert (tmp_path / "a" / "summary.csv").read_text() == (tmp_path / "b" / "summary.csv").read_text()
+    assert (tmp_path / "a" / "summary.csv").read_text() == (
+        tmp_path / "b" / "summary.csv"
+    ).read_text()
 
 
 def test_broken_yaml_one_line_exit_2_nothing_written(tmp_path: Path) -> None:
@@ -77,7 +104,9 @@ def test_broken_yaml_one_line_exit_2_nothing_written(tmp_path: Path) -> None:
     assert res.returncode == 2
     lines = res.stderr.strip().splitlines()
     assert len(lines) == 1 and "Traceback" not in res.stderr
-    line_no = next(i for i, t in enumerate(bad.read_text().splitlines(), 1) if "p_never_engage" in t)
+    line_no = next(
+        i for i, t in enumerate(bad.read_text().splitlines(), 1) if "p_never_engage" in t
+    )
     assert f"{bad}: attendance.p_never_engage (line {line_no}) = 1.5" in lines[0]
     assert not out.exists() and not any(p.name.startswith(".never") for p in tmp_path.iterdir())
 

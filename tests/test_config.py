@@ -117,7 +117,10 @@ def test_missing_file(tmp_path: Path) -> None:
 
 
 def test_risk_shares_must_sum_to_one(tmp_path: Path) -> None:
-    groups = [{"name": "a", "share": 0.5, "hazard_ratio": 1}, {"name": "b", "share": 0.3, "hazard_ratio": 2}]
+    groups = [
+        {"name": "a", "share": 0.5, "hazard_ratio": 1},
+        {"name": "b", "share": 0.3, "hazard_ratio": 2},
+    ]
     msg = error_of(tmp_path, doc(TRIAL, **{"population.risk_groups": groups}))
     assert "population" in msg and "sum to 1" in msg
 
@@ -153,7 +156,9 @@ def test_offer_to_unknown_risk_group(tmp_path: Path) -> None:
 
 
 def test_effect_needs_an_offer(tmp_path: Path) -> None:
-    msg = error_of(tmp_path, doc(TRIAL, **{"arms.0.effect": {"mechanism": "itt", "hazard_ratio": 0.5}}))
+    msg = error_of(
+        tmp_path, doc(TRIAL, **{"arms.0.effect": {"mechanism": "itt", "hazard_ratio": 0.5}})
+    )
     assert "arms.0" in msg and "needs a peer_support offer" in msg
 
 
@@ -175,7 +180,9 @@ def test_negative_seed(tmp_path: Path) -> None:
 
 def test_base_file_merges_and_reports_the_overriding_file(tmp_path: Path) -> None:
     write(tmp_path, doc(SERVICE), "base.yaml")
-    child = write(tmp_path, "base: base.yaml\nname: child\npeer_workers:\n  count: 7\n", "child.yaml")
+    child = write(
+        tmp_path, "base: base.yaml\nname: child\npeer_workers:\n  count: 7\n", "child.yaml"
+    )
     s = load_scenario(child)
     assert s.name == "child" and s.peer_workers.count == 7
     assert s.peer_workers.caseload_per_worker == 5, "unchanged fields come from the base"

@@ -36,18 +36,23 @@ def one_patient(**changes):
         TRIAL,
         **{
             "feed": {
-                "kind": "trial", "n_patients": 1, "recruitment_days": 0,
-                "allocation": {"peer": 1}, "follow_up_days": 400,
+                "kind": "trial",
+                "n_patients": 1,
+                "recruitment_days": 0,
+                "allocation": {"peer": 1},
+                "follow_up_days": 400,
             },
             "readmission.baseline": {"dist": "exponential", "rate_per_day": 0.01},
             "competing": {},
             "acute_care.ward": {"capacity": None, "length_of_stay": {"dist": "fixed", "days": 10}},
             "acute_care.crt": {"length_of_stay": {"dist": "fixed", "days": 30}},
-            "arms": [{
-                "name": "peer",
-                "peer_support": {"n_sessions": 3, "interval_days": 7},
-                "effect": {"mechanism": "itt", "hazard_ratio": 0.5, "window_days": 365},
-            }],
+            "arms": [
+                {
+                    "name": "peer",
+                    "peer_support": {"n_sessions": 3, "interval_days": 7},
+                    "effect": {"mechanism": "itt", "hazard_ratio": 0.5, "window_days": 365},
+                }
+            ],
         },
     )
     d.update(changes)
@@ -85,7 +90,9 @@ def test_dose_response_exact() -> None:
     # Spent on [0, 7): 0.01 * 0.75 * 7 = 0.0525; remaining 0.4475 at 0.005/day = 89.5 days.
     d = one_patient().model_dump(mode="json")
     d["arms"][0]["effect"] = {
-        "mechanism": "dose_response", "hazard_ratio_at_full_dose": 0.5, "full_dose_sessions": 2,
+        "mechanism": "dose_response",
+        "hazard_ratio_at_full_dose": 0.5,
+        "full_dose_sessions": 2,
     }
     s = scenario_from_dict(d)
     _, events = simulate_replication(s, 0, lambda sc, r: FixedBank(sc, r, engagement=0.9))

@@ -15,8 +15,11 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_scenario_reference_is_current() -> None:
-    res = subprocess.run([sys.executable, str(ROOT / "tools" / "gen_scenario_docs.py"), "--check"],
-                         capture_output=True, text=True)
+    res = subprocess.run(
+        [sys.executable, str(ROOT / "tools" / "gen_scenario_docs.py"), "--check"],
+        capture_output=True,
+        text=True,
+    )
     assert res.returncode == 0, res.stderr
 
 
@@ -25,7 +28,11 @@ def test_every_metric_and_column_is_documented() -> None:
     for base in (TRIAL, SERVICE):
         result = api.run(scenario(base), replications=1, jobs=1)
         for metric in result.metrics["metric"].unique():
-            generic = metric.replace(metric.split("_")[2], "<H>d") if metric.startswith("p_readmit_") else metric
+            generic = (
+                metric.replace(metric.split("_")[2], "<H>d")
+                if metric.startswith("p_readmit_")
+                else metric
+            )
             assert f"`{generic}`" in text, metric
     for column in PATIENT_COLUMNS:
         assert f"| `{column}` |" in text, column

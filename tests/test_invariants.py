@@ -13,23 +13,50 @@ from sim.model.engine import simulate_replication
 
 baselines = st.one_of(
     st.builds(lambda r: {"dist": "exponential", "rate_per_day": r}, st.floats(0, 0.05)),
-    st.builds(lambda k, s: {"dist": "weibull", "shape": k, "scale_days": s},
-              st.floats(0.3, 3), st.floats(20, 3000)),
-    st.builds(lambda k, s: {"dist": "loglogistic", "shape": k, "scale_days": s},
-              st.floats(0.3, 3), st.floats(20, 3000)),
-    st.builds(lambda a, b: {"dist": "piecewise", "breaks_days": [0, 30], "rates_per_day": [a, b]},
-              st.floats(0, 0.05), st.floats(0, 0.01)),
+    st.builds(
+        lambda k, s: {"dist": "weibull", "shape": k, "scale_days": s},
+        st.floats(0.3, 3),
+        st.floats(20, 3000),
+    ),
+    st.builds(
+        lambda k, s: {"dist": "loglogistic", "shape": k, "scale_days": s},
+        st.floats(0.3, 3),
+        st.floats(20, 3000),
+    ),
+    st.builds(
+        lambda a, b: {"dist": "piecewise", "breaks_days": [0, 30], "rates_per_day": [a, b]},
+        st.floats(0, 0.05),
+        st.floats(0, 0.01),
+    ),
 )
 effects = st.one_of(
     st.just({"mechanism": "none"}),
-    st.builds(lambda r, at, w, h: {"mechanism": "itt", "hazard_ratio": r, "starts_at": at,
-                                   "window_days": w, "half_life_days": h},
-              st.floats(0.1, 2), st.sampled_from(["offer", "first_session"]),
-              st.floats(1, 400), st.one_of(st.none(), st.floats(1, 200))),
-    st.builds(lambda r, n, w, h: {"mechanism": "dose_response", "hazard_ratio_at_full_dose": r,
-                                  "full_dose_sessions": n, "window_days": w, "half_life_days": h},
-              st.floats(0.1, 2), st.integers(1, 12), st.floats(1, 400),
-              st.one_of(st.none(), st.floats(1, 200))),
+    st.builds(
+        lambda r, at, w, h: {
+            "mechanism": "itt",
+            "hazard_ratio": r,
+            "starts_at": at,
+            "window_days": w,
+            "half_life_days": h,
+        },
+        st.floats(0.1, 2),
+        st.sampled_from(["offer", "first_session"]),
+        st.floats(1, 400),
+        st.one_of(st.none(), st.floats(1, 200)),
+    ),
+    st.builds(
+        lambda r, n, w, h: {
+            "mechanism": "dose_response",
+            "hazard_ratio_at_full_dose": r,
+            "full_dose_sessions": n,
+            "window_days": w,
+            "half_life_days": h,
+        },
+        st.floats(0.1, 2),
+        st.integers(1, 12),
+        st.floats(1, 400),
+        st.one_of(st.none(), st.floats(1, 200)),
+    ),
 )
 capacity = st.one_of(st.none(), st.integers(0, 4))
 
@@ -52,11 +79,16 @@ def scenarios(draw):
         "acute_care.ward.overflow": draw(st.sampled_from(["queue", "out_of_area"])),
         "acute_care.crt.capacity": draw(capacity),
         "acute_care.crt.overflow": draw(st.sampled_from(["queue", "out_of_area"])),
-        "peer_workers": {"count": draw(capacity), "caseload_per_worker": draw(st.integers(1, 3)),
-                         "queue": draw(st.sampled_from(["fifo", "risk"])),
-                         "max_wait_days": draw(st.one_of(st.none(), st.floats(1, 60)))},
-        "population.risk_groups": [{"name": "low", "share": 0.6, "hazard_ratio": 1.0},
-                                   {"name": "high", "share": 0.4, "hazard_ratio": 3.0}],
+        "peer_workers": {
+            "count": draw(capacity),
+            "caseload_per_worker": draw(st.integers(1, 3)),
+            "queue": draw(st.sampled_from(["fifo", "risk"])),
+            "max_wait_days": draw(st.one_of(st.none(), st.floats(1, 60))),
+        },
+        "population.risk_groups": [
+            {"name": "low", "share": 0.6, "hazard_ratio": 1.0},
+            {"name": "high", "share": 0.4, "hazard_ratio": 3.0},
+        ],
     }
     if base is TRIAL:
         changes["feed.n_patients"] = draw(st.integers(1, 60))
@@ -107,7 +139,11 @@ def test_invariants(s) -> None:  # noqa: C901 - one check per invariant
             ward_patients[arm].add((arm, pid, ep))
             in_ward[arm] += 1
             if ward_cap is not None:  # beds are never over-full
-                assert in_ward[arm] <= ward_cap if not s.is_trial else sum(in_ward.values()) <= ward_cap
+                assert (
+                    in_ward[arm] <= ward_cap
+                    if not s.is_trial
+                    else sum(in_ward.values()) <= ward_cap
+                )
         if ev == "support_start":
             in_support[arm] += 1
         if ev == "support_end":
@@ -128,18 +164,35 @@ def test_invariants(s) -> None:  # noqa: C901 - one check per invariant
 def test_regression_rounding_never_gives_a_negative_delay() -> None:
     # found by hypothesis: with no worker places the wait ran to the horizon and SimPy's
     # clock overshot it by one ulp, so the final wait was -5.7e-14 days
-    s = scenario_from_dict(doc(TRIAL, **{
-        "seed": 62715, "feed.n_patients": 6,
-        "readmission.baseline": {"dist": "piecewise", "breaks_days": [0, 30],
-                                 "rates_per_day": [0.03125, 0.0]},
-        "population.risk_groups": [{"name": "low", "share": 0.6, "hazard_ratio": 1.0},
-                                   {"name": "high", "share": 0.4, "hazard_ratio": 3.0}],
-        "attendance.disengage_after_missed": None,
-        "peer_workers": {"count": 0, "caseload_per_worker": 1},
-        "acute_care.ward": {"capacity": None, "overflow": "queue",
-                            "length_of_stay": {"dist": "exponential", "mean_days": 30}},
-        "arms.1.peer_support": {"n_sessions": 0, "interval_days": 1.0,
-                                "reoffer_after_readmission": True},
-        "arms.1.effect": {"mechanism": "none"},
-    }))
+    s = scenario_from_dict(
+        doc(
+            TRIAL,
+            **{
+                "seed": 62715,
+                "feed.n_patients": 6,
+                "readmission.baseline": {
+                    "dist": "piecewise",
+                    "breaks_days": [0, 30],
+                    "rates_per_day": [0.03125, 0.0],
+                },
+                "population.risk_groups": [
+                    {"name": "low", "share": 0.6, "hazard_ratio": 1.0},
+                    {"name": "high", "share": 0.4, "hazard_ratio": 3.0},
+                ],
+                "attendance.disengage_after_missed": None,
+                "peer_workers": {"count": 0, "caseload_per_worker": 1},
+                "acute_care.ward": {
+                    "capacity": None,
+                    "overflow": "queue",
+                    "length_of_stay": {"dist": "exponential", "mean_days": 30},
+                },
+                "arms.1.peer_support": {
+                    "n_sessions": 0,
+                    "interval_days": 1.0,
+                    "reoffer_after_readmission": True,
+                },
+                "arms.1.effect": {"mechanism": "none"},
+            },
+        )
+    )
     test_invariants.hypothesis.inner_test(s)

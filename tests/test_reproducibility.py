@@ -11,8 +11,16 @@ from sim import api
 from sim.rng import BLOCK, PatientBank
 
 OUTCOMES = [
-    "risk_group", "entry_day", "first_readmission_day", "follow_up_days", "readmissions",
-    "acute_days", "died", "lost", "ward_days", "out_of_area",
+    "risk_group",
+    "entry_day",
+    "first_readmission_day",
+    "follow_up_days",
+    "readmissions",
+    "acute_days",
+    "died",
+    "lost",
+    "ward_days",
+    "out_of_area",
 ]
 
 
@@ -57,7 +65,10 @@ def test_patient_draws_do_not_depend_on_arms_or_sessions() -> None:
     for pid in (0, 5, BLOCK + 3):
         a, b = few.patient(pid), many.patient(pid)
         assert (a.budget, a.frailty, a.engagement, a.los_ward) == (
-            b.budget, b.frailty, b.engagement, b.los_ward,
+            b.budget,
+            b.frailty,
+            b.engagement,
+            b.los_ward,
         )
         for e in (0, 3, 12):
             assert a.session_uniforms(e) == b.session_uniforms(e)[:10]
@@ -71,14 +82,20 @@ def test_patient_draws_do_not_depend_on_arms_or_sessions() -> None:
 def test_zero_session_policy_reproduces_usual_care_patient_for_patient() -> None:
     # service: every policy sees the same patients; an offer of 0 sessions with a
     # dose-response effect changes nothing
-    s = scenario(SERVICE, **{
-        "peer_workers.count": None,
-        "arms": [
-            {"name": "usual"},
-            {"name": "zero", "peer_support": {"n_sessions": 0},
-             "effect": {"mechanism": "dose_response", "hazard_ratio_at_full_dose": 0.3}},
-        ],
-    })
+    s = scenario(
+        SERVICE,
+        **{
+            "peer_workers.count": None,
+            "arms": [
+                {"name": "usual"},
+                {
+                    "name": "zero",
+                    "peer_support": {"n_sessions": 0},
+                    "effect": {"mechanism": "dose_response", "hazard_ratio_at_full_dose": 0.3},
+                },
+            ],
+        },
+    )
     p = api.run(s, replications=2, jobs=1).patients
     usual = p[p["arm"] == "usual"].reset_index(drop=True)[OUTCOMES]
     zero = p[p["arm"] == "zero"].reset_index(drop=True)[OUTCOMES]
@@ -87,10 +104,16 @@ def test_zero_session_policy_reproduces_usual_care_patient_for_patient() -> None
 
 
 def test_zero_session_arm_reproduces_control_in_a_trial() -> None:
-    zero = scenario(TRIAL, **{
-        "arms.1": {"name": "peer", "peer_support": {"n_sessions": 0},
-                   "effect": {"mechanism": "dose_response", "hazard_ratio_at_full_dose": 0.3}},
-    })
+    zero = scenario(
+        TRIAL,
+        **{
+            "arms.1": {
+                "name": "peer",
+                "peer_support": {"n_sessions": 0},
+                "effect": {"mechanism": "dose_response", "hazard_ratio_at_full_dose": 0.3},
+            },
+        },
+    )
     control = scenario(TRIAL, **{"arms.1": {"name": "peer"}})
     a = api.run(zero, replications=1, jobs=1).patients[OUTCOMES]
     b = api.run(control, replications=1, jobs=1).patients[OUTCOMES]
@@ -101,8 +124,12 @@ def test_zero_session_arm_reproduces_control_in_a_trial() -> None:
 def test_stronger_effect_never_brings_a_readmission_forward(mechanism: str) -> None:
     def effect(ratio: float) -> dict:
         if mechanism == "itt":
-            return {"mechanism": "itt", "hazard_ratio": ratio, "window_days": 200,
-                    "half_life_days": 60}
+            return {
+                "mechanism": "itt",
+                "hazard_ratio": ratio,
+                "window_days": 200,
+                "half_life_days": 60,
+            }
         return {"mechanism": "dose_response", "hazard_ratio_at_full_dose": ratio}
 
     def first_readmissions(ratio: float) -> np.ndarray:

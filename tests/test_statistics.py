@@ -32,8 +32,13 @@ def cohort(baseline: dict, arm: dict | None = None, **changes) -> dict:
         TRIAL,
         **{
             "seed": 2024,
-            "feed": {"kind": "trial", "n_patients": N, "recruitment_days": 20_000,
-                     "allocation": {arm["name"]: 1}, "follow_up_days": 400},
+            "feed": {
+                "kind": "trial",
+                "n_patients": N,
+                "recruitment_days": 20_000,
+                "allocation": {arm["name"]: 1},
+                "follow_up_days": 400,
+            },
             "outcomes": {"primary_horizon_days": 365},
             "readmission.baseline": baseline,
             "competing": {},
@@ -89,8 +94,11 @@ def test_piecewise_multiplier_window() -> None:
     # H(t) = 0.2 H0(min(t, 120)) + (H0(t) - H0(120))+. A strong ratio makes the window's
     # end visible: a window 20% too long moves F(180) by about 7 SE.
     k, scale, ratio, window = 0.57, 1307.0, 0.2, 120.0
-    arm = {"name": "a", "peer_support": {"n_sessions": 0},
-           "effect": {"mechanism": "itt", "hazard_ratio": ratio, "window_days": window}}
+    arm = {
+        "name": "a",
+        "peer_support": {"n_sessions": 0},
+        "effect": {"mechanism": "itt", "hazard_ratio": ratio, "window_days": window},
+    }
     first = first_readmission_days(
         cohort({"dist": "weibull", "shape": k, "scale_days": scale}, arm)
     )
@@ -107,7 +115,9 @@ def test_gamma_frailty_population_survival() -> None:
     # mean-1 gamma frailty with variance theta: S(t) = (1 + theta H0(t)) ** (-1 / theta)
     theta, rate = 1.5, 0.003
     first = first_readmission_days(
-        cohort({"dist": "exponential", "rate_per_day": rate}, **{"population.frailty_variance": theta})
+        cohort(
+            {"dist": "exponential", "rate_per_day": rate}, **{"population.frailty_variance": theta}
+        )
     )
     for t in (30, 180, 365):
         assert_incidence(first, t, 1 - (1 + theta * rate * t) ** (-1 / theta))
@@ -115,8 +125,10 @@ def test_gamma_frailty_population_survival() -> None:
 
 def test_risk_groups_mix() -> None:
     rate = 0.002
-    groups = [{"name": "low", "share": 0.7, "hazard_ratio": 1.0},
-              {"name": "high", "share": 0.3, "hazard_ratio": 3.0}]
+    groups = [
+        {"name": "low", "share": 0.7, "hazard_ratio": 1.0},
+        {"name": "high", "share": 0.3, "hazard_ratio": 3.0},
+    ]
     first = first_readmission_days(
         cohort({"dist": "exponential", "rate_per_day": rate}, **{"population.risk_groups": groups})
     )
@@ -130,7 +142,9 @@ def test_death_competes_with_readmission() -> None:
     r, d_year = 0.002, 0.5
     d = d_year / 365.25
     first = first_readmission_days(
-        cohort({"dist": "exponential", "rate_per_day": r}, **{"competing": {"death_per_year": d_year}})
+        cohort(
+            {"dist": "exponential", "rate_per_day": r}, **{"competing": {"death_per_year": d_year}}
+        )
     )
     for t in (90, 365):
         assert_incidence(first, t, r / (r + d) * (1 - math.exp(-(r + d) * t)))
@@ -141,9 +155,13 @@ def test_attendance_is_beta_binomial() -> None:
     # BetaBinomial(10, alpha, beta)
     a, b, p_never, n = 2.0, 1.5, 0.2, 10
     arm = {"name": "a", "peer_support": {"n_sessions": n}}
-    document = cohort({"dist": "exponential", "rate_per_day": 0.0}, arm, **{
-        "attendance": {"engagement": {"alpha": a, "beta": b}, "p_never_engage": p_never},
-    })
+    document = cohort(
+        {"dist": "exponential", "rate_per_day": 0.0},
+        arm,
+        **{
+            "attendance": {"engagement": {"alpha": a, "beta": b}, "p_never_engage": p_never},
+        },
+    )
     s = scenario_from_dict(document)
     _, events = simulate_replication(s, 0)
     attended = np.zeros(N, dtype=int)

@@ -1,7 +1,7 @@
 """Write docs/scenario-reference.md from the scenario schema (sim/config.py).
 
-    python tools/gen_scenario_docs.py          # rewrite the file
-    python tools/gen_scenario_docs.py --check  # exit 1 if it is out of date (tests use this)
+python tools/gen_scenario_docs.py          # rewrite the file
+python tools/gen_scenario_docs.py --check  # exit 1 if it is out of date (tests use this)
 """
 
 from __future__ import annotations
@@ -94,14 +94,17 @@ def render() -> str:
     parts = [HEAD]
     for model in _models(config.Scenario):
         doc = (model.__doc__ or "").strip().splitlines()[0]
-        parts.append(f"\n## {model.__name__}\n\n{doc}\n\n| field | type | default | rule | meaning |\n"
-                     "|---|---|---|---|---|")
+        parts.append(
+            f"\n## {model.__name__}\n\n{doc}\n\n| field | type | default | rule | meaning |\n"
+            "|---|---|---|---|---|"
+        )
         for name, f in model.model_fields.items():
             desc = (f.description or "").replace("|", "\\|")
             if not desc and name in ("kind", "dist", "mechanism"):
                 desc = "Selects this variant."
-            parts.append(f"| `{name}` | {_type_name(f.annotation)} | {_default(f)} | "
-                         f"{_bounds(f)} | {desc} |")
+            parts.append(
+                f"| `{name}` | {_type_name(f.annotation)} | {_default(f)} | {_bounds(f)} | {desc} |"
+            )
     return "\n".join(parts) + "\n"
 
 

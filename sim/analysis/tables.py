@@ -171,7 +171,10 @@ def _stays(ev: pd.DataFrame) -> pd.DataFrame:
 def horizons(scenario: Scenario) -> list[float]:
     """Primary horizon first, then the secondary ones, days."""
     o = scenario.outcomes
-    return [o.primary_horizon_days, *[h for h in o.secondary_horizons_days if h != o.primary_horizon_days]]
+    return [
+        o.primary_horizon_days,
+        *[h for h in o.secondary_horizons_days if h != o.primary_horizon_days],
+    ]
 
 
 def _window(scenario: Scenario) -> tuple[float, float]:
@@ -245,7 +248,11 @@ def summarise(metrics: pd.DataFrame) -> pd.DataFrame:
     out["ci_high"] = out["mean"] + half
     order = {m: i for i, m in enumerate(dict.fromkeys(metrics["metric"]))}
     arm_order = {a: i for i, a in enumerate(dict.fromkeys(metrics["arm"]))}
-    out = out.sort_values(["arm", "metric"], key=lambda c: c.map(arm_order if c.name == "arm" else order))
-    return out[["arm", "metric", "mean", "ci_low", "ci_high", "sd", "n"]].rename(
-        columns={"n": "replications"}
-    ).reset_index(drop=True)
+    out = out.sort_values(
+        ["arm", "metric"], key=lambda c: c.map(arm_order if c.name == "arm" else order)
+    )
+    return (
+        out[["arm", "metric", "mean", "ci_low", "ci_high", "sd", "n"]]
+        .rename(columns={"n": "replications"})
+        .reset_index(drop=True)
+    )

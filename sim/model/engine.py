@@ -16,15 +16,16 @@ same draws (common random numbers).
 
 from __future__ import annotations
 
+import gc
 import math
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
 import simpy
 
 from sim.config import (
-    AcuteSetting,
     Arm,
     DoseResponseEffect,
     ITTEffect,
@@ -406,6 +407,24 @@ def allocate(scenario: Scenario, replication: int) -> np.ndarray:
 
 
 # ------------------------------------------------------------------------------ driver
+@contextmanager
+def _collector_paused():
+    """Pause Python's cyclic garbage collector while a world runs, as ``timeit`` does.
+
+    The model makes almost no reference cycles (measured: about 1,300 cyclic objects,
+    0.3 MB, in a service replication of 9,400 patients; reference counting frees the
+    rest at once), but the collector's periodic scans of the growing event log and
+    pending processes cost 30-40% of the run time (docs/performance.md).
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 BankFactory = Callable[[Scenario, int], PatientBank]
 
 
@@ -435,7 +454,8 @@ def simulate_replication(
                 for pid, t in enumerate(entries)
             )
         )
-        world.env.run()
+        with _collector_paused():
+            world.env.run()
         events = world.log
     else:
         end = scenario.end_day
