@@ -94,7 +94,7 @@ def run(
 
     t0 = time.perf_counter()
     show = not quiet and sys.stderr.isatty()
-    with (
+    bar = (
         click.progressbar(
             length=n,
             label=f"{scenario.name}: replications",
@@ -103,9 +103,16 @@ def run(
             show_pos=True,
         )
         if show
-        else _NoBar() as bar
-    ):
-        result = api.run(scenario, replications=n, jobs=jobs, events=events, progress=bar.update)
+        else _NoBar()
+    )
+    try:
+        with bar:
+            result = api.run(
+                scenario, replications=n, jobs=jobs, events=events, progress=bar.update
+            )
+    except KeyboardInterrupt:
+        click.echo("\ninterrupted: nothing was written", err=True)
+        sys.exit(130)
     wall = time.perf_counter() - t0
     info = io.manifest(
         result,
@@ -119,6 +126,8 @@ def run(
         io.write_run(result, out, info, force=force)
     except io.RunDirExists as exc:  # appeared while we were running
         raise _UserError(str(exc)) from None
+    except OSError as exc:
+        raise _UserError(f"{out}: cannot write the run directory ({exc.strerror})") from None
     click.echo(format_summary(result.summary, scenario, n, wall))
     click.echo(
         f"\nwrote {out}/  (patients.parquet, metrics.csv, summary.csv, manifest.json, "
@@ -170,6 +179,7 @@ def format_summary(summary, scenario: Scenario, replications: int, wall_seconds:
         (f"p_readmit_{h:g}d", f"readmitted <={h:g}d", True, 1),
         ("sessions_attended_mean", "sessions attended", False, 2),
         ("acute_days_per_patient", "acute days/patient", False, 1),
+        ("ward_days_per_patient", "ward bed-days/patient", False, 1),
         ("wait_days_mean", "peer wait (days)", False, 1),
         ("ward_occupancy_mean", "ward beds occupied", False, 1),
     ]
