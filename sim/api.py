@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from sim.analysis.tables import events_frame, metrics_table, patients_table, summarise
+from sim.analysis.trial import attendance_table, trial_summary, trial_table
 from sim.config import Scenario
 from sim.model.engine import simulate_replication
 from sim.runner import default_jobs, run_replications
@@ -25,6 +26,9 @@ class RunResult:
     metrics: pd.DataFrame
     summary: pd.DataFrame
     events: pd.DataFrame | None = None
+    trial: pd.DataFrame | None = None
+    trial_summary: pd.DataFrame | None = None
+    attendance: pd.DataFrame | None = None
     notes: list[str] = field(default_factory=list)
 
 
@@ -34,7 +38,11 @@ def replicate(scenario: Scenario, replication: int, keep_events: bool = False) -
     ev = events_frame(names, events, replication)
     patients = patients_table(ev, scenario)
     metrics = metrics_table(ev, patients, scenario)
-    return {"patients": patients, "metrics": metrics, "events": ev if keep_events else None}
+    out = {"patients": patients, "metrics": metrics, "events": ev if keep_events else None}
+    if scenario.is_trial:
+        out["trial"] = trial_table(patients, scenario)
+        out["attendance"] = attendance_table(patients, scenario)
+    return out
 
 
 def run(
@@ -67,4 +75,9 @@ def run(
     ev = pd.concat([p["events"] for p in parts], ignore_index=True) if events else None
     if ev is not None:
         ev.insert(0, "scenario", scenario.name)
-    return RunResult(scenario, patients, metrics, summarise(metrics), ev)
+    result = RunResult(scenario, patients, metrics, summarise(metrics), ev)
+    if scenario.is_trial:
+        result.trial = pd.concat([p["trial"] for p in parts], ignore_index=True)
+        result.attendance = pd.concat([p["attendance"] for p in parts], ignore_index=True)
+        result.trial_summary = trial_summary(result.trial, scenario)
+    return result

@@ -129,10 +129,12 @@ def run(
     except OSError as exc:
         raise _UserError(f"{out}: cannot write the run directory ({exc.strerror})") from None
     click.echo(format_summary(result.summary, scenario, n, wall))
-    click.echo(
-        f"\nwrote {out}/  (patients.parquet, metrics.csv, summary.csv, manifest.json, "
-        f"scenario.resolved.yaml{', events.parquet' if events else ''})"
-    )
+    if result.trial_summary is not None:
+        from sim.analysis.trial import format_trial
+
+        click.echo("\n" + format_trial(result.trial_summary, result.attendance, scenario))
+    files = ", ".join(sorted(p.name for p in out.iterdir()))
+    click.echo(f"\nwrote {out}/  ({files})")
 
 
 class _NoBar:

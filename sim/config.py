@@ -418,6 +418,34 @@ class Arm(_Model):
         return self
 
 
+class Interval(_Model):
+    """A published estimate with its 95% confidence interval."""
+
+    value: float = Field(gt=0, allow_inf_nan=False, description="Point estimate.")
+    ci_low: float = Field(gt=0, allow_inf_nan=False, description="95% CI, lower.")
+    ci_high: float = Field(gt=0, allow_inf_nan=False, description="95% CI, upper.")
+
+
+class Published(_Model):
+    """Published trial results, drawn over the plots for comparison (not used to simulate)."""
+
+    source: str = Field(description="Citation of the figures.")
+    p_readmitted: dict[Name, Probability] = Field(
+        default_factory=dict, description="Share readmitted by the primary horizon, by arm."
+    )
+    odds_ratio: Interval | None = Field(default=None, description="Published odds ratio.")
+    hazard_ratio: Interval | None = Field(default=None, description="Published hazard ratio.")
+    p_attended_3plus: Probability | None = Field(
+        default=None, description="Share of those offered attending at least 3 sessions."
+    )
+    p_attended_all: Probability | None = Field(
+        default=None, description="Share of those offered attending every session."
+    )
+    n_per_arm: int | None = Field(
+        default=None, ge=1, description="Trial size per arm, marked on power curves."
+    )
+
+
 class Outcomes(_Model):
     """Horizons at which readmission is summarised, days from entry."""
 
@@ -426,6 +454,9 @@ class Outcomes(_Model):
     )
     secondary_horizons_days: tuple[PositiveDays, ...] = Field(
         default=(), description="Other horizons (CORE: 120 and 540 days)."
+    )
+    published: Published | None = Field(
+        default=None, description="Published results to compare with (plots, tables)."
     )
 
 

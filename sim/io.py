@@ -30,6 +30,12 @@ OUTPUT_FILES = {
     "metrics.csv": "long table: replication, arm, metric, value",
     "summary.csv": "per arm and metric: mean, 95% CI across replications, sd, replications",
     "events.parquet": "the event log (with --events only)",
+    "trial.csv": "trial scenarios: statistics per simulated trial, horizon and arm",
+    "trial_summary.csv": "trial scenarios: across trials: mean, median, 2.5-97.5%, power, coverage",
+    "attendance.csv": "trial scenarios: share attending k sessions, per trial and arm",
+    "km.png": "trial scenarios: time to first readmission by arm (Kaplan-Meier)",
+    "hazard_ratios.png": "trial scenarios: distribution of the simulated trials' hazard ratios",
+    "attendance.png": "trial scenarios: sessions attended against the published shares",
 }
 
 _PACKAGES = ("crisis-sim", "simpy", "numpy", "pandas", "pyarrow", "pydantic", "PyYAML", "scipy")
@@ -110,6 +116,28 @@ def manifest(
     }
 
 
+def _present(result: RunResult, name: str) -> bool:
+    if name == "events.parquet":
+        return result.events is not None
+    if name in ("trial.csv", "trial_summary.csv", "attendance.csv") or name.endswith(".png"):
+        return result.trial is not None
+    return True
+
+
+def _trial_plots(result: RunResult, where: Path) -> None:
+    from sim import plots
+
+    sc = result.scenario
+    pub, h = sc.outcomes.published, sc.outcomes.primary_horizon_days
+    figures = {
+        "km.png": plots.km_by_arm(result.patients, h, pub),
+        "hazard_ratios.png": plots.hazard_ratio_distribution(result.trial, h, pub),
+        "attendance.png": plots.attendance_plot(result.attendance, pub),
+    }
+    for name, fig in figures.items():
+        fig.savefig(where / name, dpi=110)
+
+
 def write_run(result: RunResult, out: Path, info: dict[str, Any], force: bool = False) -> Path:
     """Write the run directory atomically; return its path."""
     check_out_dir(out, force)
@@ -127,6 +155,11 @@ def write_run(result: RunResult, out: Path, info: dict[str, Any], force: bool = 
         result.summary.to_csv(tmp / "summary.csv", index=False)
         if result.events is not None:
             result.events.to_parquet(tmp / "events.parquet", index=False)
+        if result.trial is not None:
+            result.trial.to_csv(tmp / "trial.csv", index=False)
+            result.trial_summary.to_csv(tmp / "trial_summary.csv", index=False)
+            result.attendance.to_csv(tmp / "attendance.csv", index=False)
+            _trial_plots(result, tmp)
         (tmp / "manifest.json").write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
         old = None
         if out.exists():

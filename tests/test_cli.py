@@ -56,7 +56,11 @@ def test_run_writes_the_run_directory(tiny: Path, tmp_path: Path) -> None:
         "metrics.csv",
         "summary.csv",
         "events.parquet",
+        "trial.csv",
+        "trial_summary.csv",
+        "attendance.csv",
     }
+    assert "odds ratio" in res.stdout and "hazard ratio (Cox)" in res.stdout
     patients = pd.read_parquet(out / "patients.parquet")
     assert list(patients.columns[: len(CONTRACT)]) == CONTRACT, "the documented contract"
     assert set(PATIENT_COLUMNS) == set(patients.columns)
