@@ -59,6 +59,9 @@ def test_run_writes_the_run_directory(tiny: Path, tmp_path: Path) -> None:
         "trial.csv",
         "trial_summary.csv",
         "attendance.csv",
+        "km.png",
+        "hazard_ratios.png",
+        "attendance.png",
     }
     assert "odds ratio" in res.stdout and "hazard ratio (Cox)" in res.stdout
     patients = pd.read_parquet(out / "patients.parquet")
