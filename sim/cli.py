@@ -137,6 +137,65 @@ def run(
     click.echo(f"\nwrote {out}/  ({files})")
 
 
+@cli.command()
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Calibrated scenario file (default: FILE with .calibrated.yaml).")
+@click.option("--in-place", is_flag=True, help="Rewrite FILE itself.")
+@click.option("--reps", type=click.IntRange(min=10), help="Simulated trials per evaluation.")
+@click.option("--check-reps", type=click.IntRange(min=10), help="Simulated trials in the check.")
+@click.option("--max-evals", type=click.IntRange(min=1), help="Most evaluations in the search.")
+@click.option("--jobs", type=click.IntRange(min=1), help="Processes (default: one per core).")
+@click.option("--quiet", "-q", is_flag=True, help="No progress lines.")
+def calibrate(file: str, out: Path | None, in_place: bool, reps: int | None, check_reps: int | None,
+              max_evals: int | None, jobs: int | None, quiet: bool) -> None:
+    """Fit the free parameters that scenario FILE declares to its targets.
+
+    Writes the calibrated scenario (the file with only the fitted numbers changed and a
+    calibration comment block) and, beside it, a .calibration.csv table of target,
+    simulated value and whether it is within tolerance.
+    """
+    from sim import calibrate as cal
+
+    source = Path(file)
+    scenario = _load(file)
+    if scenario.calibration is None:
+        raise _UserError(f"{file}: calibration: the scenario declares no calibration block")
+    target = source if in_place else (out or source.with_name(f"{source.stem}.calibrated.yaml"))
+    table_path = target.with_name(f"{target.name.removesuffix('.yaml')}.calibration.csv")
+    say = (lambda msg: click.echo(msg, err=True)) if not quiet else None
+    try:
+        res = cal.calibrate(source, jobs=jobs, replications=reps, check_replications=check_reps,
+                            max_evaluations=max_evals, report=say)
+        checked = check_reps or scenario.calibration.check_replications
+        cal.write_calibrated(source, target, res, checked)
+        res.table.to_csv(table_path, index=False)
+    except ConfigError as exc:
+        raise _UserError(str(exc)) from None
+    except KeyboardInterrupt:
+        click.echo("\ninterrupted: nothing was written", err=True)
+        sys.exit(130)
+    import pandas as pd
+
+    shown = res.table.assign(
+        simulated=res.table["simulated"].map(lambda v: f"{v:.4g}"),
+        miss=res.table["miss"].map(lambda v: f"{v:+.3g}"),
+        within_tolerance=res.table["within_tolerance"].map({True: "yes", False: "NO"}),
+    ).drop(columns=["source"])
+    with pd.option_context("display.width", 200):
+        click.echo(f"Calibration of {source.name}: {res.evaluations} evaluations, checked on "
+                   f"{checked} simulated trials")
+        for name, a, b in zip(res.names, res.start, res.best, strict=True):
+            click.echo(f"  {name}: {a:.6g} -> {b:.6g}")
+        click.echo(shown.to_string(index=False))
+    missed = res.table[~res.table["within_tolerance"]]
+    if len(missed):
+        click.echo(f"\n{len(missed)} target(s) not met with the declared parameters: "
+                   + "; ".join(f"{r.target} missed by {r.miss:+.3g} (tolerance {r.tolerance:g})"
+                               for r in missed.itertuples()))
+    click.echo(f"\nwrote {target} and {table_path}")
+
+
 class _NoBar:
     def __enter__(self) -> _NoBar:
         return self

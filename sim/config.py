@@ -460,6 +460,72 @@ class Outcomes(_Model):
     )
 
 
+# ------------------------------------------------------------------------ calibration
+STATISTICS = (
+    "p_readmitted",
+    "odds_ratio",
+    "hazard_ratio",
+    "rmst_days",
+    "mean_days_readmitted",
+    "median_days_readmitted",
+    "p_attended_3plus",
+    "p_attended_all",
+)
+
+
+class FreeParameter(_Model):
+    """A scenario field that calibration may change, within bounds."""
+
+    path: str = Field(
+        min_length=1,
+        description="Dotted path of a number in this file, e.g. readmission.baseline.scale_days; "
+        "list items by index or by name (arms.peer_support.effect.hazard_ratio).",
+    )
+    lower: float = Field(allow_inf_nan=False, description="Lower bound.")
+    upper: float = Field(allow_inf_nan=False, description="Upper bound.")
+
+    @model_validator(mode="after")
+    def _check(self) -> FreeParameter:
+        if not self.lower < self.upper:
+            raise ValueError("lower must be below upper")
+        return self
+
+
+class Target(_Model):
+    """A published figure the simulated trials should reproduce."""
+
+    statistic: Literal[STATISTICS] = Field(  # type: ignore[valid-type]
+        description="Trial statistic (docs/outputs.md, trial.csv and metrics)."
+    )
+    arm: Name = Field(description="Arm it is measured in (ratios: the compared arm).")
+    horizon_days: PositiveDays | None = Field(
+        default=None, description="Horizon; null = the primary horizon."
+    )
+    value: float = Field(allow_inf_nan=False, description="The target value.")
+    tolerance: float = Field(gt=0, allow_inf_nan=False, description="Acceptable |simulated - value|.")
+    summary: Literal["mean", "median"] | None = Field(
+        default=None,
+        description="Across simulated trials: median for ratios, mean otherwise (null = that).",
+    )
+    source: str = Field(default="", description="Where the value comes from.")
+
+
+class Calibration(_Model):
+    """Free parameters, targets, and how hard to work."""
+
+    parameters: tuple[FreeParameter, ...] = Field(min_length=1, description="What may change.")
+    targets: tuple[Target, ...] = Field(min_length=1, description="What to reproduce.")
+    replications: int = Field(
+        default=200, ge=10, le=100_000, description="Simulated trials per evaluation."
+    )
+    check_replications: int = Field(
+        default=1000, ge=10, le=1_000_000, description="Simulated trials in the final check."
+    )
+    max_evaluations: int = Field(
+        default=60, ge=1, le=10_000, description="Most objective evaluations in the search."
+    )
+
+
 # --------------------------------------------------------------------------- scenario
 class Scenario(_Model):
     """A whole scenario: the root of the YAML file."""
@@ -478,6 +544,9 @@ class Scenario(_Model):
     acute_care: AcuteCare = Field(description="Wards and CRT home treatment.")
     arms: tuple[Arm, ...] = Field(
         min_length=1, description="Trial arms, or service policies (each run on all patients)."
+    )
+    calibration: Calibration | None = Field(
+        default=None, description="What `crisis-sim calibrate` fits, and to what."
     )
 
     @field_validator("arms")
@@ -505,6 +574,14 @@ class Scenario(_Model):
                     f"must cover every outcome horizon (the longest is {max(horizons):g} days)",
                     self.feed.follow_up_days,
                 )
+        if self.calibration is not None:
+            for i, t in enumerate(self.calibration.targets):
+                if t.arm not in arm_names:
+                    raise _PathError(
+                        ("calibration", "targets", i, "arm"),
+                        f"names no arm; arms: {arm_names}",
+                        t.arm,
+                    )
         groups = {g.name for g in self.population.risk_groups}
         for i, arm in enumerate(self.arms):
             offer = arm.peer_support

@@ -1,0 +1,282 @@
+"""Calibration: fit a scenario's free parameters to published targets.
+
+The scenario's ``calibration`` block names free parameters (dotted paths with bounds)
+and targets (a statistic of the simulated trials, a value and a tolerance). The fit
+minimises the sum of squared residuals ``(simulated - value) / tolerance`` by
+bounded trust-region least squares (``scipy.optimize.least_squares``), every
+evaluation running the same replications with the same seed: common random
+numbers, so a change of parameter changes the statistics through the model and not
+through new noise. The Jacobian is taken by forward differences with a step of 3%
+of each parameter's range (the objective is a step function at finer scales, since
+each patient's draws are fixed).
+
+The result is checked on ``check_replications`` fresh-sized runs (the same seed),
+and written as a copy of the scenario file in which only the fitted numbers are
+replaced, with a comment block saying when, from what and how close. A target the
+parameters cannot reach is reported with its miss, not hidden.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import subprocess
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from sim import api
+from sim.config import ConfigError, Scenario, Target, _read_yaml, scenario_from_dict
+
+__all__ = ["CalibrationResult", "calibrate", "target_statistic", "write_calibrated"]
+
+RATIOS = ("odds_ratio", "hazard_ratio")
+BEGIN = "# --- calibration: written by `crisis-sim calibrate`"
+END = "# --- end of calibration ---"
+
+
+class _Budget(Exception):
+    pass
+
+
+def _resolve(doc: Any, dotted: str) -> tuple[Any, ...]:
+    """Dotted path -> key path in the document; list items by index or by their name."""
+    node, out = doc, []
+    for part in dotted.split("."):
+        if isinstance(node, list):
+            if part.isdigit() and int(part) < len(node):
+                i = int(part)
+            else:
+                names = [item.get("name") if isinstance(item, dict) else None for item in node]
+                if part not in names:
+                    raise KeyError(part)
+                i = names.index(part)
+            out.append(i)
+            node = node[i]
+        elif isinstance(node, dict) and part in node:
+            out.append(part)
+            node = node[part]
+        else:
+            raise KeyError(part)
+    if isinstance(node, bool) or not isinstance(node, int | float):
+        raise TypeError(dotted)
+    return tuple(out)
+
+
+def _set(doc: Any, keys: tuple[Any, ...], value: float) -> None:
+    node = doc
+    for k in keys[:-1]:
+        node = node[k]
+    node[keys[-1]] = int(round(value)) if isinstance(node[keys[-1]], int) else float(value)
+
+
+def target_statistic(result: api.RunResult, scenario: Scenario, t: Target) -> float:
+    """The simulated value of a target: mean or median across the simulated trials."""
+    how = t.summary or ("median" if t.statistic in RATIOS else "mean")
+    if t.statistic in ("p_attended_3plus", "p_attended_all"):
+        m = result.metrics
+        v = m[(m["arm"] == t.arm) & (m["metric"] == t.statistic)]["value"].dropna()
+        return float(v.median() if how == "median" else v.mean())
+    if result.trial is None:
+        raise ConfigError(f"calibration target {t.statistic} needs a trial scenario")
+    h = t.horizon_days or scenario.outcomes.primary_horizon_days
+    tr = result.trial
+    v = tr[(tr["arm"] == t.arm) & (tr["horizon_days"] == h)][t.statistic].dropna()
+    if v.empty:
+        return math.nan
+    return float(v.median() if how == "median" else v.mean())
+
+
+def _label(scenario: Scenario, t: Target) -> str:
+    h = t.horizon_days or scenario.outcomes.primary_horizon_days
+    how = t.summary or ("median" if t.statistic in RATIOS else "mean")
+    at = "" if t.statistic.startswith("p_attended") else f" {h:g}d"
+    return f"{t.statistic} {t.arm}{at} ({how})"
+
+
+@dataclass
+class CalibrationResult:
+    """What a calibration found."""
+
+    scenario: Scenario
+    names: list[str]
+    start: np.ndarray
+    best: np.ndarray
+    table: pd.DataFrame
+    evaluations: int
+    history: list[tuple[np.ndarray, float]] = field(default_factory=list)
+
+    @property
+    def all_met(self) -> bool:
+        """Every target within its tolerance in the final check."""
+        return bool(self.table["within_tolerance"].all())
+
+
+def calibrate(
+    path: Path,
+    jobs: int | None = None,
+    replications: int | None = None,
+    check_replications: int | None = None,
+    max_evaluations: int | None = None,
+    report: Callable[[str], None] | None = None,
+) -> CalibrationResult:
+    """Fit the free parameters of the scenario at ``path``; see the module docstring."""
+    from scipy import optimize
+
+    from sim.config import load_scenario
+
+    base = load_scenario(path)
+    cal = base.calibration
+    if cal is None:
+        raise ConfigError(f"{path}: calibration: the scenario declares no calibration block")
+    doc = base.model_dump(mode="json")
+    raw, lines = _read_yaml(path)
+    keys = []
+    for i, p in enumerate(cal.parameters):
+        try:
+            k = _resolve(doc, p.path)
+        except (KeyError, TypeError):
+            raise ConfigError(
+                f"{path}: calibration.parameters.{i}.path = {p.path!r}: names no number in the scenario"
+            ) from None
+        try:
+            raw_keys = _resolve(raw, p.path)
+        except (KeyError, TypeError):
+            raise ConfigError(
+                f"{path}: calibration.parameters.{i}.path = {p.path!r}: not set in this file "
+                "(write it here, even at its default, so the calibrated file can carry it)"
+            ) from None
+        if raw_keys not in lines:
+            raise ConfigError(f"{path}: calibration.parameters.{i}.path: no line found")
+        keys.append(k)
+    lo = np.array([p.lower for p in cal.parameters])
+    hi = np.array([p.upper for p in cal.parameters])
+    x0 = np.clip(np.array([_get(doc, k) for k in keys], float), lo, hi)
+    n_reps = replications or cal.replications
+    budget = max_evaluations or cal.max_evaluations
+    say = report or (lambda _msg: None)
+    names = [p.path for p in cal.parameters]
+    cache: dict[tuple[float, ...], np.ndarray] = {}
+    history: list[tuple[np.ndarray, float]] = []
+
+    def scenario_at(x: np.ndarray) -> Scenario:
+        d = base.model_dump(mode="json")
+        for k, v in zip(keys, x, strict=True):
+            _set(d, k, v)
+        return scenario_from_dict(d, str(path))
+
+    def residuals(x: np.ndarray) -> np.ndarray:
+        key = tuple(np.round(x, 12))
+        if key in cache:
+            return cache[key]
+        if len(history) >= budget:
+            raise _Budget
+        sc = scenario_at(x)
+        result = api.run(sc, replications=n_reps, jobs=jobs)
+        r = np.array([(target_statistic(result, sc, t) - t.value) / t.tolerance for t in cal.targets])
+        r = np.where(np.isfinite(r), r, 1e3)
+        cache[key] = r
+        cost = float(np.sum(r**2))
+        history.append((x.copy(), cost))
+        shown = ", ".join(f"{n.split('.')[-1]}={v:.4g}" for n, v in zip(names, x, strict=True))
+        say(f"calibrate: evaluation {len(history)}/{budget}: sum of squared residuals "
+            f"{cost:.3g} [{shown}]")
+        return r
+
+    step = 0.03 * (hi - lo)
+
+    def jacobian(x: np.ndarray) -> np.ndarray:
+        f0 = residuals(x)
+        cols = []
+        for i in range(len(x)):
+            h = step[i] if x[i] + step[i] <= hi[i] else -step[i]
+            xi = x.copy()
+            xi[i] += h
+            cols.append((residuals(xi) - f0) / h)
+        return np.array(cols).T
+
+    try:
+        optimize.least_squares(residuals, x0, jac=jacobian, bounds=(lo, hi), x_scale=hi - lo,
+                               method="trf", max_nfev=budget, xtol=1e-4, ftol=1e-4)
+    except _Budget:
+        say(f"calibrate: stopped at the budget of {budget} evaluations; keeping the best so far")
+    best = min(history, key=lambda h: h[1])[0]
+    check = check_replications or cal.check_replications
+    say(f"calibrate: checking the best parameters on {check} simulated trials")
+    final = scenario_at(best)
+    result = api.run(final, replications=check, jobs=jobs)
+    rows = []
+    for t in cal.targets:
+        v = target_statistic(result, final, t)
+        rows.append({
+            "target": _label(final, t), "value": t.value, "simulated": v,
+            "tolerance": t.tolerance, "miss": v - t.value,
+            "within_tolerance": bool(abs(v - t.value) <= t.tolerance), "source": t.source,
+        })
+    return CalibrationResult(final, names, x0, best, pd.DataFrame(rows), len(history), history)
+
+
+def _node(doc: Any, keys: tuple[Any, ...]) -> Any:
+    for k in keys:
+        doc = doc[k]
+    return doc
+
+
+def _get(doc: Any, keys: tuple[Any, ...]) -> float:
+    return float(_node(doc, keys))
+
+
+def _git(path: Path) -> str:
+    try:
+        return subprocess.run(["git", "-C", str(path.parent), "rev-parse", "--short", "HEAD"],
+                              capture_output=True, text=True, timeout=5).stdout.strip() or "no git"
+    except (OSError, subprocess.SubprocessError):
+        return "no git"
+
+
+def write_calibrated(source: Path, out: Path, res: CalibrationResult, checked: int) -> str:
+    """Write the calibrated scenario (the source text, fitted numbers replaced, and a
+    calibration comment block at the top); return the new text."""
+    text = source.read_text(encoding="utf-8")
+    raw, lines = _read_yaml(source)
+    rows = text.splitlines(keepends=True)
+    for name, value in zip(res.names, res.best, strict=True):
+        keys = _resolve(raw, name)
+        line = lines[keys]
+        key = str(keys[-1])
+        pattern = re.compile(rf"(\b{re.escape(key)}\s*:\s*)([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)")
+        # the schema's type decides: an int field (dumped as int) gets a whole number
+        is_int = isinstance(_node(res.scenario.model_dump(mode="json"), _resolve(
+            res.scenario.model_dump(mode="json"), name)), int)
+        new_value = str(int(round(value))) if is_int else f"{value:.6g}"
+        replaced, n = pattern.subn(lambda m, nv=new_value: m.group(1) + nv, rows[line - 1], count=1)
+        if n != 1:
+            raise ConfigError(f"{source}: line {line}: cannot find the number of {name} to rewrite")
+        rows[line - 1] = replaced
+    body = "".join(rows)
+    body = re.sub(rf"{re.escape(BEGIN)}.*?{re.escape(END)}\n", "", body, flags=re.S)
+    met = int(res.table["within_tolerance"].sum())
+    block = [
+        f"{BEGIN} on {datetime.now().astimezone().isoformat(timespec='minutes')} ---",
+        f"# from {source.name} (git {_git(source)}), seed {res.scenario.seed}; "
+        f"{res.evaluations} evaluations; checked on {checked} simulated trials.",
+        "# parameters (start -> fitted):",
+        *[f"#   {n}: {a:.6g} -> {b:.6g}" for n, a, b in zip(res.names, res.start, res.best, strict=True)],
+        f"# targets: {met} of {len(res.table)} within tolerance",
+        *[
+            f"#   {r.target}: target {r.value:g} +- {r.tolerance:g}, simulated {r.simulated:.4g} "
+            f"({'met' if r.within_tolerance else f'MISSED by {r.miss:+.3g}'})"
+            for r in res.table.itertuples()
+        ],
+        END,
+    ]
+    new_text = "\n".join(block) + "\n" + body
+    tmp = out.with_name(f".{out.name}.partial")
+    tmp.write_text(new_text, encoding="utf-8")
+    tmp.replace(out)
+    return new_text
