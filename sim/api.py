@@ -14,7 +14,7 @@ from sim.config import Scenario
 from sim.model.engine import simulate_replication
 from sim.runner import default_jobs, run_replications
 
-__all__ = ["RunResult", "run", "replicate"]
+__all__ = ["RunResult", "run", "replicate", "power"]
 
 
 @dataclass
@@ -81,3 +81,48 @@ def run(
         result.attendance = pd.concat([p["attendance"] for p in parts], ignore_index=True)
         result.trial_summary = trial_summary(result.trial, scenario)
     return result
+
+
+def with_trial_size(scenario: Scenario, n_per_arm: int) -> Scenario:
+    """The trial scenario with ``n_per_arm`` patients in each arm (equal allocation)."""
+    from sim.config import TrialFeed, scenario_from_dict
+
+    if not isinstance(scenario.feed, TrialFeed):
+        raise ValueError("power needs a trial scenario")
+    d = scenario.model_dump(mode="json")
+    d["feed"]["n_patients"] = n_per_arm * len(scenario.arms)
+    d["feed"]["allocation"] = {a.name: 1 for a in scenario.arms}
+    return scenario_from_dict(d)
+
+
+def power(
+    scenario: Scenario,
+    n_per_arm: list[int],
+    replications: int,
+    jobs: int | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> pd.DataFrame:
+    """Power (share of simulated trials with p < 0.05 at the primary horizon) by trial size.
+
+    Returns n_per_arm, arm, test (odds ratio / hazard ratio), power, ci_low, ci_high
+    (Wilson 95% interval for the share) and replications.
+    """
+    from statsmodels.stats.proportion import proportion_confint
+
+    h = scenario.outcomes.primary_horizon_days
+    rows = []
+    for n in n_per_arm:
+        result = run(with_trial_size(scenario, n), replications=replications, jobs=jobs)
+        t = result.trial
+        t = t[(t["horizon_days"] == h) & t["hazard_ratio"].notna()]
+        for arm, g in t.groupby("arm", sort=False):
+            for test, col in (("odds ratio (logistic)", "or_p"), ("hazard ratio (Cox)", "hr_p")):
+                p = g[col].dropna()
+                k = int((p < 0.05).sum())
+                lo, hi = proportion_confint(k, len(p), alpha=0.05, method="wilson")
+                rows.append((n, arm, test, k / len(p), lo, hi, len(p)))
+        if progress:
+            progress(1)
+    return pd.DataFrame(
+        rows, columns=["n_per_arm", "arm", "test", "power", "ci_low", "ci_high", "replications"]
+    )

@@ -142,7 +142,8 @@ def calibrate(
             k = _resolve(doc, p.path)
         except (KeyError, TypeError):
             raise ConfigError(
-                f"{path}: calibration.parameters.{i}.path = {p.path!r}: names no number in the scenario"
+                f"{path}: calibration.parameters.{i}.path = {p.path!r}: "
+                "names no number in the scenario"
             ) from None
         try:
             raw_keys = _resolve(raw, p.path)
@@ -178,14 +179,18 @@ def calibrate(
             raise _Budget
         sc = scenario_at(x)
         result = api.run(sc, replications=n_reps, jobs=jobs)
-        r = np.array([(target_statistic(result, sc, t) - t.value) / t.tolerance for t in cal.targets])
+        r = np.array(
+            [(target_statistic(result, sc, t) - t.value) / t.tolerance for t in cal.targets]
+        )
         r = np.where(np.isfinite(r), r, 1e3)
         cache[key] = r
         cost = float(np.sum(r**2))
         history.append((x.copy(), cost))
         shown = ", ".join(f"{n.split('.')[-1]}={v:.4g}" for n, v in zip(names, x, strict=True))
-        say(f"calibrate: evaluation {len(history)}/{budget}: sum of squared residuals "
-            f"{cost:.3g} [{shown}]")
+        say(
+            f"calibrate: evaluation {len(history)}/{budget}: sum of squared residuals "
+            f"{cost:.3g} [{shown}]"
+        )
         return r
 
     step = 0.03 * (hi - lo)
@@ -201,8 +206,17 @@ def calibrate(
         return np.array(cols).T
 
     try:
-        optimize.least_squares(residuals, x0, jac=jacobian, bounds=(lo, hi), x_scale=hi - lo,
-                               method="trf", max_nfev=budget, xtol=1e-4, ftol=1e-4)
+        optimize.least_squares(
+            residuals,
+            x0,
+            jac=jacobian,
+            bounds=(lo, hi),
+            x_scale=hi - lo,
+            method="trf",
+            max_nfev=budget,
+            xtol=1e-4,
+            ftol=1e-4,
+        )
     except _Budget:
         say(f"calibrate: stopped at the budget of {budget} evaluations; keeping the best so far")
     best = min(history, key=lambda h: h[1])[0]
@@ -213,11 +227,17 @@ def calibrate(
     rows = []
     for t in cal.targets:
         v = target_statistic(result, final, t)
-        rows.append({
-            "target": _label(final, t), "value": t.value, "simulated": v,
-            "tolerance": t.tolerance, "miss": v - t.value,
-            "within_tolerance": bool(abs(v - t.value) <= t.tolerance), "source": t.source,
-        })
+        rows.append(
+            {
+                "target": _label(final, t),
+                "value": t.value,
+                "simulated": v,
+                "tolerance": t.tolerance,
+                "miss": v - t.value,
+                "within_tolerance": bool(abs(v - t.value) <= t.tolerance),
+                "source": t.source,
+            }
+        )
     return CalibrationResult(final, names, x0, best, pd.DataFrame(rows), len(history), history)
 
 
@@ -233,8 +253,15 @@ def _get(doc: Any, keys: tuple[Any, ...]) -> float:
 
 def _git(path: Path) -> str:
     try:
-        return subprocess.run(["git", "-C", str(path.parent), "rev-parse", "--short", "HEAD"],
-                              capture_output=True, text=True, timeout=5).stdout.strip() or "no git"
+        return (
+            subprocess.run(
+                ["git", "-C", str(path.parent), "rev-parse", "--short", "HEAD"],
+                capture_output=True,
+                text=True,
+                timeout=5,
+            ).stdout.strip()
+            or "no git"
+        )
     except (OSError, subprocess.SubprocessError):
         return "no git"
 
@@ -249,10 +276,17 @@ def write_calibrated(source: Path, out: Path, res: CalibrationResult, checked: i
         keys = _resolve(raw, name)
         line = lines[keys]
         key = str(keys[-1])
-        pattern = re.compile(rf"(\b{re.escape(key)}\s*:\s*)([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)")
+        pattern = re.compile(
+            rf"(\b{re.escape(key)}\s*:\s*)([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)"
+        )
         # the schema's type decides: an int field (dumped as int) gets a whole number
-        is_int = isinstance(_node(res.scenario.model_dump(mode="json"), _resolve(
-            res.scenario.model_dump(mode="json"), name)), int)
+        is_int = isinstance(
+            _node(
+                res.scenario.model_dump(mode="json"),
+                _resolve(res.scenario.model_dump(mode="json"), name),
+            ),
+            int,
+        )
         new_value = str(int(round(value))) if is_int else f"{value:.6g}"
         replaced, n = pattern.subn(lambda m, nv=new_value: m.group(1) + nv, rows[line - 1], count=1)
         if n != 1:
@@ -266,7 +300,10 @@ def write_calibrated(source: Path, out: Path, res: CalibrationResult, checked: i
         f"# from {source.name} (git {_git(source)}), seed {res.scenario.seed}; "
         f"{res.evaluations} evaluations; checked on {checked} simulated trials.",
         "# parameters (start -> fitted):",
-        *[f"#   {n}: {a:.6g} -> {b:.6g}" for n, a, b in zip(res.names, res.start, res.best, strict=True)],
+        *[
+            f"#   {n}: {a:.6g} -> {b:.6g}"
+            for n, a, b in zip(res.names, res.start, res.best, strict=True)
+        ],
         f"# targets: {met} of {len(res.table)} within tolerance",
         *[
             f"#   {r.target}: target {r.value:g} +- {r.tolerance:g}, simulated {r.simulated:.4g} "

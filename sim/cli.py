@@ -139,16 +139,27 @@ def run(
 
 @cli.command()
 @click.argument("file", type=click.Path(dir_okay=False))
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
-              help="Calibrated scenario file (default: FILE with .calibrated.yaml).")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Calibrated scenario file (default: FILE with .calibrated.yaml).",
+)
 @click.option("--in-place", is_flag=True, help="Rewrite FILE itself.")
 @click.option("--reps", type=click.IntRange(min=10), help="Simulated trials per evaluation.")
 @click.option("--check-reps", type=click.IntRange(min=10), help="Simulated trials in the check.")
 @click.option("--max-evals", type=click.IntRange(min=1), help="Most evaluations in the search.")
 @click.option("--jobs", type=click.IntRange(min=1), help="Processes (default: one per core).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress lines.")
-def calibrate(file: str, out: Path | None, in_place: bool, reps: int | None, check_reps: int | None,
-              max_evals: int | None, jobs: int | None, quiet: bool) -> None:
+def calibrate(
+    file: str,
+    out: Path | None,
+    in_place: bool,
+    reps: int | None,
+    check_reps: int | None,
+    max_evals: int | None,
+    jobs: int | None,
+    quiet: bool,
+) -> None:
     """Fit the free parameters that scenario FILE declares to its targets.
 
     Writes the calibrated scenario (the file with only the fitted numbers changed and a
@@ -165,8 +176,14 @@ def calibrate(file: str, out: Path | None, in_place: bool, reps: int | None, che
     table_path = target.with_name(f"{target.name.removesuffix('.yaml')}.calibration.csv")
     say = (lambda msg: click.echo(msg, err=True)) if not quiet else None
     try:
-        res = cal.calibrate(source, jobs=jobs, replications=reps, check_replications=check_reps,
-                            max_evaluations=max_evals, report=say)
+        res = cal.calibrate(
+            source,
+            jobs=jobs,
+            replications=reps,
+            check_replications=check_reps,
+            max_evaluations=max_evals,
+            report=say,
+        )
         checked = check_reps or scenario.calibration.check_replications
         cal.write_calibrated(source, target, res, checked)
         res.table.to_csv(table_path, index=False)
@@ -183,17 +200,130 @@ def calibrate(file: str, out: Path | None, in_place: bool, reps: int | None, che
         within_tolerance=res.table["within_tolerance"].map({True: "yes", False: "NO"}),
     ).drop(columns=["source"])
     with pd.option_context("display.width", 200):
-        click.echo(f"Calibration of {source.name}: {res.evaluations} evaluations, checked on "
-                   f"{checked} simulated trials")
+        click.echo(
+            f"Calibration of {source.name}: {res.evaluations} evaluations, checked on "
+            f"{checked} simulated trials"
+        )
         for name, a, b in zip(res.names, res.start, res.best, strict=True):
             click.echo(f"  {name}: {a:.6g} -> {b:.6g}")
         click.echo(shown.to_string(index=False))
     missed = res.table[~res.table["within_tolerance"]]
     if len(missed):
-        click.echo(f"\n{len(missed)} target(s) not met with the declared parameters: "
-                   + "; ".join(f"{r.target} missed by {r.miss:+.3g} (tolerance {r.tolerance:g})"
-                               for r in missed.itertuples()))
+        click.echo(
+            f"\n{len(missed)} target(s) not met with the declared parameters: "
+            + "; ".join(
+                f"{r.target} missed by {r.miss:+.3g} (tolerance {r.tolerance:g})"
+                for r in missed.itertuples()
+            )
+        )
     click.echo(f"\nwrote {target} and {table_path}")
+
+
+@cli.command()
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option(
+    "--n-per-arm",
+    "n_per_arm",
+    required=True,
+    help="Trial sizes per arm: a list (100,200,300) or a range with a step (100..400:50).",
+)
+@click.option(
+    "--reps",
+    type=click.IntRange(min=10),
+    default=500,
+    show_default=True,
+    help="Simulated trials per size.",
+)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Output directory (default: runs/<scenario>-power-<timestamp>).",
+)
+@click.option("--jobs", type=click.IntRange(min=1), help="Processes (default: one per core).")
+@click.option("--force", is_flag=True, help="Replace an existing output directory.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+def power(
+    file: str,
+    n_per_arm: str,
+    reps: int,
+    out: Path | None,
+    jobs: int | None,
+    force: bool,
+    quiet: bool,
+) -> None:
+    """Power against trial size for a trial scenario FILE: power.csv and power.png."""
+    from sim import api, io, plots
+
+    scenario = _load(file)
+    if not scenario.is_trial:
+        raise _UserError(f"{file}: feed.kind: power needs a trial scenario (kind: trial)")
+    sizes = _sizes(n_per_arm)
+    started = datetime.now().astimezone()
+    out = out or _fresh_default(io.default_out_dir(f"{scenario.name}-power", started))
+    try:
+        io.check_out_dir(out, force)
+    except io.RunDirExists as exc:
+        raise _UserError(str(exc)) from None
+    show = not quiet and sys.stderr.isatty()
+    bar = (
+        click.progressbar(length=len(sizes), label="trial sizes", file=sys.stderr)
+        if show
+        else _NoBar()
+    )
+    try:
+        with bar:
+            table = api.power(scenario, sizes, reps, jobs=jobs, progress=bar.update)
+    except KeyboardInterrupt:
+        click.echo("\ninterrupted: nothing was written", err=True)
+        sys.exit(130)
+    pub = scenario.outcomes.published
+    marked = pub.n_per_arm if pub else None
+    fig = plots.power_curve(table, marked)
+    try:
+        io.write_files(
+            out,
+            {"power.csv": table.to_csv(index=False).encode(), "power.png": _png(fig)},
+            force=force,
+        )
+    except OSError as exc:
+        raise _UserError(f"{out}: cannot write ({exc.strerror})") from None
+    shown = table.assign(
+        power=table["power"].map(lambda v: f"{v:.1%}"),
+        ci=[f"{a:.1%}-{b:.1%}" for a, b in zip(table["ci_low"], table["ci_high"], strict=True)],
+    )
+    click.echo(
+        f"Power at the primary horizon ({scenario.outcomes.primary_horizon_days:g} days), "
+        f"{reps} simulated trials per size, p < 0.05:"
+    )
+    click.echo(
+        shown[["n_per_arm", "arm", "test", "power", "ci", "replications"]].to_string(index=False)
+    )
+    click.echo(f"\nwrote {out}/  (power.csv, power.png)")
+
+
+def _sizes(text: str) -> list[int]:
+    try:
+        if ".." in text:
+            span, _, step = text.partition(":")
+            a, b = (int(x) for x in span.split(".."))
+            sizes = list(range(a, b + 1, int(step) if step else 1))
+        else:
+            sizes = [int(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise _UserError(
+            f"--n-per-arm {text!r}: expected a list (100,200) or a range (100..400:50)"
+        ) from None
+    if not sizes or min(sizes) < 2:
+        raise _UserError(f"--n-per-arm {text!r}: sizes must be whole numbers of at least 2")
+    return sizes
+
+
+def _png(fig) -> bytes:
+    from io import BytesIO
+
+    buf = BytesIO()
+    fig.savefig(buf, format="png", dpi=110)
+    return buf.getvalue()
 
 
 class _NoBar:

@@ -502,7 +502,9 @@ class Target(_Model):
         default=None, description="Horizon; null = the primary horizon."
     )
     value: float = Field(allow_inf_nan=False, description="The target value.")
-    tolerance: float = Field(gt=0, allow_inf_nan=False, description="Acceptable |simulated - value|.")
+    tolerance: float = Field(
+        gt=0, allow_inf_nan=False, description="Acceptable |simulated - value|."
+    )
     summary: Literal["mean", "median"] | None = Field(
         default=None,
         description="Across simulated trials: median for ratios, mean otherwise (null = that).",

@@ -36,6 +36,10 @@ def test_every_metric_and_column_is_documented() -> None:
             assert f"`{generic}`" in text, metric
     for column in PATIENT_COLUMNS:
         assert f"| `{column}` |" in text, column
+    from sim.analysis.trial import TRIAL_COLUMNS
+
+    for column in TRIAL_COLUMNS:
+        assert f"`{column}`" in text, column
 
 
 def test_readme_opens_with_the_two_commands() -> None:

@@ -273,7 +273,7 @@ def format_trial(summary: pd.DataFrame, attendance: pd.DataFrame, scenario: Scen
 
     lines = [
         (
-            "readmitted within %gd: mean (2.5-97.5%%)" % h,
+            f"readmitted within {h:g}d: mean (2.5-97.5%)",
             {a: cell(a, "p_readmitted", "mean", True, 1) for a in arms},
         ),
         ("odds ratio: median (2.5-97.5%)", {a: cell(a, "odds_ratio") for a in arms if a != ref}),
@@ -292,7 +292,7 @@ def format_trial(summary: pd.DataFrame, attendance: pd.DataFrame, scenario: Scen
             {a: cell(a, "coverage_hr", "share") for a in arms if a != ref},
         ),
         (
-            "RMST to %gd, days: mean (2.5-97.5%%)" % h,
+            f"RMST to {h:g}d, days: mean (2.5-97.5%)",
             {a: cell(a, "rmst_days", "mean", digits=0) for a in arms},
         ),
         (
@@ -301,7 +301,7 @@ def format_trial(summary: pd.DataFrame, attendance: pd.DataFrame, scenario: Scen
         ),
         ("  median", {a: cell(a, "median_days_readmitted", "mean", digits=0) for a in arms}),
         (
-            "deaths within %gd: mean (2.5-97.5%%)" % h,
+            f"deaths within {h:g}d: mean (2.5-97.5%)",
             {a: cell(a, "deaths", "mean", digits=1) for a in arms},
         ),
     ]

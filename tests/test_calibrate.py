@@ -1,0 +1,130 @@
+"""Calibration finds known answers, keeps the file's comments, and admits what it cannot meet."""
+
+from __future__ import annotations
+
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from helpers import TRIAL, doc
+
+from sim.calibrate import calibrate, write_calibrated
+from sim.config import ConfigError, load_scenario
+
+pytestmark = pytest.mark.slow
+
+
+def scenario_file(tmp_path: Path, targets: list[dict], params: list[dict] | None = None) -> Path:
+    d = doc(
+        TRIAL,
+        **{
+            "feed.n_patients": 400,
+            "competing": {},
+            "readmission.baseline": {"dist": "exponential", "rate_per_day": 0.002},
+            "arms.1.effect": {"mechanism": "none"},
+            "calibration": {
+                "replications": 30,
+                "check_replications": 60,
+                "max_evaluations": 25,
+                "parameters": params
+                or [{"path": "readmission.baseline.rate_per_day", "lower": 0.0002, "upper": 0.01}],
+                "targets": targets,
+            },
+        },
+    )
+    text = "# my scenario, with a comment to keep\n" + yaml.safe_dump(d, sort_keys=False)
+    path = tmp_path / "s.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_finds_the_rate_that_gives_the_target(tmp_path: Path) -> None:
+    # exponential hazard: P(readmitted by 365) = 1 - exp(-365 rate); 0.30 <=> rate 0.000977
+    path = scenario_file(
+        tmp_path,
+        [
+            {"statistic": "p_readmitted", "arm": "control", "value": 0.30, "tolerance": 0.01},
+        ],
+    )
+    res = calibrate(path, jobs=1)
+    assert res.all_met, res.table
+    assert res.best[0] == pytest.approx(-math.log(0.7) / 365, rel=0.08)
+    out = tmp_path / "out.yaml"
+    text = write_calibrated(path, out, res, 60)
+    assert "# my scenario, with a comment to keep" in text and "--- calibration" in text
+    assert load_scenario(out).readmission.baseline.rate_per_day == pytest.approx(
+        res.best[0], rel=1e-5
+    )
+    # calibrating the calibrated file replaces the block rather than adding one
+    text2 = write_calibrated(out, out, res, 60)
+    assert text2.count("--- calibration") == 1
+
+
+def test_an_unreachable_target_is_reported_with_its_miss(tmp_path: Path) -> None:
+    # no parameter can give the two arms different readmission: the least-squares fit
+    # compromises between 0.30 and 0.10, and says by how much each is missed
+    path = scenario_file(
+        tmp_path,
+        [
+            {"statistic": "p_readmitted", "arm": "control", "value": 0.30, "tolerance": 0.01},
+            {"statistic": "p_readmitted", "arm": "peer", "value": 0.10, "tolerance": 0.01},
+        ],
+    )
+    res = calibrate(path, jobs=1, max_evaluations=8)
+    assert not res.all_met
+    missed = res.table.set_index("target")
+    peer = missed.loc["p_readmitted peer 365d (mean)"]
+    control = missed.loc["p_readmitted control 365d (mean)"]
+    assert not peer["within_tolerance"] and peer["miss"] > 0.05
+    assert control["miss"] < 0  # pulled below its target toward the other
+    assert peer["simulated"] == pytest.approx(control["simulated"], abs=0.03)
+
+
+def test_parameter_must_be_in_the_file(tmp_path: Path) -> None:
+    path = scenario_file(
+        tmp_path,
+        [
+            {"statistic": "p_readmitted", "arm": "control", "value": 0.3, "tolerance": 0.01},
+        ],
+        params=[{"path": "population.frailty_variance", "lower": 0, "upper": 1}],
+    )
+    with pytest.raises(ConfigError, match="not set in this file"):
+        calibrate(path, jobs=1)
+
+
+def test_cli_power(tmp_path: Path) -> None:
+    path = tmp_path / "t.yaml"
+    path.write_text(yaml.safe_dump(doc(TRIAL, **{"feed.n_patients": 100})))
+    out = tmp_path / "p"
+    res = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "sim",
+            "power",
+            str(path),
+            "--n-per-arm",
+            "40,80",
+            "--reps",
+            "20",
+            "--jobs",
+            "1",
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert res.returncode == 0, res.stderr
+    assert {p.name for p in out.iterdir()} == {"power.csv", "power.png"}
+    bad = subprocess.run(
+        [sys.executable, "-m", "sim", "power", str(path), "--n-per-arm", "a,b"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert bad.returncode == 2 and "--n-per-arm" in bad.stderr and "Traceback" not in bad.stderr
