@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import pandas as pd
 
@@ -29,7 +29,6 @@ class RunResult:
     trial: pd.DataFrame | None = None
     trial_summary: pd.DataFrame | None = None
     attendance: pd.DataFrame | None = None
-    notes: list[str] = field(default_factory=list)
 
 
 def replicate(scenario: Scenario, replication: int, keep_events: bool = False) -> dict:

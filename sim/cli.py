@@ -86,25 +86,9 @@ def run(
     n = reps or scenario.replications
     jobs = jobs or default_jobs()
     started = datetime.now().astimezone()
-    out = out or _fresh_default(io.default_out_dir(scenario.name, started))
-    try:
-        io.check_out_dir(out, force)
-    except io.RunDirExists as exc:
-        raise _UserError(str(exc)) from None
-
+    out = _out_dir(out, scenario.name, started, force)
     t0 = time.perf_counter()
-    show = not quiet and sys.stderr.isatty()
-    bar = (
-        click.progressbar(
-            length=n,
-            label=f"{scenario.name}: replications",
-            file=sys.stderr,
-            show_eta=True,
-            show_pos=True,
-        )
-        if show
-        else _NoBar()
-    )
+    bar = _progress(n, f"{scenario.name}: replications", quiet)
     try:
         with bar:
             result = api.run(
@@ -258,18 +242,8 @@ def power(
     if not scenario.is_trial:
         raise _UserError(f"{file}: feed.kind: power needs a trial scenario (kind: trial)")
     sizes = _sizes(n_per_arm)
-    started = datetime.now().astimezone()
-    out = out or _fresh_default(io.default_out_dir(f"{scenario.name}-power", started))
-    try:
-        io.check_out_dir(out, force)
-    except io.RunDirExists as exc:
-        raise _UserError(str(exc)) from None
-    show = not quiet and sys.stderr.isatty()
-    bar = (
-        click.progressbar(length=len(sizes), label="trial sizes", file=sys.stderr)
-        if show
-        else _NoBar()
-    )
+    out = _out_dir(out, f"{scenario.name}-power", datetime.now().astimezone(), force)
+    bar = _progress(len(sizes), "trial sizes", quiet)
     try:
         with bar:
             table = api.power(scenario, sizes, reps, jobs=jobs, progress=bar.update)
@@ -335,6 +309,28 @@ class _NoBar:
 
     def update(self, n: int) -> None:
         """Nothing to show."""
+
+
+def _out_dir(out: Path | None, name: str, started: datetime, force: bool) -> Path:
+    """The output directory: the user's (refused if it exists, unless --force) or a fresh
+    ``runs/<name>-<timestamp>``. Checked before any work, so a refusal costs nothing."""
+    from sim import io
+
+    out = out or _fresh_default(io.default_out_dir(name, started))
+    try:
+        io.check_out_dir(out, force)
+    except io.RunDirExists as exc:
+        raise _UserError(str(exc)) from None
+    return out
+
+
+def _progress(length: int, label: str, quiet: bool):
+    """A progress bar (done, rate, time left) on stderr, only when stderr is a terminal."""
+    if quiet or not sys.stderr.isatty():
+        return _NoBar()
+    return click.progressbar(
+        length=length, label=label, file=sys.stderr, show_eta=True, show_pos=True
+    )
 
 
 def _fresh_default(path: Path) -> Path:

@@ -12,7 +12,6 @@ import os
 import platform
 import shutil
 import subprocess
-import sys
 from datetime import datetime
 from importlib import metadata
 from pathlib import Path
@@ -198,8 +197,3 @@ def _swap_into_place(tmp: Path, out: Path) -> None:
 def default_out_dir(scenario_name: str, now: datetime) -> Path:
     """``runs/<scenario>-<YYYYmmdd-HHMMSS>``: a new directory for every run."""
     return Path("runs") / f"{scenario_name}-{now.strftime('%Y%m%d-%H%M%S')}"
-
-
-def echo_err(message: str) -> None:
-    """One line on stderr."""
-    print(message, file=sys.stderr)
