@@ -8,7 +8,13 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from sim.analysis.tables import events_frame, metrics_table, patients_table, summarise
+from sim.analysis.tables import (
+    events_frame,
+    metrics_table,
+    patients_table,
+    summarise,
+    timeseries_table,
+)
 from sim.analysis.trial import attendance_table, trial_summary, trial_table
 from sim.config import Scenario
 from sim.model.engine import simulate_replication
@@ -29,6 +35,7 @@ class RunResult:
     trial: pd.DataFrame | None = None
     trial_summary: pd.DataFrame | None = None
     attendance: pd.DataFrame | None = None
+    timeseries: pd.DataFrame | None = None
 
 
 def replicate(scenario: Scenario, replication: int, keep_events: bool = False) -> dict:
@@ -37,7 +44,12 @@ def replicate(scenario: Scenario, replication: int, keep_events: bool = False) -
     ev = events_frame(names, events, replication)
     patients = patients_table(ev, scenario)
     metrics = metrics_table(ev, patients, scenario)
-    out = {"patients": patients, "metrics": metrics, "events": ev if keep_events else None}
+    out = {
+        "patients": patients,
+        "metrics": metrics,
+        "events": ev if keep_events else None,
+        "timeseries": timeseries_table(ev, scenario),
+    }
     if scenario.is_trial:
         out["trial"] = trial_table(patients, scenario)
         out["attendance"] = attendance_table(patients, scenario)
@@ -75,6 +87,7 @@ def run(
     if ev is not None:
         ev.insert(0, "scenario", scenario.name)
     result = RunResult(scenario, patients, metrics, summarise(metrics), ev)
+    result.timeseries = pd.concat([p["timeseries"] for p in parts], ignore_index=True)
     if scenario.is_trial:
         result.trial = pd.concat([p["trial"] for p in parts], ignore_index=True)
         result.attendance = pd.concat([p["attendance"] for p in parts], ignore_index=True)

@@ -275,6 +275,213 @@ def power(
     click.echo(f"\nwrote {out}/  (power.csv, power.png)")
 
 
+@cli.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option(
+    "--reps", type=click.IntRange(min=2), help="Replications (default: the first file's)."
+)
+@click.option("--seed", type=click.IntRange(min=0, max=2**63 - 1), help="Seed for every policy.")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Output directory (default: runs/compare-<timestamp>).",
+)
+@click.option("--jobs", type=click.IntRange(min=1), help="Processes (default: one per core).")
+@click.option("--force", is_flag=True, help="Replace an existing output directory.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+def compare(
+    files: tuple[str, ...],
+    reps: int | None,
+    seed: int | None,
+    out: Path | None,
+    jobs: int | None,
+    force: bool,
+    quiet: bool,
+) -> None:
+    """Compare the policies of one or more scenario FILES under common random numbers.
+
+    Every policy (arm) of every file runs the same replications with the same seed and
+    patients; the first policy of the first file is the baseline. Writes compare.csv,
+    metrics.csv, timeseries.csv, notes.txt, forest.png and capacity.png.
+    """
+    from sim import io, plots, whatif
+
+    scenarios = [_load(f) for f in files]
+    if seed is not None:
+        scenarios[0] = scenarios[0].model_copy(update={"seed": seed})
+    n = reps or scenarios[0].replications
+    if n < 2:
+        raise _UserError(
+            f"{files[0]}: replications: compare needs at least 2 for a CI (use --reps)"
+        )
+    out = _out_dir(out, "compare", datetime.now().astimezone(), force)
+    bar = _progress(len(scenarios), "scenarios", quiet)
+    try:
+        with bar:
+            res = whatif.compare(scenarios, n, jobs=jobs, progress=bar.update)
+    except KeyboardInterrupt:
+        click.echo("\ninterrupted: nothing was written", err=True)
+        sys.exit(130)
+    shown = [m for m in [*whatif.MAIN_METRICS, *whatif.ECONOMICS] if m in set(res.table["metric"])]
+    files_out = {
+        "compare.csv": res.table.to_csv(index=False).encode(),
+        "metrics.csv": res.metrics.to_csv(index=False).encode(),
+        "notes.txt": ("\n".join(res.notes) + "\n").encode(),
+        "forest.png": _png(plots.forest(res.table, shown)),
+    }
+    if len(res.timeseries):
+        files_out["timeseries.csv"] = res.timeseries.to_csv(index=False).encode()
+        sc = scenarios[0]
+        warm = getattr(sc.feed, "warm_up_days", 0.0)
+        files_out["capacity.png"] = _png(
+            plots.capacity_over_time(res.timeseries, warm, sc.acute_care.ward.capacity)
+        )
+    try:
+        io.write_files(out, files_out, force=force)
+    except OSError as exc:
+        raise _UserError(f"{out}: cannot write ({exc.strerror})") from None
+    click.echo(format_compare(res.table, shown))
+    click.echo("\n" + "\n".join(f"note: {x}" for x in res.notes))
+    click.echo(f"\nwrote {out}/  ({', '.join(sorted(files_out))})")
+
+
+def format_compare(table, metrics: list[str]) -> str:
+    """One line per metric and policy: mean (95% CI) and the paired difference."""
+    import pandas as pd
+
+    def fmt(m: float, lo: float, hi: float) -> str:
+        if m is None or not math.isfinite(m):
+            return "-"
+        big = max(abs(m), abs(lo) if math.isfinite(lo) else 0) >= 100
+        f = (lambda x: f"{x:,.0f}") if big else (lambda x: f"{x:.3g}")
+        return f"{f(m)} ({f(lo)} to {f(hi)})" if math.isfinite(lo) else f(m)
+
+    rows = []
+    for metric in metrics:
+        for r in table[table["metric"] == metric].itertuples():
+            diff = getattr(r, "diff_mean", math.nan)
+            rows.append(
+                {
+                    "metric": metric,
+                    "policy": r.policy,
+                    "mean (95% CI)": fmt(r.mean, r.ci_low, r.ci_high),
+                    "difference from baseline (95% CI)": (
+                        fmt(diff, r.diff_ci_low, r.diff_ci_high)
+                        if isinstance(diff, float) and math.isfinite(diff)
+                        else ""
+                    ),
+                }
+            )
+    return pd.DataFrame(rows).to_string(index=False, justify="left")
+
+
+@cli.command()
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option(
+    "--set",
+    "sets",
+    multiple=True,
+    required=True,
+    help="PATH=VALUES: a dotted field and a range (1..10, 0.5..0.9:0.1) or list "
+    "(a,b,c). Give it twice for a grid.",
+)
+@click.option(
+    "--metric",
+    "metrics",
+    multiple=True,
+    help="Metric to plot (repeatable; default: the main ones).",
+)
+@click.option("--reps", type=click.IntRange(min=2), help="Replications per point.")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Output directory (default: runs/<scenario>-sweep-<timestamp>).",
+)
+@click.option("--jobs", type=click.IntRange(min=1), help="Processes (default: one per core).")
+@click.option("--force", is_flag=True, help="Replace an existing output directory.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+def sweep(
+    file: str,
+    sets: tuple[str, ...],
+    metrics: tuple[str, ...],
+    reps: int | None,
+    out: Path | None,
+    jobs: int | None,
+    force: bool,
+    quiet: bool,
+) -> None:
+    """Run scenario FILE at every value of one or two fields, under common random numbers.
+
+    Writes sweep.csv (tidy: set:<field> columns, arm, metric, mean, ci_low, ci_high),
+    sweep_metrics.csv (per replication) and sweep.png.
+    """
+    from sim import io, plots, whatif
+
+    scenario = _load(file)
+    if len(sets) > 2:
+        raise _UserError("--set: give one field, or two for a grid")
+    try:
+        settings = [whatif.parse_set(x) for x in sets]
+        n = reps or scenario.replications
+        points = 1
+        for _, values in settings:
+            points *= len(values)
+        out = _out_dir(out, f"{scenario.name}-sweep", datetime.now().astimezone(), force)
+        bar = _progress(points, "sweep points", quiet)
+        with bar:
+            summary, per_rep = whatif.sweep(scenario, settings, n, jobs=jobs, progress=bar.update)
+    except ConfigError as exc:
+        raise _UserError(str(exc)) from None
+    except KeyboardInterrupt:
+        click.echo("\ninterrupted: nothing was written", err=True)
+        sys.exit(130)
+    wanted = list(metrics) or [
+        m
+        for m in whatif.MAIN_METRICS
+        if m
+        in {
+            "p_readmit_365d",
+            "wait_days_mean",
+            "waiting_list_mean",
+            "ward_occupancy_mean",
+            "cost_total_per_year",
+        }
+    ]
+    unknown = sorted(set(wanted) - set(summary["metric"]))
+    if unknown and metrics:
+        raise _UserError(
+            f"--metric {', '.join(unknown)}: not a metric of this scenario (see docs/outputs.md)"
+        )
+    files_out = {
+        "sweep.csv": summary.to_csv(index=False).encode(),
+        "sweep_metrics.csv": per_rep.to_csv(index=False).encode(),
+        "sweep.png": _png(plots.sweep_curves(summary, wanted)),
+    }
+    try:
+        io.write_files(out, files_out, force=force)
+    except OSError as exc:
+        raise _UserError(f"{out}: cannot write ({exc.strerror})") from None
+    cols = [c for c in summary.columns if c.startswith("set:")]
+    view = summary[summary["metric"].isin(wanted)]
+    view = view.assign(
+        value=[
+            f"{m:.3g} ({lo:.3g} to {hi:.3g})"
+            if math.isfinite(m) and math.isfinite(lo)
+            else f"{m:.3g}"
+            for m, lo, hi in zip(view["mean"], view["ci_low"], view["ci_high"], strict=True)
+        ]
+    )
+    wide = view.pivot_table(
+        index=[*cols, "arm"], columns="metric", values="value", aggfunc="first", sort=False
+    )
+    import pandas as pd
+
+    with pd.option_context("display.width", 220, "display.max_columns", 20):
+        click.echo(f"Sweep of {scenario.name}: {n} replications per point, common random numbers")
+        click.echo(wide.to_string())
+    click.echo(f"\nwrote {out}/  ({', '.join(sorted(files_out))})")
+
+
 def _sizes(text: str) -> list[int]:
     try:
         if ".." in text:

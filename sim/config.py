@@ -31,6 +31,7 @@ from pydantic import (
 )
 
 __all__ = [
+    "peer_places",
     "ConfigError",
     "Scenario",
     "load_scenario",
@@ -460,6 +461,69 @@ class Outcomes(_Model):
     )
 
 
+# ------------------------------------------------------------------------------ costs
+class Costs(_Model):
+    """Unit costs, one currency and price year. Sources: the research note core_trial.md, 3."""
+
+    currency: str = Field(default="GBP", description="Currency of every cost.")
+    price_year: str = Field(default="2024/25", description="Price year of the unit costs.")
+    ward_bed_day: float = Field(
+        default=719.10,
+        ge=0,
+        allow_inf_nan=False,
+        description="Adult acute mental-health inpatient bed-day (NHS National Cost "
+        "Collection 2024/25, 719.10).",
+    )
+    out_of_area_bed_day: float = Field(
+        default=900.0,
+        ge=0,
+        allow_inf_nan=False,
+        description="Out-of-area bed-day, premium included (ASSUMPTION: no published figure "
+        "was found; about 25% above an in-area bed-day).",
+    )
+    crt_contact: float = Field(
+        default=356.83,
+        ge=0,
+        allow_inf_nan=False,
+        description="Crisis resolution / home treatment care contact (NCC 2024/25, A02).",
+    )
+    crt_contacts_per_day: float = Field(
+        default=1.0,
+        ge=0,
+        le=10,
+        allow_inf_nan=False,
+        description="CRT contacts per day of home treatment (ASSUMPTION: daily visits).",
+    )
+    peer_worker_hour: float = Field(
+        default=42.0,
+        ge=0,
+        allow_inf_nan=False,
+        description="Peer worker, per working hour (PSSRU 2025, Band 4 community staff, a "
+        "proxy: no peer-worker line was found).",
+    )
+    non_contact_hours_per_session_hour: float = Field(
+        default=1.0,
+        ge=0,
+        le=20,
+        allow_inf_nan=False,
+        description="Travel, notes and supervision per hour of session offered (ASSUMPTION).",
+    )
+    training_per_worker: float = Field(
+        default=3485.0,
+        ge=0,
+        allow_inf_nan=False,
+        description="One-off training per peer worker, counted once over the measured "
+        "period (HEE peer-worker training grant, up to 3,485).",
+    )
+    willingness_to_pay_per_readmission_averted: float = Field(
+        default=0.0,
+        ge=0,
+        allow_inf_nan=False,
+        description="For net monetary benefit: what averting one readmission is worth to the "
+        "decision maker (no QALYs are modelled). Set it.",
+    )
+
+
 # ------------------------------------------------------------------------ calibration
 STATISTICS = (
     "p_readmitted",
@@ -547,6 +611,7 @@ class Scenario(_Model):
     arms: tuple[Arm, ...] = Field(
         min_length=1, description="Trial arms, or service policies (each run on all patients)."
     )
+    costs: Costs | None = Field(default=None, description="Unit costs; null = no cost metrics.")
     calibration: Calibration | None = Field(
         default=None, description="What `crisis-sim calibrate` fits, and to what."
     )
@@ -608,6 +673,24 @@ class Scenario(_Model):
         if isinstance(self.feed, TrialFeed):
             return self.feed.recruitment_days + self.feed.follow_up_days
         return self.feed.warm_up_days + self.feed.run_days
+
+
+def peer_places(scenario: Scenario, offering: list[Arm] | tuple[Arm, ...]) -> int | None:
+    """Places in the peer-worker pool shared by the ``offering`` arms (None: unlimited).
+
+    Workers times the effective caseload: the smaller of ``caseload_per_worker`` and what
+    the weekly contact hours allow at the most demanding offer (hours per patient-week).
+    """
+    pw = scenario.peer_workers
+    offering = [a for a in offering if a.peer_support is not None]
+    if pw.count is None or not offering:
+        return None
+    hours_per_patient_week = max(
+        a.peer_support.session_hours * 7.0 / a.peer_support.interval_days  # type: ignore[union-attr]
+        for a in offering
+    )
+    by_hours = math.floor(pw.weekly_session_hours / hours_per_patient_week + 1e-9)
+    return pw.count * min(pw.caseload_per_worker, by_hours)
 
 
 class _PathError(ValueError):

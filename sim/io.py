@@ -32,6 +32,8 @@ OUTPUT_FILES = {
     "trial.csv": "trial scenarios: statistics per simulated trial, horizon and arm",
     "trial_summary.csv": "trial scenarios: across trials: mean, median, 2.5-97.5%, power, coverage",
     "attendance.csv": "trial scenarios: share attending k sessions, per trial and arm",
+    "timeseries.csv": "weekly ward beds occupied, waiting list, peer places in use, per run",
+    "capacity.png": "ward occupancy and the peer-support waiting list over time",
     "km.png": "trial scenarios: time to first readmission by arm (Kaplan-Meier)",
     "hazard_ratios.png": "trial scenarios: distribution of the simulated trials' hazard ratios",
     "attendance.png": "trial scenarios: sessions attended against the published shares",
@@ -123,6 +125,16 @@ def _present(result: RunResult, name: str) -> bool:
     return True
 
 
+def _capacity_plot(result: RunResult, where: Path) -> None:
+    from sim import plots
+    from sim.config import ServiceFeed
+
+    sc = result.scenario
+    warm = sc.feed.warm_up_days if isinstance(sc.feed, ServiceFeed) else 0.0
+    fig = plots.capacity_over_time(result.timeseries, warm, sc.acute_care.ward.capacity)
+    fig.savefig(where / "capacity.png", dpi=110)
+
+
 def _trial_plots(result: RunResult, where: Path) -> None:
     from sim import plots
 
@@ -152,6 +164,9 @@ def write_run(result: RunResult, out: Path, info: dict[str, Any], force: bool = 
         result.patients.to_parquet(tmp / "patients.parquet", index=False)
         result.metrics.to_csv(tmp / "metrics.csv", index=False)
         result.summary.to_csv(tmp / "summary.csv", index=False)
+        if result.timeseries is not None:
+            result.timeseries.to_csv(tmp / "timeseries.csv", index=False)
+            _capacity_plot(result, tmp)
         if result.events is not None:
             result.events.to_parquet(tmp / "events.parquet", index=False)
         if result.trial is not None:

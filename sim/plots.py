@@ -15,7 +15,15 @@ from matplotlib.figure import Figure
 from sim.analysis.survival import kaplan_meier
 from sim.config import Published
 
-__all__ = ["km_by_arm", "hazard_ratio_distribution", "attendance_plot", "power_curve"]
+__all__ = [
+    "km_by_arm",
+    "hazard_ratio_distribution",
+    "attendance_plot",
+    "power_curve",
+    "capacity_over_time",
+    "forest",
+    "sweep_curves",
+]
 
 _COLOURS = ["#1b6ca8", "#d1495b", "#2e933c", "#edae49", "#6c4f77"]
 
@@ -175,4 +183,89 @@ def power_curve(power: pd.DataFrame, marked_n: int | None = None) -> Figure:
     )
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
+    return fig
+
+
+def capacity_over_time(
+    timeseries: pd.DataFrame, warm_up_days: float = 0.0, ward_beds: int | None = None
+) -> Figure:
+    """Ward beds occupied and the peer-support waiting list over time, by arm or policy:
+    the mean across replications with the band holding 95% of replications."""
+    fig = Figure(figsize=(8, 6.5), layout="constrained")
+    axes = fig.subplots(2, 1, sharex=True)
+    panels = (
+        ("ward_occupied", "ward beds occupied"),
+        ("waiting_list", "waiting for a peer worker"),
+    )
+    for ax, (col, label) in zip(axes, panels, strict=True):
+        for i, (arm, g) in enumerate(timeseries.groupby("arm", sort=False)):
+            wide = g.pivot(index="day", columns="replication", values=col)
+            colour = _COLOURS[i % len(_COLOURS)]
+            lo, hi = np.percentile(wide.to_numpy(float), [2.5, 97.5], axis=1)
+            ax.fill_between(wide.index, lo, hi, color=colour, alpha=0.18, linewidth=0)
+            ax.plot(wide.index, wide.mean(axis=1), color=colour, label=str(arm))
+        if warm_up_days > 0:
+            ax.axvspan(0, warm_up_days, color="0.85", alpha=0.5, label="warm-up (not measured)")
+        ax.set_ylabel(label + " (patients)")
+        ax.grid(alpha=0.3)
+    if ward_beds:
+        axes[0].axhline(ward_beds, color="black", linestyle=":", label=f"{ward_beds} beds")
+    axes[0].set_title("Ward occupancy and peer-support waiting list (mean; band: 95% of runs)")
+    axes[0].legend(fontsize=8, loc="upper left")
+    axes[1].set_xlabel("day of the run")
+    return fig
+
+
+def forest(compare: pd.DataFrame, metrics: list[str]) -> Figure:
+    """Paired differences from the baseline policy with 95% CIs, one panel per metric."""
+    rows = compare[compare["metric"].isin(metrics) & compare["diff_mean"].notna()]
+    rows = rows[rows["policy"] != rows["baseline"]]
+    shown = [m for m in metrics if m in set(rows["metric"])]
+    fig = Figure(
+        figsize=(8, 1.2 + 1.1 * max(len(shown), 1) * max(rows["policy"].nunique(), 1) ** 0.5),
+        layout="constrained",
+    )
+    axes = fig.subplots(len(shown), 1, squeeze=False)[:, 0] if shown else []
+    for ax, metric in zip(axes, shown, strict=True):
+        r = rows[rows["metric"] == metric]
+        y = np.arange(len(r))[::-1]
+        ax.errorbar(
+            r["diff_mean"],
+            y,
+            xerr=[r["diff_mean"] - r["diff_ci_low"], r["diff_ci_high"] - r["diff_mean"]],
+            fmt="o",
+            color=_COLOURS[0],
+            capsize=3,
+        )
+        ax.axvline(0, color="0.4", linewidth=0.8)
+        ax.set_yticks(y, r["policy"])
+        ax.set_title(f"{metric}: difference from {r['baseline'].iloc[0]}", fontsize=9, loc="left")
+        ax.grid(alpha=0.3, axis="x")
+    if shown:
+        axes[-1].set_xlabel("paired difference (policy - baseline), 95% CI across replications")
+    return fig
+
+
+def sweep_curves(sweep: pd.DataFrame, metrics: list[str]) -> Figure:
+    """Each metric against the first swept parameter, with 95% CI bands, by arm (and by
+    the second parameter's value for a grid)."""
+    params = [c for c in sweep.columns if c.startswith("set:")]
+    x = params[0]
+    shown = [m for m in metrics if m in set(sweep["metric"])]
+    fig = Figure(figsize=(7, 2.4 * max(len(shown), 1) + 0.6), layout="constrained")
+    axes = fig.subplots(max(len(shown), 1), 1, squeeze=False)[:, 0]
+    for ax, metric in zip(axes, shown, strict=True):
+        d = sweep[sweep["metric"] == metric]
+        groups = ["arm", *params[1:]]
+        for i, (key, g) in enumerate(d.groupby(groups, sort=False)):
+            g = g.sort_values(x)
+            label = ", ".join(str(k) for k in (key if isinstance(key, tuple) else (key,)))
+            colour = _COLOURS[i % len(_COLOURS)]
+            ax.fill_between(g[x], g["ci_low"], g["ci_high"], color=colour, alpha=0.2, linewidth=0)
+            ax.plot(g[x], g["mean"], marker="o", color=colour, label=label)
+        ax.set_ylabel(metric, fontsize=9)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+    axes[-1].set_xlabel(x.removeprefix("set:"))
+    axes[0].set_title("Sweep: mean across replications, 95% CI band")
     return fig

@@ -62,6 +62,8 @@ def test_run_writes_the_run_directory(tiny: Path, tmp_path: Path) -> None:
         "km.png",
         "hazard_ratios.png",
         "attendance.png",
+        "timeseries.csv",
+        "capacity.png",
     }
     assert "odds ratio" in res.stdout and "hazard ratio (Cox)" in res.stdout
     patients = pd.read_parquet(out / "patients.parquet")

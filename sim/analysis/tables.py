@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from sim.config import Scenario, ServiceFeed
+from sim.config import Arm, Scenario, ServiceFeed, peer_places
 from sim.model.engine import (
     ADMISSION,
     DEATH,
@@ -27,15 +27,19 @@ from sim.model.engine import (
     END,
     ENTRY,
     EVENT_FIELDS,
+    LAPSE,
     LOST,
     OFFER,
+    QUEUE,
     READMISSION,
     SESSION,
     START,
+    SUPPORT_END,
     Event,
 )
 
 __all__ = [
+    "timeseries_table",
     "events_frame",
     "patients_table",
     "metrics_table",
@@ -238,9 +242,8 @@ def _window(scenario: Scenario) -> tuple[float, float]:
 def metrics_table(ev: pd.DataFrame, patients: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
     """Per-replication metrics by arm, long: replication, arm, metric, value."""
     replication = int(patients["replication"].iloc[0]) if len(patients) else 0
-    w0, w1 = _window(scenario)
-    years = (w1 - w0) / 365.25
-    stays = _stays(ev)
+    E = _Events(ev)
+    st = _stays_arrays(E)
     rows: list[tuple[str, str, float]] = []
     arms = [a.name for a in scenario.arms]
     offers = {a.name: a.peer_support for a in scenario.arms}
@@ -269,18 +272,144 @@ def metrics_table(ev: pd.DataFrame, patients: pd.DataFrame, scenario: Scenario) 
         rows.append((arm, "wait_days_mean", offered["wait_days"].mean() if m else np.nan))
         rows.append((arm, "p_died", p["died"].mean() if n else np.nan))
         rows.append((arm, "p_lost", p["lost"].mean() if n else np.nan))
-        # capacity: time-averaged over the measured window, all patients of the arm
-        s = stays[stays["arm"] == arm]
-        ward = s[s["placement"] == "ward"]
-        overlap = (np.minimum(ward["day_out"], w1) - np.maximum(ward["day_in"], w0)).clip(lower=0)
-        rows.append((arm, "ward_occupancy_mean", overlap.sum() / (w1 - w0)))
-        in_window = s["day_in"].between(w0, w1)
-        ooa = (s["placement"] == "out_of_area") & in_window
-        rows.append((arm, "out_of_area_per_year", ooa.sum() / years))
-        rows.append((arm, "ward_bed_days_per_year", overlap.sum() / years))
+        # capacity and volumes over the measured window, all patients of the arm (warm-up
+        # entrants included): what the service sees
+        rows.extend((arm, m, v) for m, v in _window_metrics(E, st, arm, scenario).items())
     frame = pd.DataFrame(rows, columns=["arm", "metric", "value"])
     frame.insert(0, "replication", replication)
     return frame
+
+
+def _overlap(start: np.ndarray, end: np.ndarray, w0: float, w1: float) -> float:
+    """Total time the intervals [start, end) spend inside [w0, w1]."""
+    return float(np.clip(np.minimum(end, w1) - np.maximum(start, w0), 0, None).sum())
+
+
+def _peak(start: np.ndarray, end: np.ndarray, w0: float, w1: float) -> float:
+    """Most intervals open at once within [w0, w1] (an end and a start at the same time
+    do not overlap)."""
+    at_w0 = int(np.sum((start <= w0) & (end > w0)))
+    times = np.concatenate([end, start])
+    step = np.concatenate([-np.ones(len(end)), np.ones(len(start))])
+    order = np.lexsort((step, times))  # ends before starts at equal times
+    level = at_w0 + np.cumsum(np.where(times[order] > w0, step[order], 0.0))
+    inside = (times[order] > w0) & (times[order] <= w1)
+    return float(max(at_w0, level[inside].max() if inside.any() else 0))
+
+
+def _intervals(E: _Events, start_names: tuple[str, ...], end_names: tuple[str, ...], arm: int):
+    """Intervals from each start event to the first end event of the same episode."""
+    n_ep = int(E.episode.max()) + 1 if len(E.episode) else 1
+    in_arm = (E.key // E.n_pid) == arm
+    s_mask, e_mask = E.is_(*start_names) & in_arm, E.is_(*end_names) & in_arm
+    k_start = E.key[s_mask] * n_ep + E.episode[s_mask]
+    k_end = E.key[e_mask] * n_ep + E.episode[e_mask]
+    t_end = E.t[e_mask]
+    order = np.lexsort((t_end, k_end))
+    uniq, first = np.unique(k_end[order], return_index=True)
+    ends = t_end[order][first]
+    pos = np.clip(np.searchsorted(uniq, k_start), 0, max(len(uniq) - 1, 0))
+    found = (len(uniq) > 0) & (uniq[pos] == k_start) if len(uniq) else np.zeros(len(k_start), bool)
+    t_stop = np.where(found, ends[pos] if len(uniq) else 0.0, np.inf)
+    return E.t[s_mask], t_stop
+
+
+_LEAVE_QUEUE = (START, LAPSE, READMISSION, DEATH, LOST, END)
+
+
+def _window_metrics(E: _Events, st: dict, arm_name: str, scenario: Scenario) -> dict[str, float]:
+    w0, w1 = _window(scenario)
+    span, years = w1 - w0, (w1 - w0) / 365.25
+    arm = E.arm_names.index(arm_name) if arm_name in E.arm_names else -1
+    in_arm = st["arm"] == arm_name
+    placed = st["placement"]
+    out: dict[str, float] = {}
+    ward = in_arm & (placed == "ward")
+    ward_days = _overlap(st["day_in"][ward], st["day_out"][ward], w0, w1)
+    out["ward_occupancy_mean"] = ward_days / span
+    out["ward_occupancy_peak"] = _peak(st["day_in"][ward], st["day_out"][ward], w0, w1)
+    out["ward_bed_days_per_year"] = ward_days / years
+    ooa = in_arm & (placed == "out_of_area")
+    ooa_in = st["day_in"][ooa]
+    out["out_of_area_per_year"] = float(np.sum((ooa_in >= w0) & (ooa_in <= w1))) / years
+    out["out_of_area_days_per_year"] = _overlap(ooa_in, st["day_out"][ooa], w0, w1) / years
+    crt = in_arm & (placed == "crt")
+    out["crt_days_per_year"] = _overlap(st["day_in"][crt], st["day_out"][crt], w0, w1) / years
+    in_arm_ev = (E.key // E.n_pid) == arm
+    in_win = (E.t >= w0) & (E.t <= w1) & in_arm_ev
+    out["readmissions_per_year"] = float(np.sum(E.is_(READMISSION) & in_win)) / years
+    session = E.is_(SESSION) & in_win
+    out["sessions_offered_per_year"] = float(np.sum(session)) / years
+    out["sessions_delivered_per_year"] = float(np.sum(session & E.detail_is("attended"))) / years
+    q0, q1 = _intervals(E, (QUEUE,), _LEAVE_QUEUE, arm)
+    out["waiting_list_mean"] = _overlap(q0, np.minimum(q1, w1), w0, w1) / span
+    out["waiting_list_peak"] = _peak(q0, np.minimum(q1, w1), w0, w1)
+    arm_cfg = next(a for a in scenario.arms if a.name == arm_name)
+    places = peer_places(scenario, [arm_cfg] if not scenario.is_trial else list(scenario.arms))
+    p0, p1 = _intervals(E, (START,), (SUPPORT_END,), arm)
+    in_use = _overlap(p0, np.minimum(p1, w1), w0, w1) / span
+    out["peer_places_in_use_mean"] = in_use
+    out["peer_utilisation"] = in_use / places if places else np.nan
+    if scenario.costs is not None:
+        out.update(_costs(scenario, arm_cfg, out, years))
+    return out
+
+
+def _costs(scenario: Scenario, arm: Arm, m: dict[str, float], years: float) -> dict[str, float]:
+    """Costs per year of the measured period, from the volumes just measured."""
+    c = scenario.costs
+    assert c is not None
+    acute = (
+        m["ward_bed_days_per_year"] * c.ward_bed_day
+        + m["out_of_area_days_per_year"] * c.out_of_area_bed_day
+        + m["crt_days_per_year"] * c.crt_contacts_per_day * c.crt_contact
+    )
+    peer = training = 0.0
+    if arm.peer_support is not None:
+        hours = m["sessions_offered_per_year"] * arm.peer_support.session_hours
+        peer = hours * (1 + c.non_contact_hours_per_session_hour) * c.peer_worker_hour
+        if scenario.peer_workers.count:
+            training = scenario.peer_workers.count * c.training_per_worker / years
+    return {
+        "cost_acute_per_year": acute,
+        "cost_peer_support_per_year": peer + training,
+        "cost_total_per_year": acute + peer + training,
+    }
+
+
+def timeseries_table(ev: pd.DataFrame, scenario: Scenario, step_days: float = 7.0) -> pd.DataFrame:
+    """Ward beds occupied, waiting list and peer places in use on a grid of days, by arm."""
+    replication = int(ev["replication"].iloc[0]) if len(ev) else 0
+    E = _Events(ev)
+    st = _stays_arrays(E)
+    grid = np.arange(0.0, scenario.end_day + 1e-9, step_days)
+    frames = []
+    for arm_name in [a.name for a in scenario.arms]:
+        arm = E.arm_names.index(arm_name) if arm_name in E.arm_names else -1
+        ward = (st["arm"] == arm_name) & (st["placement"] == "ward")
+        q0, q1 = _intervals(E, (QUEUE,), _LEAVE_QUEUE, arm)
+        p0, p1 = _intervals(E, (START,), (SUPPORT_END,), arm)
+        frames.append(
+            pd.DataFrame(
+                {
+                    "replication": replication,
+                    "arm": arm_name,
+                    "day": grid,
+                    "ward_occupied": _level(st["day_in"][ward], st["day_out"][ward], grid),
+                    "waiting_list": _level(q0, q1, grid),
+                    "peer_places_in_use": _level(p0, p1, grid),
+                }
+            )
+        )
+    return pd.concat(frames, ignore_index=True)
+
+
+def _level(start: np.ndarray, end: np.ndarray, grid: np.ndarray) -> np.ndarray:
+    """Intervals open at each grid time: started at or before it, not yet ended."""
+    return (
+        np.searchsorted(np.sort(start), grid, side="right")
+        - np.searchsorted(np.sort(end), grid, side="right")
+    ).astype(np.int32)
 
 
 def summarise(metrics: pd.DataFrame) -> pd.DataFrame:

@@ -32,6 +32,7 @@ from sim.config import (
     Scenario,
     ServiceFeed,
     TrialFeed,
+    peer_places,
 )
 from sim.hazards import Hazard, make_hazard
 from sim.model.clock import Clock
@@ -165,7 +166,7 @@ class _World:
         self.arms = arms
         pw = scenario.peer_workers
         self.by_risk = pw.queue == "risk" and pw.count not in (None, 0)
-        self.workers = _resource(self.env, _peer_slots(scenario, offering), self.by_risk)
+        self.workers = _resource(self.env, peer_places(scenario, offering), self.by_risk)
         self.max_wait = pw.max_wait_days if pw.max_wait_days is not None else INF
         ac = scenario.acute_care
         self.p_ward = ac.p_ward
@@ -348,23 +349,6 @@ class _World:
             res.release(req)
         log((a, pid, episode, env.now, why if exited else DISCHARGE, ""))
         return exited
-
-
-def _peer_slots(scenario: Scenario, offering: list[Arm]) -> int | None:
-    """Places in the peer-worker pool: workers times the effective caseload.
-
-    A worker's caseload is the smaller of ``caseload_per_worker`` and what the weekly
-    contact hours allow at the most demanding offer (hours per patient per week).
-    """
-    pw = scenario.peer_workers
-    if pw.count is None or not offering:
-        return None
-    hours_per_patient_week = max(
-        a.peer_support.session_hours * 7.0 / a.peer_support.interval_days  # type: ignore[union-attr]
-        for a in offering
-    )
-    by_hours = math.floor(pw.weekly_session_hours / hours_per_patient_week + 1e-9)
-    return pw.count * min(pw.caseload_per_worker, by_hours)
 
 
 # ---------------------------------------------------------------------- entry and arms
