@@ -254,13 +254,17 @@ def sweep_curves(sweep: pd.DataFrame, metrics: list[str]) -> Figure:
     shown = [m for m in metrics if m in set(sweep["metric"])]
     fig = Figure(figsize=(7, 2.4 * max(len(shown), 1) + 0.6), layout="constrained")
     axes = fig.subplots(max(len(shown), 1), 1, squeeze=False)[:, 0]
+    groups = ["arm", *params[1:]]
+    # one colour per arm (and second value) across every panel
+    keys = list(dict.fromkeys(map(tuple, sweep[groups].astype(str).to_numpy())))
+    colour_of = {k: _COLOURS[i % len(_COLOURS)] for i, k in enumerate(keys)}
     for ax, metric in zip(axes, shown, strict=True):
         d = sweep[sweep["metric"] == metric]
-        groups = ["arm", *params[1:]]
-        for i, (key, g) in enumerate(d.groupby(groups, sort=False)):
+        for key, g in d.groupby(groups, sort=False):
             g = g.sort_values(x)
-            label = ", ".join(str(k) for k in (key if isinstance(key, tuple) else (key,)))
-            colour = _COLOURS[i % len(_COLOURS)]
+            key = tuple(str(k) for k in (key if isinstance(key, tuple) else (key,)))
+            label = ", ".join(key)
+            colour = colour_of[key]
             ax.fill_between(g[x], g["ci_low"], g["ci_high"], color=colour, alpha=0.2, linewidth=0)
             ax.plot(g[x], g["mean"], marker="o", color=colour, label=label)
         ax.set_ylabel(metric, fontsize=9)

@@ -222,7 +222,7 @@ def _ratio_rows(metrics: pd.DataFrame, name: str, labels, seed: int) -> pd.DataF
         if name == "cost_per_readmission_averted"
         else "bed_days_saved_per_year"
     )
-    rows = []
+    rows: list[dict] = []
     for _, _, policy in labels[1:]:
         num = metrics[
             (metrics["metric"] == "incremental_cost_per_year") & (metrics["policy"] == policy)
@@ -248,7 +248,8 @@ def _ratio_rows(metrics: pd.DataFrame, name: str, labels, seed: int) -> pd.DataF
                 "replications": len(both),
             }
         )
-    return pd.DataFrame(rows)
+    columns = ["metric", "policy", "baseline", "mean", "ci_low", "ci_high", "replications"]
+    return pd.DataFrame(rows, columns=columns)
 
 
 def _ranking_notes(table: pd.DataFrame) -> list[str]:

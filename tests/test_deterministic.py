@@ -146,3 +146,36 @@ def test_one_peer_worker_place_makes_the_second_patient_wait() -> None:
     _, events = simulate_replication(s, 0, lambda sc, r: FixedBank(sc, r, engagement=0.9))
     second = [(e[3], e[4]) for e in events if e[1] == 1 and e[4] in ("queue", "support_start")]
     assert second == [(0.0, "queue"), (pytest.approx(21.0), "support_start")]
+
+
+def test_no_one_starts_peer_support_at_the_end_of_follow_up(monkeypatch) -> None:
+    # A service run ending on day 100, one peer-worker place. Patient 0 (day 0) holds it
+    # past the end (30 weekly sessions, no readmission); patient 1 arrives on day 99 and
+    # waits. On day 100 patient 0's exit frees the place in the same instant as patient
+    # 1's wait ends; SimPy grants the request then, but follow-up is over: no start.
+    from sim.model import engine
+
+    s = _two_patients(None, "queue", workers=1)
+    d = s.model_dump(mode="json")
+    d["feed"] = {"kind": "service", "discharges_per_week": 1, "warm_up_days": 0, "run_days": 100}
+    d["outcomes"] = {"primary_horizon_days": 100}
+    d["readmission"]["baseline"] = {"dist": "exponential", "rate_per_day": 0.001}
+    d["arms"][0]["peer_support"]["n_sessions"] = 30
+    s = scenario_from_dict(d)
+    monkeypatch.setattr(engine, "entry_times", lambda sc, r: np.array([0.0, 99.0]))
+
+    class Bank(FixedBank):
+        def patient(self, pid):
+            p = super().patient(pid)
+            p.budget = [5.0, 5.0, 5.0]
+            p._sessions = np.full((1, 3, 30), 0.5)
+            return p
+
+    _, events = simulate_replication(s, 0, lambda sc, r: Bank(sc, r, engagement=0.9))
+    second = [(e[3], e[4]) for e in events if e[1] == 1]
+    assert second == [
+        (99.0, "entry"),
+        (99.0, "offer"),
+        (99.0, "queue"),
+        (pytest.approx(100.0), "end"),
+    ]

@@ -258,7 +258,9 @@ class _World:
                         log((a, pid, episode, env.now, LAPSE, ""))
                     return t_r  # readmitted while waiting, lapsed, or follow-up over
                 t_r = clock.run(t_offer, env.now)
-                if t_r < INF:  # granted at the very moment of readmission
+                if t_r < INF or env.now >= t_stop:
+                    # granted at the very moment of readmission, or of the end of follow-up
+                    # (a place freed by another patient's exit at the same instant): no start
                     workers.release(req)
                     return t_r
         t0 = env.now
