@@ -116,6 +116,11 @@ def compare(
     scenarios = [s.model_copy(update={"seed": seed}) for s in scenarios]
     notes = [f"{replications} replications per policy, seed {seed}, common random numbers."]
     first = scenarios[0]
+    if first.is_trial:
+        notes.append(
+            "Trial scenario: its arms hold different (randomised) patients, so differences "
+            "between arms of one file are per replication, not paired patient by patient."
+        )
     for s in scenarios[1:]:
         if s.feed != first.feed or s.population != first.population:
             notes.append(
