@@ -87,6 +87,9 @@ def run(
     jobs = jobs or default_jobs()
     started = datetime.now().astimezone()
     out = _out_dir(out, scenario.name, started, force)
+    warning = size_warning(scenario, n, jobs)
+    if warning:
+        click.echo(f"warning: {warning}", err=True)
     t0 = time.perf_counter()
     bar = _progress(n, f"{scenario.name}: replications", quiet)
     try:
@@ -516,6 +519,35 @@ class _NoBar:
 
     def update(self, n: int) -> None:
         """Nothing to show."""
+
+
+# single-process engine throughput, patient-years per second (docs/performance.md: the
+# core trial simulates ~50,000 patients/s over 1.5 years each, ~40% of the run time)
+_PATIENT_YEARS_PER_SECOND = 30_000.0
+
+
+def size_warning(scenario: Scenario, replications: int, jobs: int) -> str | None:
+    """A warning when a run looks long (over ~10 minutes): its size and a rough time."""
+    from sim.config import TrialFeed
+
+    feed = scenario.feed
+    if isinstance(feed, TrialFeed):
+        patients = feed.n_patients
+        years = feed.follow_up_days / 365.25
+    else:
+        days = scenario.end_day
+        patients = feed.discharges_per_week * days / 7 * len(scenario.arms)
+        years = days / 365.25 / 2  # on average a patient is followed half the run
+    patient_years = patients * max(years, 0.1) * replications
+    processes = max(min(jobs, replications), 1)
+    seconds = patient_years / (_PATIENT_YEARS_PER_SECOND * processes)
+    if seconds < 600:
+        return None
+    return (
+        f"this run simulates about {patient_years:,.0f} patient-years "
+        f"({replications} replication(s)); roughly {seconds / 60:,.0f} minutes on {processes} "
+        "process(es). Ctrl-C stops it; nothing is written until it ends."
+    )
 
 
 def _out_dir(out: Path | None, name: str, started: datetime, force: bool) -> Path:

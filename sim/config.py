@@ -41,7 +41,14 @@ __all__ = [
 
 
 class ConfigError(ValueError):
-    """A user's mistake in a scenario; its message is one line, fit to print as is."""
+    """A user's mistake in a scenario; its message is one line, fit to print as is.
+
+    Non-printable characters (a newline in a key, say) are shown escaped, so that no
+    input can break the message over lines or inject terminal control codes.
+    """
+
+    def __init__(self, message: str):
+        super().__init__("".join(c if c.isprintable() else repr(c)[1:-1] for c in str(message)))
 
 
 class _Model(BaseModel):
@@ -732,33 +739,95 @@ def resolved_yaml(scenario: Scenario) -> str:
     )
 
 
+_MAX_NODES = 100_000  # values after expanding YAML aliases
+_MAX_DEPTH = 50
+
+
 def _read_yaml(path: Path) -> tuple[Any, dict[tuple[Any, ...], int]]:
+    """Parse a scenario file with PyYAML's safe loader, refusing hostile documents.
+
+    Only regular files are read (not devices or pipes), at most 1 MB, UTF-8. The
+    composed document is checked before anything is built from it: at most 50 levels
+    deep and 100,000 values once aliases are expanded (an alias "bomb" is refused
+    without being expanded), and no alias may refer to itself.
+    """
     try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: no such file") from None
+        if not path.is_file():
+            raise ConfigError(
+                f"{path}: no such file" if not path.exists() else f"{path}: not a regular file"
+            )
+        size = path.stat().st_size
+        if size > _MAX_BYTES:
+            raise ConfigError(
+                f"{path}: {size} bytes; a scenario file may have at most {_MAX_BYTES}"
+            )
+        raw = path.read_bytes()[: _MAX_BYTES + 1]
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read ({exc.strerror})") from None
-    if len(raw) > _MAX_BYTES:
-        raise ConfigError(
-            f"{path}: {len(raw)} bytes; a scenario file may have at most {_MAX_BYTES}"
-        )
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start})") from None
+    loader = None
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        doc = yaml.safe_load(text)
+        loader = yaml.SafeLoader(text)  # its reader already rejects some characters
+        node = loader.get_single_node()
+        if node is None:
+            return None, {}
+        _check_graph(node, path)
+        doc = loader.construct_document(node)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise ConfigError(f"{path}: malformed YAML{where}: {problem}") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: nested too deeply (at most {_MAX_DEPTH} levels)") from None
+    except ConfigError:
+        raise
+    except ValueError as exc:  # e.g. an integer of thousands of digits
+        raise ConfigError(f"{path}: a value cannot be read: {exc}") from None
+    finally:
+        if loader is not None:
+            loader.dispose()
     lines: dict[tuple[Any, ...], int] = {}
-    if node is not None:
-        _index_lines(node, (), lines)
+    _index_lines(node, (), lines)
     return doc, lines
+
+
+def _check_graph(root: yaml.Node, path: Path) -> None:
+    """Expanded size and depth of a composed YAML graph, without expanding it."""
+    sizes: dict[int, int] = {}
+    active: set[int] = set()
+
+    def size(node: yaml.Node, depth: int) -> int:
+        if depth > _MAX_DEPTH:
+            raise ConfigError(f"{path}: nested too deeply (at most {_MAX_DEPTH} levels)")
+        key = id(node)
+        if key in sizes:
+            return sizes[key]
+        if key in active:
+            raise ConfigError(
+                f"{path}: a YAML alias refers to itself (line {node.start_mark.line + 1})"
+            )
+        active.add(key)
+        total = 1
+        if isinstance(node, yaml.MappingNode):
+            for k, v in node.value:
+                total += size(k, depth + 1) + size(v, depth + 1)
+        elif isinstance(node, yaml.SequenceNode):
+            for item in node.value:
+                total += size(item, depth + 1)
+        active.discard(key)
+        if total > _MAX_NODES:
+            raise ConfigError(
+                f"{path}: the document expands to more than {_MAX_NODES:,} values "
+                "(YAML aliases repeating large blocks?)"
+            )
+        sizes[key] = total
+        return total
+
+    size(root, 0)
 
 
 def _index_lines(node: yaml.Node, path: tuple[Any, ...], out: dict[tuple[Any, ...], int]) -> None:
