@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import pandas as pd
@@ -58,10 +58,12 @@ def replicate(scenario: Scenario, replication: int, keep_events: bool = False) -
 
 def run(
     scenario: Scenario,
-    replications: int | None = None,
+    replications: int | Sequence[int] | None = None,
     jobs: int | None = None,
     events: bool = False,
     progress: Callable[[int], None] | None = None,
+    saved: dict[int, dict] | None = None,
+    on_result: Callable[[int, dict], None] | None = None,
 ) -> RunResult:
     """Run a scenario's replications and return its tables.
 
@@ -70,17 +72,29 @@ def run(
     scenario
         A validated scenario.
     replications
-        Number of replications (default: the scenario's).
+        Number of replications (default: the scenario's), or a list of indices.
     jobs
         Worker processes (default: one per core; 1 = serial, in this process).
     events
         Keep the full event log (memory grows with it).
+    saved
+        Replications already computed (index -> tables), e.g. from an interrupted run:
+        only the others are run; the result is the same as an uninterrupted run.
+    on_result
+        Called with (replication, tables) as each new replication finishes.
     progress
         Called with 1 each time a replication finishes.
     """
     n = replications if replications is not None else scenario.replications
+    reps = list(range(n)) if isinstance(n, int) else list(n)
+    done = {r: saved[r] for r in reps if saved and r in saved}
+    todo = [r for r in reps if r not in done]
+    if progress and done:
+        progress(len(done))
     task = functools.partial(replicate, scenario, keep_events=events)
-    parts = run_replications(task, range(n), jobs or default_jobs(), progress)
+    fresh = run_replications(task, todo, jobs or default_jobs(), progress, on_result)
+    done.update(zip(todo, fresh, strict=True))
+    parts = [done[r] for r in reps]
     patients = pd.concat([p["patients"] for p in parts], ignore_index=True)
     metrics = pd.concat([p["metrics"] for p in parts], ignore_index=True)
     ev = pd.concat([p["events"] for p in parts], ignore_index=True) if events else None

@@ -66,6 +66,14 @@ def validate(file: str) -> None:
 @click.option("--events", is_flag=True, help="Also write the full event log.")
 @click.option("--force", is_flag=True, help="Replace an existing run directory.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@click.option(
+    "--resume",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Finish the interrupted run whose directory this was (same FILE and --seed).",
+)
+@click.option(
+    "--only", type=click.IntRange(min=0), help="Run replication K alone (to rerun one that failed)."
+)
 def run(
     file: str,
     reps: int | None,
@@ -75,31 +83,88 @@ def run(
     events: bool,
     force: bool,
     quiet: bool,
+    resume: Path | None,
+    only: int | None,
 ) -> None:
-    """Run the replications of scenario FILE and write a run directory."""
+    """Run the replications of scenario FILE and write a run directory.
+
+    Finished replications are saved as they finish; an interrupted run (Ctrl-C, a killed
+    worker) is finished with --resume DIR, giving the same tables as an uninterrupted run.
+    """
+    from concurrent.futures.process import BrokenProcessPool
+
     from sim import api, io
-    from sim.runner import default_jobs
+    from sim.runner import ReplicationFailed, default_jobs
 
     scenario = _load(file)
     if seed is not None:
         scenario = scenario.model_copy(update={"seed": seed})
     n = reps or scenario.replications
+    replications: list[int] = [only] if only is not None else list(range(n))
     jobs = jobs or default_jobs()
     started = datetime.now().astimezone()
-    out = _out_dir(out, scenario.name, started, force)
-    warning = size_warning(scenario, n, jobs)
+    if resume is not None:
+        if out is not None and out != resume:
+            raise _UserError("--resume DIR is the run directory: do not give another --out")
+        out = resume
+        if out.exists():
+            raise _UserError(f"{out}: this run has already finished")
+    else:
+        out = _out_dir(out, scenario.name, started, force)
+    try:
+        store = io.ReplicationStore(out, resolved_yaml(scenario), resume is not None, force)
+    except io.RunDirExists as exc:
+        raise _UserError(str(exc)) from None
+    saved = store.saved() if resume is not None else {}
+    saved = {r: t for r, t in saved.items() if r in set(replications)}
+    warning = size_warning(scenario, len(replications) - len(saved), jobs)
     if warning:
         click.echo(f"warning: {warning}", err=True)
+    if saved:
+        click.echo(
+            f"resuming: {len(saved)} of {len(replications)} replications were saved", err=True
+        )
     t0 = time.perf_counter()
-    bar = _progress(n, f"{scenario.name}: replications", quiet)
+    bar = _progress(len(replications), f"{scenario.name}: replications", quiet)
+    finish = " ".join(
+        ["crisis-sim run", file, "--resume", str(out)]
+        + ([f"--seed {seed}"] if seed is not None else [])
+        + ([f"--reps {reps}"] if reps else [])
+    )
     try:
         with bar:
             result = api.run(
-                scenario, replications=n, jobs=jobs, events=events, progress=bar.update
+                scenario,
+                replications=replications,
+                jobs=jobs,
+                events=events,
+                progress=bar.update,
+                saved=saved,
+                on_result=store.save,
             )
     except KeyboardInterrupt:
-        click.echo("\ninterrupted: nothing was written", err=True)
+        k = len(store.saved())
+        click.echo(
+            f"\ninterrupted: {k} of {len(replications)} replications saved; finish with: {finish}",
+            err=True,
+        )
         sys.exit(130)
+    except BrokenProcessPool:
+        k = len(store.saved())
+        click.echo(
+            f"error: a worker process died (killed, or out of memory); {k} of "
+            f"{len(replications)} replications saved; finish with: {finish}",
+            err=True,
+        )
+        sys.exit(1)
+    except ReplicationFailed as exc:
+        click.echo(
+            f"error: replication {exc.replication} (seed {scenario.seed}) failed; "
+            f"rerun it alone with: crisis-sim run {file} --seed {scenario.seed} --only "
+            f"{exc.replication} --jobs 1 --out <dir>\n{exc.detail}",
+            err=True,
+        )
+        sys.exit(1)
     wall = time.perf_counter() - t0
     info = io.manifest(
         result,
@@ -107,15 +172,16 @@ def run(
         started=started,
         wall_seconds=wall,
         jobs=jobs,
-        replications=n,
+        replications=len(replications),
     )
+    info["resumed_replications"] = len(saved)
     try:
-        io.write_run(result, out, info, force=force)
+        io.write_run(result, out, info, force=force, store=store)
     except io.RunDirExists as exc:  # appeared while we were running
         raise _UserError(str(exc)) from None
     except OSError as exc:
         raise _UserError(f"{out}: cannot write the run directory ({exc.strerror})") from None
-    click.echo(format_summary(result.summary, scenario, n, wall))
+    click.echo(format_summary(result.summary, scenario, len(replications), wall))
     if result.trial_summary is not None:
         from sim.analysis.trial import format_trial
 

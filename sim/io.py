@@ -17,10 +17,19 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from sim.api import RunResult
 from sim.config import resolved_yaml
 
-__all__ = ["RunDirExists", "check_out_dir", "write_run", "manifest", "OUTPUT_FILES"]
+__all__ = [
+    "RunDirExists",
+    "ReplicationStore",
+    "check_out_dir",
+    "write_run",
+    "manifest",
+    "OUTPUT_FILES",
+]
 
 OUTPUT_FILES = {
     "scenario.resolved.yaml": "the scenario with every default filled in (and --seed applied)",
@@ -149,14 +158,93 @@ def _trial_plots(result: RunResult, where: Path) -> None:
         fig.savefig(where / name, dpi=110)
 
 
-def write_run(result: RunResult, out: Path, info: dict[str, Any], force: bool = False) -> Path:
-    """Write the run directory atomically; return its path."""
+class ReplicationStore:
+    """Finished replications of a run in progress, saved as they finish.
+
+    Lives in ``.<name>.partial/`` beside the run directory: the resolved scenario, and
+    one directory per finished replication with its tables as Parquet, each written
+    to a temporary name and renamed (a replication is saved whole or not at all).
+    ``crisis-sim run FILE --resume DIR`` reloads them and runs only what is missing.
+    """
+
+    TABLES = ("patients", "metrics", "trial", "attendance", "timeseries", "events")
+
+    def __init__(self, out: Path, resolved: str, resume: bool, force: bool):
+        self.out = out
+        self.path = partial_dir(out)
+        self.reps = self.path / "reps"
+        marker = self.path / "scenario.resolved.yaml"
+        if resume:
+            if not marker.exists():
+                raise RunDirExists(f"{out}: nothing to resume (no interrupted run saved there)")
+            if marker.read_text(encoding="utf-8") != resolved:
+                raise RunDirExists(
+                    f"{out}: the interrupted run was of another scenario or seed; "
+                    "resume with the same FILE and --seed, or start again with --force"
+                )
+        elif self.path.exists():
+            if not force:
+                raise RunDirExists(
+                    f"{out}: an interrupted run is saved there; finish it with --resume "
+                    f"{out}, or start again with --force"
+                )
+            shutil.rmtree(self.path)
+        self.reps.mkdir(parents=True, exist_ok=True)
+        _atomic_text(marker, resolved)
+
+    def saved(self) -> dict[int, dict]:
+        """The replications already finished: index -> tables."""
+        out: dict[int, dict] = {}
+        for d in sorted(self.reps.glob("[0-9]*")):
+            tables = {}
+            for name in self.TABLES:
+                f = d / f"{name}.parquet"
+                tables[name] = pd.read_parquet(f) if f.exists() else None
+            out[int(d.name)] = tables
+        return out
+
+    def save(self, replication: int, tables: dict) -> None:
+        """Save one finished replication, atomically."""
+        final = self.reps / f"{replication:07d}"
+        tmp = self.reps / f".{replication:07d}.tmp-{os.getpid()}"
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir()
+        for name, frame in tables.items():
+            if frame is not None:
+                frame.to_parquet(tmp / f"{name}.parquet", index=False)
+        shutil.rmtree(final, ignore_errors=True)
+        tmp.rename(final)
+
+
+def partial_dir(out: Path) -> Path:
+    """Where a run in progress keeps its finished replications."""
+    return out.parent / f".{out.name}.partial"
+
+
+def _atomic_text(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)
+
+
+def write_run(
+    result: RunResult,
+    out: Path,
+    info: dict[str, Any],
+    force: bool = False,
+    store: ReplicationStore | None = None,
+) -> Path:
+    """Write the run directory atomically (assembled beside it, then renamed); return it."""
     check_out_dir(out, force)
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.parent / f".{out.name}.partial-{os.getpid()}"
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    tmp.mkdir()
+    if store is not None:
+        tmp = store.path
+        shutil.rmtree(store.reps, ignore_errors=True)  # all assembled into the tables
+    else:
+        tmp = out.parent / f".{out.name}.partial-{os.getpid()}"
+        if tmp.exists():
+            shutil.rmtree(tmp)
+        tmp.mkdir()
     try:
         (tmp / "scenario.resolved.yaml").write_text(
             resolved_yaml(result.scenario), encoding="utf-8"
