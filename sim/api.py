@@ -18,7 +18,7 @@ from sim.analysis.tables import (
 from sim.analysis.trial import attendance_table, trial_summary, trial_table
 from sim.config import Scenario
 from sim.model.engine import simulate_replication
-from sim.runner import default_jobs, run_replications
+from sim.runner import Dask, default_jobs, run_replications
 
 __all__ = ["RunResult", "run", "replicate", "power"]
 
@@ -64,6 +64,7 @@ def run(
     progress: Callable[[int], None] | None = None,
     saved: dict[int, dict] | None = None,
     on_result: Callable[[int, dict], None] | None = None,
+    dask: Dask | None = None,
 ) -> RunResult:
     """Run a scenario's replications and return its tables.
 
@@ -82,6 +83,8 @@ def run(
         only the others are run; the result is the same as an uninterrupted run.
     on_result
         Called with (replication, tables) as each new replication finishes.
+    dask
+        Run on a Dask cluster instead of local processes (same results).
     progress
         Called with 1 each time a replication finishes.
     """
@@ -92,7 +95,7 @@ def run(
     if progress and done:
         progress(len(done))
     task = functools.partial(replicate, scenario, keep_events=events)
-    fresh = run_replications(task, todo, jobs or default_jobs(), progress, on_result)
+    fresh = run_replications(task, todo, jobs or default_jobs(), progress, on_result, dask)
     done.update(zip(todo, fresh, strict=True))
     parts = [done[r] for r in reps]
     patients = pd.concat([p["patients"] for p in parts], ignore_index=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import sys
 import time
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
@@ -32,6 +33,45 @@ def _load(path: str) -> Scenario:
         return load_scenario(path)
     except ConfigError as exc:
         raise _UserError(str(exc)) from None
+
+
+@contextmanager
+def _executor(scheduler: str | None, dask_workers: int | None):
+    """The Dask spec for a command (None: local processes). ``--dask-workers`` starts one
+    local cluster on the loopback interface for the whole command."""
+    from sim.runner import Dask
+
+    if scheduler and dask_workers:
+        raise _UserError(
+            "--scheduler and --dask-workers: give one (an existing cluster, or a local one)"
+        )
+    if scheduler:
+        yield Dask(address=scheduler)
+    elif dask_workers:
+        from dask.distributed import LocalCluster
+
+        with LocalCluster(
+            n_workers=dask_workers,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address=None,
+        ) as cluster:
+            yield Dask(address=cluster.scheduler_address)
+    else:
+        yield None
+
+
+def _dask_options(f):
+    """--scheduler and --dask-workers, shared by the commands that run replications."""
+    f = click.option(
+        "--dask-workers",
+        type=click.IntRange(min=1),
+        help="Start a local Dask cluster with N worker processes.",
+    )(f)
+    return click.option(
+        "--scheduler", metavar="ADDRESS", help="Run on this Dask cluster (tcp://HOST:PORT)."
+    )(f)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -74,6 +114,7 @@ def validate(file: str) -> None:
 @click.option(
     "--only", type=click.IntRange(min=0), help="Run replication K alone (to rerun one that failed)."
 )
+@_dask_options
 def run(
     file: str,
     reps: int | None,
@@ -85,6 +126,8 @@ def run(
     quiet: bool,
     resume: Path | None,
     only: int | None,
+    scheduler: str | None,
+    dask_workers: int | None,
 ) -> None:
     """Run the replications of scenario FILE and write a run directory.
 
@@ -132,7 +175,7 @@ def run(
         + ([f"--reps {reps}"] if reps else [])
     )
     try:
-        with bar:
+        with bar, _executor(scheduler, dask_workers) as dask:
             result = api.run(
                 scenario,
                 replications=replications,
@@ -141,6 +184,7 @@ def run(
                 progress=bar.update,
                 saved=saved,
                 on_result=store.save,
+                dask=dask,
             )
     except KeyboardInterrupt:
         k = len(store.saved())
@@ -358,6 +402,7 @@ def power(
 @click.option("--jobs", type=click.IntRange(min=1), help="Processes (default: one per core).")
 @click.option("--force", is_flag=True, help="Replace an existing output directory.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@_dask_options
 def compare(
     files: tuple[str, ...],
     reps: int | None,
@@ -366,6 +411,8 @@ def compare(
     jobs: int | None,
     force: bool,
     quiet: bool,
+    scheduler: str | None,
+    dask_workers: int | None,
 ) -> None:
     """Compare the policies of one or more scenario FILES under common random numbers.
 
@@ -386,8 +433,8 @@ def compare(
     out = _out_dir(out, "compare", datetime.now().astimezone(), force)
     bar = _progress(len(scenarios), "scenarios", quiet)
     try:
-        with bar:
-            res = whatif.compare(scenarios, n, jobs=jobs, progress=bar.update)
+        with bar, _executor(scheduler, dask_workers) as dask:
+            res = whatif.compare(scenarios, n, jobs=jobs, progress=bar.update, dask=dask)
     except KeyboardInterrupt:
         click.echo("\ninterrupted: nothing was written", err=True)
         sys.exit(130)
@@ -469,6 +516,7 @@ def format_compare(table, metrics: list[str]) -> str:
 @click.option("--jobs", type=click.IntRange(min=1), help="Processes (default: one per core).")
 @click.option("--force", is_flag=True, help="Replace an existing output directory.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@_dask_options
 def sweep(
     file: str,
     sets: tuple[str, ...],
@@ -478,6 +526,8 @@ def sweep(
     jobs: int | None,
     force: bool,
     quiet: bool,
+    scheduler: str | None,
+    dask_workers: int | None,
 ) -> None:
     """Run scenario FILE at every value of one or two fields, under common random numbers.
 
@@ -497,8 +547,10 @@ def sweep(
             points *= len(values)
         out = _out_dir(out, f"{scenario.name}-sweep", datetime.now().astimezone(), force)
         bar = _progress(points, "sweep points", quiet)
-        with bar:
-            summary, per_rep = whatif.sweep(scenario, settings, n, jobs=jobs, progress=bar.update)
+        with bar, _executor(scheduler, dask_workers) as dask:
+            summary, per_rep = whatif.sweep(
+                scenario, settings, n, jobs=jobs, progress=bar.update, dask=dask
+            )
     except ConfigError as exc:
         raise _UserError(str(exc)) from None
     except KeyboardInterrupt:

@@ -1,11 +1,12 @@
 """Replications, executors and progress.
 
 The runner knows nothing of what a replication returns: it maps a picklable
-``task(replication) -> result`` over replication indices, serially or on local
-processes, hands each result to ``on_result`` as soon as its replication finishes
-(so a caller can save it), and returns the results in replication order. Each
-replication draws only from streams keyed by its own index, so the results do not
-depend on the executor, the number of processes or the order of completion.
+``task(replication) -> result`` over replication indices, serially, on local
+processes or on a Dask distributed cluster, hands each result to ``on_result`` as
+soon as its replication finishes (so a caller can save it), and returns the results
+in replication order. Each replication draws only from streams keyed by its own
+index, so the results do not depend on the executor, the number of processes or the
+order of completion.
 """
 
 from __future__ import annotations
@@ -14,9 +15,10 @@ import os
 import traceback
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
-__all__ = ["ReplicationFailed", "default_jobs", "run_replications"]
+__all__ = ["Dask", "ReplicationFailed", "default_jobs", "run_replications"]
 
 T = TypeVar("T")
 
@@ -41,6 +43,41 @@ def default_jobs() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+def _chunks(reps: list[int], workers: int) -> list[list[int]]:
+    """About four chunks per worker: few enough to keep scheduling cheap, enough to balance."""
+    size = max(1, len(reps) // (max(workers, 1) * 4))
+    return [reps[i : i + size] for i in range(0, len(reps), size)]
+
+
+def _run_dask(task, reps: list[int], spec: Dask, done) -> None:
+    """Chunks of replications as Dask futures; results handed back as they complete."""
+    from dask.distributed import Client, LocalCluster, as_completed
+
+    cluster = None
+    if spec.address is None:
+        cluster = LocalCluster(
+            n_workers=spec.workers or default_jobs(),
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address=None,
+        )
+    client = Client(spec.address or cluster)
+    try:
+        workers = len(client.scheduler_info().get("workers", {})) or 1
+        futures = [client.submit(_chunk, task, c, pure=False) for c in _chunks(reps, workers)]
+        try:
+            for fut in as_completed(futures):
+                done(fut.result())
+        except BaseException:
+            client.cancel(futures)
+            raise
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
 def _chunk(task: Callable[[int], Any], reps: list[int]) -> list[tuple[int, Any]]:
     out = []
     for r in reps:
@@ -51,12 +88,22 @@ def _chunk(task: Callable[[int], Any], reps: list[int]) -> list[tuple[int, Any]]
     return out
 
 
+@dataclass(frozen=True)
+class Dask:
+    """Run on a Dask distributed cluster: an existing one (``address``) or a local one
+    started for the run (``workers`` processes, on the loopback interface)."""
+
+    address: str | None = None
+    workers: int | None = None
+
+
 def run_replications(
     task: Callable[[int], T],
     replications: Sequence[int],
     jobs: int = 1,
     progress: Callable[[int], None] | None = None,
     on_result: Callable[[int, T], None] | None = None,
+    dask: Dask | None = None,
 ) -> list[T]:
     """Run ``task`` for each replication index; results in the order given.
 
@@ -73,6 +120,8 @@ def run_replications(
         Called with the number of replications just finished.
     on_result
         Called with (replication, result) as each finishes, in completion order.
+    dask
+        Run on a Dask cluster (:class:`Dask`) instead of local processes.
 
     Raises
     ------
@@ -91,12 +140,14 @@ def run_replications(
         if progress:
             progress(len(pairs))
 
+    if dask is not None:
+        _run_dask(task, reps, dask, done)
+        return [results[r] for r in reps]
     if jobs <= 1 or len(reps) <= 1:
         for r in reps:
             done(_chunk(task, [r]))
         return [results[r] for r in reps]
-    size = max(1, len(reps) // (jobs * 4))
-    chunks = [reps[i : i + size] for i in range(0, len(reps), size)]
+    chunks = _chunks(reps, jobs)
     with ProcessPoolExecutor(max_workers=min(jobs, len(chunks))) as pool:
         pending = {pool.submit(_chunk, task, c) for c in chunks}
         try:

@@ -24,6 +24,7 @@ import yaml
 
 from sim import api
 from sim.config import ConfigError, Scenario, scenario_from_dict
+from sim.runner import Dask
 
 __all__ = ["Comparison", "compare", "parse_set", "sweep", "MAIN_METRICS"]
 
@@ -107,6 +108,7 @@ def compare(
     replications: int,
     jobs: int | None = None,
     progress: Callable[[int], None] | None = None,
+    dask: Dask | None = None,
 ) -> Comparison:
     """Run every policy of every scenario with the first scenario's seed; compare them.
 
@@ -130,7 +132,7 @@ def compare(
     metric_frames, ts_frames = [], []
     labels = _policy_names(scenarios)
     for s in scenarios:
-        r = api.run(s, replications=replications, jobs=jobs)
+        r = api.run(s, replications=replications, jobs=jobs, dask=dask)
         names = {a: lab for sc, a, lab in labels if sc is s}
         m = r.metrics.assign(policy=r.metrics["arm"].map(names))
         metric_frames.append(m.drop(columns="arm"))
@@ -363,6 +365,7 @@ def sweep(
     replications: int,
     jobs: int | None = None,
     progress: Callable[[int], None] | None = None,
+    dask: Dask | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Run every point of the grid of ``settings`` with the same seed.
 
@@ -387,7 +390,7 @@ def sweep(
     ]
     summaries, all_metrics = [], []
     for vals, sc in points:
-        r = api.run(sc, replications=replications, jobs=jobs)
+        r = api.run(sc, replications=replications, jobs=jobs, dask=dask)
         cols = {f"set:{p}": v for p, v in zip(paths, vals, strict=True)}
         summaries.append(r.summary.assign(**cols))
         all_metrics.append(r.metrics.assign(**cols))
