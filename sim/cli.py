@@ -685,9 +685,36 @@ def _progress(length: int, label: str, quiet: bool):
     """A progress bar (done, rate, time left) on stderr, only when stderr is a terminal."""
     if quiet or not sys.stderr.isatty():
         return _NoBar()
-    return click.progressbar(
-        length=length, label=label, file=sys.stderr, show_eta=True, show_pos=True
+    return _RateBar(
+        click.progressbar(
+            length=length,
+            label=label,
+            file=sys.stderr,
+            show_eta=True,
+            show_pos=True,
+            item_show_func=lambda rate: rate,
+        )
     )
+
+
+class _RateBar:
+    """Click's bar (done/total, time left) plus the rate so far."""
+
+    def __init__(self, bar):
+        self.bar, self.done, self.t0 = bar, 0, time.perf_counter()
+
+    def __enter__(self) -> _RateBar:
+        self.bar.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.bar.__exit__(*exc)
+
+    def update(self, n: int) -> None:
+        """Advance by ``n`` finished items."""
+        self.done += n
+        rate = self.done / max(time.perf_counter() - self.t0, 1e-9)
+        self.bar.update(n, f"{rate:.2f}/s" if rate < 10 else f"{rate:.0f}/s")
 
 
 def _fresh_default(path: Path) -> Path:
