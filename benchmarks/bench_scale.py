@@ -39,8 +39,13 @@ def one(size: int) -> dict:
     result = api.run(sc, replications=1, jobs=1)
     seconds = time.perf_counter() - t0
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return {"discharges": size, "patients": int(len(result.patients)), "seconds": seconds,
-            "patients_per_second": size / seconds, "peak_memory_mb": peak_mb}
+    return {
+        "discharges": size,
+        "patients": int(len(result.patients)),
+        "seconds": seconds,
+        "patients_per_second": size / seconds,
+        "peak_memory_mb": peak_mb,
+    }
 
 
 def main() -> None:
@@ -53,11 +58,17 @@ def main() -> None:
         return
     print(f"{'discharges':>12}{'seconds':>10}{'patients/s':>12}{'peak memory':>14}")
     for size in args.sizes:
-        out = subprocess.run([sys.executable, __file__, "--one", str(size)], capture_output=True,
-                             text=True, check=True).stdout
+        out = subprocess.run(
+            [sys.executable, __file__, "--one", str(size)],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
         r = json.loads(out.strip().splitlines()[-1])
-        print(f"{size:>12,}{r['seconds']:>10.1f}{r['patients_per_second']:>12,.0f}"
-              f"{r['peak_memory_mb']:>11,.0f} MB")
+        print(
+            f"{size:>12,}{r['seconds']:>10.1f}{r['patients_per_second']:>12,.0f}"
+            f"{r['peak_memory_mb']:>11,.0f} MB"
+        )
 
 
 if __name__ == "__main__":

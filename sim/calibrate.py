@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from sim import api
-from sim.config import ConfigError, Scenario, Target, _read_yaml, scenario_from_dict
+from sim.config import ConfigError, Scenario, Target, _read_yaml, field_keys, scenario_from_dict
 
 __all__ = ["CalibrationResult", "calibrate", "target_statistic", "write_calibrated"]
 
@@ -45,27 +45,12 @@ class _Budget(Exception):
 
 
 def _resolve(doc: Any, dotted: str) -> tuple[Any, ...]:
-    """Dotted path -> key path in the document; list items by index or by their name."""
-    node, out = doc, []
-    for part in dotted.split("."):
-        if isinstance(node, list):
-            if part.isdigit() and int(part) < len(node):
-                i = int(part)
-            else:
-                names = [item.get("name") if isinstance(item, dict) else None for item in node]
-                if part not in names:
-                    raise KeyError(part)
-                i = names.index(part)
-            out.append(i)
-            node = node[i]
-        elif isinstance(node, dict) and part in node:
-            out.append(part)
-            node = node[part]
-        else:
-            raise KeyError(part)
+    """Keys of a dotted path that must name a number (``KeyError``/``TypeError`` if not)."""
+    keys = field_keys(doc, dotted)
+    node = _node(doc, keys)
     if isinstance(node, bool) or not isinstance(node, int | float):
         raise TypeError(dotted)
-    return tuple(out)
+    return keys
 
 
 def _set(doc: Any, keys: tuple[Any, ...], value: float) -> None:

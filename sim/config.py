@@ -31,6 +31,7 @@ from pydantic import (
 )
 
 __all__ = [
+    "field_keys",
     "peer_places",
     "ConfigError",
     "Scenario",
@@ -680,6 +681,32 @@ class Scenario(_Model):
         if isinstance(self.feed, TrialFeed):
             return self.feed.recruitment_days + self.feed.follow_up_days
         return self.feed.warm_up_days + self.feed.run_days
+
+
+def field_keys(doc: Any, dotted: str) -> tuple[Any, ...]:
+    """Keys of a dotted field path in a scenario document (as dumped or loaded).
+
+    List items are named by index or by their ``name`` (``arms.peer_support.effect``).
+    Raises ``KeyError`` with the first part that names nothing.
+    """
+    node, out = doc, []
+    for part in dotted.split("."):
+        if isinstance(node, list):
+            names = [item.get("name") if isinstance(item, dict) else None for item in node]
+            if part.isdigit() and int(part) < len(node):
+                i = int(part)
+            elif part in names:
+                i = names.index(part)
+            else:
+                raise KeyError(part)
+            out.append(i)
+            node = node[i]
+        elif isinstance(node, dict) and part in node:
+            out.append(part)
+            node = node[part]
+        else:
+            raise KeyError(part)
+    return tuple(out)
 
 
 def peer_places(scenario: Scenario, offering: list[Arm] | tuple[Arm, ...]) -> int | None:

@@ -23,7 +23,7 @@ import pandas as pd
 import yaml
 
 from sim import api
-from sim.config import ConfigError, Scenario, scenario_from_dict
+from sim.config import ConfigError, Scenario, field_keys, scenario_from_dict
 from sim.runner import Dask
 
 __all__ = ["Comparison", "compare", "parse_set", "sweep", "MAIN_METRICS"]
@@ -325,38 +325,19 @@ def parse_set(text: str) -> tuple[str, list[Any]]:
 
 
 def _with(scenario: Scenario, settings: dict[str, Any], label: str) -> Scenario:
-    from sim.calibrate import _resolve
-
     doc = scenario.model_dump(mode="json")
     for path, value in settings.items():
         try:
-            keys = _resolve(doc, path)
-        except (KeyError, TypeError):
-            keys = _resolve_any(doc, path)
+            keys = field_keys(doc, path)
+        except KeyError as exc:
+            raise ConfigError(
+                f"--set {path}: the scenario has no field {exc.args[0]!r} there"
+            ) from None
         node = doc
         for k in keys[:-1]:
             node = node[k]
         node[keys[-1]] = value
     return scenario_from_dict(doc, label)
-
-
-def _resolve_any(doc: Any, dotted: str) -> tuple[Any, ...]:
-    """Like calibration paths, but the value may be anything (null, a string, a number)."""
-    node, out = doc, []
-    for part in dotted.split("."):
-        if isinstance(node, list):
-            names = [i.get("name") if isinstance(i, dict) else None for i in node]
-            i = int(part) if part.isdigit() else (names.index(part) if part in names else None)
-            if i is None or i >= len(node):
-                raise ConfigError(f"--set {dotted}: no list item {part!r}")
-            out.append(i)
-            node = node[i]
-        elif isinstance(node, dict) and part in node:
-            out.append(part)
-            node = node[part]
-        else:
-            raise ConfigError(f"--set {dotted}: the scenario has no field {part!r} there")
-    return tuple(out)
 
 
 def sweep(

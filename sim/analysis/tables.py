@@ -217,12 +217,6 @@ def _stays_arrays(E: _Events) -> dict[str, np.ndarray]:
     }
 
 
-def _stays(ev: pd.DataFrame) -> pd.DataFrame:
-    """Acute stays as a frame: arm, placement, day_in, day_out, days."""
-    st = _stays_arrays(_Events(ev))
-    return pd.DataFrame({k: v for k, v in st.items() if k != "key"})
-
-
 def horizons(scenario: Scenario) -> list[float]:
     """Primary horizon first, then the secondary ones, days."""
     o = scenario.outcomes
