@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from sim.analysis.tables import (
+    EventLog,
     events_frame,
     metrics_table,
     patients_table,
@@ -42,13 +43,13 @@ def replicate(scenario: Scenario, replication: int, keep_events: bool = False) -
     """Simulate one replication and reduce it to its tables (runs in a worker)."""
     names, events = simulate_replication(scenario, replication)
     ev = events_frame(names, events, replication)
-    patients = patients_table(ev, scenario)
-    metrics = metrics_table(ev, patients, scenario)
+    log = EventLog(ev)  # parsed once for every table
+    patients = patients_table(log, scenario)
     out = {
         "patients": patients,
-        "metrics": metrics,
+        "metrics": metrics_table(log, patients, scenario),
         "events": ev if keep_events else None,
-        "timeseries": timeseries_table(ev, scenario),
+        "timeseries": timeseries_table(log, scenario),
     }
     if scenario.is_trial:
         out["trial"] = trial_table(patients, scenario)

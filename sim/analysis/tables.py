@@ -39,6 +39,7 @@ from sim.model.engine import (
 )
 
 __all__ = [
+    "EventLog",
     "timeseries_table",
     "events_frame",
     "patients_table",
@@ -94,14 +95,17 @@ def events_frame(names: list[str], events: list[Event], replication: int) -> pd.
     return frame
 
 
-class _Events:
-    """The event log as NumPy arrays, with every row mapped to its patient (dense index).
+class EventLog:
+    """One replication's event log as NumPy arrays, each row mapped to its patient.
 
     Aggregating with ``bincount`` on the patient index is ~10x faster than pandas
-    groupby at these sizes, and the tables are built once per replication.
+    groupby at these sizes. Build it once per replication and pass it to every table
+    function (they also accept the plain frame); the acute stays are derived once.
     """
 
     def __init__(self, ev: pd.DataFrame):
+        self.replication = int(ev["replication"].iloc[0]) if len(ev) else 0
+        self._stays: dict[str, np.ndarray] | None = None
         self.arm_names = list(ev["arm"].cat.categories)
         arm = ev["arm"].cat.codes.to_numpy().astype(np.int64)
         pid = ev["patient_id"].to_numpy()
@@ -130,6 +134,13 @@ class _Events:
         cats = np.asarray(self._detail.cat.categories, dtype=object)
         return cats[self._dcodes[mask]] if len(cats) else np.full(int(mask.sum()), "", object)
 
+    @property
+    def stays(self) -> dict[str, np.ndarray]:
+        """Acute stays (derived on first use, then kept)."""
+        if self._stays is None:
+            self._stays = _stays_arrays(self)
+        return self._stays
+
     def event_at(self, mask: np.ndarray) -> np.ndarray:
         """The event names of the rows in ``mask``."""
         return np.asarray(self._event.cat.categories, dtype=object)[self._codes[mask]]
@@ -143,10 +154,14 @@ def _first_per(index: np.ndarray, values: np.ndarray, size: int) -> np.ndarray:
     return out
 
 
-def patients_table(ev: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
+def _log(ev: pd.DataFrame | EventLog) -> EventLog:
+    return ev if isinstance(ev, EventLog) else EventLog(ev)
+
+
+def patients_table(ev: pd.DataFrame | EventLog, scenario: Scenario) -> pd.DataFrame:
     """One row per patient (per arm) of one replication; columns: :data:`PATIENT_COLUMNS`."""
-    replication = int(ev["replication"].iloc[0]) if len(ev) else 0
-    E = _Events(ev)
+    E = _log(ev)
+    replication = E.replication
     entry = E.is_(ENTRY)
     keys = E.key[entry]
     order = np.argsort(keys, kind="stable")
@@ -173,7 +188,7 @@ def patients_table(ev: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
     exit_kind[idx[exits]] = E.event_at(exits)
     out["follow_up_days"] = exit_t - entry_day
     out["readmissions"] = np.bincount(idx[readm], minlength=P).astype(np.int32)
-    st = _stays_arrays(E)
+    st = E.stays
     s_idx = np.searchsorted(keys, st["key"])
     out["acute_days"] = np.bincount(s_idx, weights=st["days"], minlength=P)
     ward = st["placement"] == "ward"
@@ -197,7 +212,7 @@ def patients_table(ev: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
     return table
 
 
-def _stays_arrays(E: _Events) -> dict[str, np.ndarray]:
+def _stays_arrays(E: EventLog) -> dict[str, np.ndarray]:
     """Acute stays: admission to the close of the same episode (discharge or exit)."""
     n_ep = int(E.episode.max()) + 1 if len(E.episode) else 1
     adm, close = E.is_(ADMISSION), E.is_(*CLOSES)
@@ -233,11 +248,13 @@ def _window(scenario: Scenario) -> tuple[float, float]:
     return 0.0, scenario.end_day
 
 
-def metrics_table(ev: pd.DataFrame, patients: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
+def metrics_table(
+    ev: pd.DataFrame | EventLog, patients: pd.DataFrame, scenario: Scenario
+) -> pd.DataFrame:
     """Per-replication metrics by arm, long: replication, arm, metric, value."""
     replication = int(patients["replication"].iloc[0]) if len(patients) else 0
-    E = _Events(ev)
-    st = _stays_arrays(E)
+    E = _log(ev)
+    st = E.stays
     rows: list[tuple[str, str, float]] = []
     arms = [a.name for a in scenario.arms]
     offers = {a.name: a.peer_support for a in scenario.arms}
@@ -291,7 +308,7 @@ def _peak(start: np.ndarray, end: np.ndarray, w0: float, w1: float) -> float:
     return float(max(at_w0, level[inside].max() if inside.any() else 0))
 
 
-def _intervals(E: _Events, start_names: tuple[str, ...], end_names: tuple[str, ...], arm: int):
+def _intervals(E: EventLog, start_names: tuple[str, ...], end_names: tuple[str, ...], arm: int):
     """Intervals from each start event to the first end event of the same episode."""
     n_ep = int(E.episode.max()) + 1 if len(E.episode) else 1
     in_arm = (E.key // E.n_pid) == arm
@@ -311,7 +328,7 @@ def _intervals(E: _Events, start_names: tuple[str, ...], end_names: tuple[str, .
 _LEAVE_QUEUE = (START, LAPSE, READMISSION, DEATH, LOST, END)
 
 
-def _window_metrics(E: _Events, st: dict, arm_name: str, scenario: Scenario) -> dict[str, float]:
+def _window_metrics(E: EventLog, st: dict, arm_name: str, scenario: Scenario) -> dict[str, float]:
     w0, w1 = _window(scenario)
     span, years = w1 - w0, (w1 - w0) / 365.25
     arm = E.arm_names.index(arm_name) if arm_name in E.arm_names else -1
@@ -371,11 +388,13 @@ def _costs(scenario: Scenario, arm: Arm, m: dict[str, float], years: float) -> d
     }
 
 
-def timeseries_table(ev: pd.DataFrame, scenario: Scenario, step_days: float = 7.0) -> pd.DataFrame:
+def timeseries_table(
+    ev: pd.DataFrame | EventLog, scenario: Scenario, step_days: float = 7.0
+) -> pd.DataFrame:
     """Ward beds occupied, waiting list and peer places in use on a grid of days, by arm."""
-    replication = int(ev["replication"].iloc[0]) if len(ev) else 0
-    E = _Events(ev)
-    st = _stays_arrays(E)
+    E = _log(ev)
+    replication = E.replication
+    st = E.stays
     grid = np.arange(0.0, scenario.end_day + 1e-9, step_days)
     frames = []
     for arm_name in [a.name for a in scenario.arms]:
