@@ -74,6 +74,26 @@ def _dask_options(f):
     )(f)
 
 
+@contextmanager
+def _nothing_written_on_interrupt():
+    """Ctrl-C during a command that writes only at the end: one line, exit 130."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        click.echo("\ninterrupted: nothing was written", err=True)
+        sys.exit(130)
+
+
+def _write(out: Path, files: dict[str, bytes], force: bool) -> None:
+    """Write a command's output directory atomically; an OS refusal is the user's to fix."""
+    from sim import io
+
+    try:
+        io.write_files(out, files, force=force)
+    except OSError as exc:
+        raise _UserError(f"{out}: cannot write ({exc.strerror})") from None
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="crisis-sim")
 def cli() -> None:
@@ -272,23 +292,21 @@ def calibrate(
     target = source if in_place else (out or source.with_name(f"{source.stem}.calibrated.yaml"))
     table_path = target.with_name(f"{target.name.removesuffix('.yaml')}.calibration.csv")
     say = (lambda msg: click.echo(msg, err=True)) if not quiet else None
-    try:
-        res = cal.calibrate(
-            source,
-            jobs=jobs,
-            replications=reps,
-            check_replications=check_reps,
-            max_evaluations=max_evals,
-            report=say,
-        )
-        checked = check_reps or scenario.calibration.check_replications
-        cal.write_calibrated(source, target, res, checked)
-        res.table.to_csv(table_path, index=False)
-    except ConfigError as exc:
-        raise _UserError(str(exc)) from None
-    except KeyboardInterrupt:
-        click.echo("\ninterrupted: nothing was written", err=True)
-        sys.exit(130)
+    with _nothing_written_on_interrupt():
+        try:
+            res = cal.calibrate(
+                source,
+                jobs=jobs,
+                replications=reps,
+                check_replications=check_reps,
+                max_evaluations=max_evals,
+                report=say,
+            )
+            checked = check_reps or scenario.calibration.check_replications
+            cal.write_calibrated(source, target, res, checked)
+            res.table.to_csv(table_path, index=False)
+        except ConfigError as exc:
+            raise _UserError(str(exc)) from None
     import pandas as pd
 
     shown = res.table.assign(
@@ -349,7 +367,7 @@ def power(
     quiet: bool,
 ) -> None:
     """Power against trial size for a trial scenario FILE: power.csv and power.png."""
-    from sim import api, io, plots
+    from sim import api, plots
 
     scenario = _load(file)
     if not scenario.is_trial:
@@ -357,23 +375,13 @@ def power(
     sizes = _sizes(n_per_arm)
     out = _out_dir(out, f"{scenario.name}-power", datetime.now().astimezone(), force)
     bar = _progress(len(sizes), "trial sizes", quiet)
-    try:
+    with _nothing_written_on_interrupt():
         with bar:
             table = api.power(scenario, sizes, reps, jobs=jobs, progress=bar.update)
-    except KeyboardInterrupt:
-        click.echo("\ninterrupted: nothing was written", err=True)
-        sys.exit(130)
     pub = scenario.outcomes.published
     marked = pub.n_per_arm if pub else None
     fig = plots.power_curve(table, marked)
-    try:
-        io.write_files(
-            out,
-            {"power.csv": table.to_csv(index=False).encode(), "power.png": _png(fig)},
-            force=force,
-        )
-    except OSError as exc:
-        raise _UserError(f"{out}: cannot write ({exc.strerror})") from None
+    _write(out, {"power.csv": table.to_csv(index=False).encode(), "power.png": _png(fig)}, force)
     shown = table.assign(
         power=table["power"].map(lambda v: f"{v:.1%}"),
         ci=[f"{a:.1%}-{b:.1%}" for a, b in zip(table["ci_low"], table["ci_high"], strict=True)],
@@ -420,7 +428,7 @@ def compare(
     patients; the first policy of the first file is the baseline. Writes compare.csv,
     metrics.csv, timeseries.csv, notes.txt, forest.png and capacity.png.
     """
-    from sim import io, plots, whatif
+    from sim import plots, whatif
 
     scenarios = [_load(f) for f in files]
     if seed is not None:
@@ -432,12 +440,9 @@ def compare(
         )
     out = _out_dir(out, "compare", datetime.now().astimezone(), force)
     bar = _progress(len(scenarios), "scenarios", quiet)
-    try:
+    with _nothing_written_on_interrupt():
         with bar, _executor(scheduler, dask_workers) as dask:
             res = whatif.compare(scenarios, n, jobs=jobs, progress=bar.update, dask=dask)
-    except KeyboardInterrupt:
-        click.echo("\ninterrupted: nothing was written", err=True)
-        sys.exit(130)
     shown = [m for m in [*whatif.MAIN_METRICS, *whatif.ECONOMICS] if m in set(res.table["metric"])]
     files_out = {
         "compare.csv": res.table.to_csv(index=False).encode(),
@@ -452,10 +457,7 @@ def compare(
         files_out["capacity.png"] = _png(
             plots.capacity_over_time(res.timeseries, warm, sc.acute_care.ward.capacity)
         )
-    try:
-        io.write_files(out, files_out, force=force)
-    except OSError as exc:
-        raise _UserError(f"{out}: cannot write ({exc.strerror})") from None
+    _write(out, files_out, force)
     click.echo(format_compare(res.table, shown))
     click.echo("\n" + "\n".join(f"note: {x}" for x in res.notes))
     click.echo(f"\nwrote {out}/  ({', '.join(sorted(files_out))})")
@@ -534,28 +536,26 @@ def sweep(
     Writes sweep.csv (tidy: set:<field> columns, arm, metric, mean, ci_low, ci_high),
     sweep_metrics.csv (per replication) and sweep.png.
     """
-    from sim import io, plots, whatif
+    from sim import plots, whatif
 
     scenario = _load(file)
     if len(sets) > 2:
         raise _UserError("--set: give one field, or two for a grid")
-    try:
-        settings = [whatif.parse_set(x) for x in sets]
-        n = reps or scenario.replications
-        points = 1
-        for _, values in settings:
-            points *= len(values)
-        out = _out_dir(out, f"{scenario.name}-sweep", datetime.now().astimezone(), force)
-        bar = _progress(points, "sweep points", quiet)
-        with bar, _executor(scheduler, dask_workers) as dask:
-            summary, per_rep = whatif.sweep(
-                scenario, settings, n, jobs=jobs, progress=bar.update, dask=dask
-            )
-    except ConfigError as exc:
-        raise _UserError(str(exc)) from None
-    except KeyboardInterrupt:
-        click.echo("\ninterrupted: nothing was written", err=True)
-        sys.exit(130)
+    with _nothing_written_on_interrupt():
+        try:
+            settings = [whatif.parse_set(x) for x in sets]
+            n = reps or scenario.replications
+            points = 1
+            for _, values in settings:
+                points *= len(values)
+            out = _out_dir(out, f"{scenario.name}-sweep", datetime.now().astimezone(), force)
+            bar = _progress(points, "sweep points", quiet)
+            with bar, _executor(scheduler, dask_workers) as dask:
+                summary, per_rep = whatif.sweep(
+                    scenario, settings, n, jobs=jobs, progress=bar.update, dask=dask
+                )
+        except ConfigError as exc:
+            raise _UserError(str(exc)) from None
     wanted = list(metrics) or [
         m
         for m in whatif.MAIN_METRICS
@@ -578,10 +578,7 @@ def sweep(
         "sweep_metrics.csv": per_rep.to_csv(index=False).encode(),
         "sweep.png": _png(plots.sweep_curves(summary, wanted)),
     }
-    try:
-        io.write_files(out, files_out, force=force)
-    except OSError as exc:
-        raise _UserError(f"{out}: cannot write ({exc.strerror})") from None
+    _write(out, files_out, force)
     cols = [c for c in summary.columns if c.startswith("set:")]
     view = summary[summary["metric"].isin(wanted)]
     view = view.assign(
