@@ -5,20 +5,14 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import pandas as pd
 
-from sim.analysis.tables import (
-    EventLog,
-    events_frame,
-    metrics_table,
-    patients_table,
-    summarise,
-    timeseries_table,
-)
+from sim.analysis.tables import Reduction, summarise
 from sim.analysis.trial import attendance_table, trial_summary, trial_table
 from sim.config import Scenario
-from sim.model.engine import simulate_replication
+from sim.model.engine import stream_replication
 from sim.runner import Dask, default_jobs, run_replications
 
 __all__ = ["RunResult", "run", "replicate", "power"]
@@ -37,20 +31,43 @@ class RunResult:
     trial_summary: pd.DataFrame | None = None
     attendance: pd.DataFrame | None = None
     timeseries: pd.DataFrame | None = None
+    replications: list[int] | None = None
+    events_dir: Path | None = None  # the event log in Parquet parts, if written to disk
 
 
-def replicate(scenario: Scenario, replication: int, keep_events: bool = False) -> dict:
-    """Simulate one replication and reduce it to its tables (runs in a worker)."""
-    names, events = simulate_replication(scenario, replication)
-    ev = events_frame(names, events, replication)
-    log = EventLog(ev)  # parsed once for every table
-    patients = patients_table(log, scenario)
-    out = {
-        "patients": patients,
-        "metrics": metrics_table(log, patients, scenario),
-        "events": ev if keep_events else None,
-        "timeseries": timeseries_table(log, scenario),
-    }
+def replicate(
+    scenario: Scenario,
+    replication: int,
+    keep_events: bool = False,
+    events_dir: Path | None = None,
+) -> dict:
+    """Simulate one replication and reduce it to its tables (runs in a worker).
+
+    The events are reduced chunk by chunk as patients finish (never held whole) and
+    dropped, unless ``keep_events`` (returned as ``events``: memory grows with them) or
+    ``events_dir`` (written there in Parquet parts, :class:`sim.io.EventParts`).
+    """
+    chunks: list[pd.DataFrame] = []
+    parts = None
+    if events_dir is not None:
+        from sim.io import EventParts
+
+        parts = EventParts(events_dir, replication, scenario.name)
+    on_events = parts.write if parts is not None else chunks.append if keep_events else None
+    reduction = Reduction(scenario, replication, on_events)
+    try:
+        stream_replication(scenario, replication, reduction.add)
+    except BaseException:
+        if parts is not None:
+            parts.abort()
+        raise
+    if parts is not None:
+        parts.close()
+    out = reduction.tables()
+    patients = out["patients"]
+    out["events"] = None
+    if keep_events:
+        out["events"] = pd.concat(chunks, ignore_index=True) if chunks else reduction.frame([])
     if scenario.is_trial:
         out["trial"] = trial_table(patients, scenario)
         out["attendance"] = attendance_table(patients, scenario)
@@ -66,6 +83,7 @@ def run(
     saved: dict[int, dict] | None = None,
     on_result: Callable[[int, dict], None] | None = None,
     dask: Dask | None = None,
+    events_dir: Path | None = None,
 ) -> RunResult:
     """Run a scenario's replications and return its tables.
 
@@ -78,7 +96,7 @@ def run(
     jobs
         Worker processes (default: one per core; 1 = serial, in this process).
     events
-        Keep the full event log (memory grows with it).
+        Keep the full event log in memory (it grows with the run; see ``events_dir``).
     saved
         Replications already computed (index -> tables), e.g. from an interrupted run:
         only the others are run; the result is the same as an uninterrupted run.
@@ -88,6 +106,10 @@ def run(
         Run on a Dask cluster instead of local processes (same results).
     progress
         Called with 1 each time a replication finishes.
+    events_dir
+        Write the event log here, in Parquet parts (``rep-NNNNNNN/part-NNNNN.parquet``)
+        as it is produced, instead of keeping it (:class:`sim.io.EventParts`). Workers
+        write the parts themselves: on a cluster this must be a shared filesystem.
     """
     n = replications if replications is not None else scenario.replications
     reps = list(range(n)) if isinstance(n, int) else list(n)
@@ -95,16 +117,24 @@ def run(
     todo = [r for r in reps if r not in done]
     if progress and done:
         progress(len(done))
-    task = functools.partial(replicate, scenario, keep_events=events)
+    task = functools.partial(
+        replicate, scenario, keep_events=events and events_dir is None, events_dir=events_dir
+    )
     fresh = run_replications(task, todo, jobs or default_jobs(), progress, on_result, dask)
     done.update(zip(todo, fresh, strict=True))
+    if events_dir is not None:
+        from sim.io import EventParts
+
+        EventParts.check(events_dir, reps)
     parts = [done[r] for r in reps]
     patients = pd.concat([p["patients"] for p in parts], ignore_index=True)
     metrics = pd.concat([p["metrics"] for p in parts], ignore_index=True)
-    ev = pd.concat([p["events"] for p in parts], ignore_index=True) if events else None
-    if ev is not None:
+    ev = None
+    if events and events_dir is None:
+        ev = pd.concat([p["events"] for p in parts], ignore_index=True)
         ev.insert(0, "scenario", scenario.name)
     result = RunResult(scenario, patients, metrics, summarise(metrics), ev)
+    result.replications, result.events_dir = reps, events_dir
     result.timeseries = pd.concat([p["timeseries"] for p in parts], ignore_index=True)
     if scenario.is_trial:
         result.trial = pd.concat([p["trial"] for p in parts], ignore_index=True)

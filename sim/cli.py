@@ -123,7 +123,9 @@ def validate(file: str) -> None:
     help="Run directory (default: runs/<scenario>-<timestamp>).",
 )
 @click.option("--jobs", type=click.IntRange(min=1), help="Processes (default: one per core).")
-@click.option("--events", is_flag=True, help="Also write the full event log.")
+@click.option(
+    "--events", is_flag=True, help="Also write the full event log (events/, in Parquet parts)."
+)
 @click.option("--force", is_flag=True, help="Replace an existing run directory.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 @click.option(
@@ -180,6 +182,8 @@ def run(
         raise _UserError(str(exc)) from None
     saved = store.saved() if resume is not None else {}
     saved = {r: t for r, t in saved.items() if r in set(replications)}
+    if events:  # replications saved by an attempt without --events are run again
+        saved = {r: t for r, t in saved.items() if store.has_events(r)}
     warning = size_warning(scenario, len(replications) - len(saved), jobs)
     if warning:
         click.echo(f"warning: {warning}", err=True)
@@ -201,6 +205,7 @@ def run(
                 replications=replications,
                 jobs=jobs,
                 events=events,
+                events_dir=store.events if events else None,
                 progress=bar.update,
                 saved=saved,
                 on_result=store.save,
@@ -220,6 +225,9 @@ def run(
             f"{len(replications)} replications saved; finish with: {finish}",
             err=True,
         )
+        sys.exit(1)
+    except FileNotFoundError as exc:  # events written by workers this machine cannot see
+        click.echo(f"error: {exc}", err=True)
         sys.exit(1)
     except ReplicationFailed as exc:
         click.echo(

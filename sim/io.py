@@ -23,6 +23,7 @@ from sim.api import RunResult
 from sim.config import resolved_yaml
 
 __all__ = [
+    "EventParts",
     "RunDirExists",
     "ReplicationStore",
     "check_out_dir",
@@ -37,7 +38,7 @@ OUTPUT_FILES = {
     "patients.parquet": "one row per patient per replication (docs/outputs.md)",
     "metrics.csv": "long table: replication, arm, metric, value",
     "summary.csv": "per arm and metric: mean, 95% CI across replications, sd, replications",
-    "events.parquet": "the event log (with --events only)",
+    "events": "the event log, a directory of Parquet parts (with --events only)",
     "trial.csv": "trial scenarios: statistics per simulated trial, horizon and arm",
     "trial_summary.csv": "trial scenarios: across trials: mean, median, 2.5-97.5%, power, coverage",
     "attendance.csv": "trial scenarios: share attending k sessions, per trial and arm",
@@ -121,14 +122,18 @@ def manifest(
         "files": {
             name: desc
             for name, desc in OUTPUT_FILES.items()
-            if name != "events.parquet" or result.events is not None
+            if name != "events" or _has_events(result)
         },
     }
 
 
+def _has_events(result: RunResult) -> bool:
+    return result.events is not None or result.events_dir is not None
+
+
 def _present(result: RunResult, name: str) -> bool:
-    if name == "events.parquet":
-        return result.events is not None
+    if name == "events":
+        return _has_events(result)
     if name in ("trial.csv", "trial_summary.csv", "attendance.csv") or name.endswith(".png"):
         return result.trial is not None
     return True
@@ -158,6 +163,55 @@ def _trial_plots(result: RunResult, where: Path) -> None:
         fig.savefig(where / name, dpi=110)
 
 
+class EventParts:
+    """One replication's event log, written in Parquet parts as the run produces it.
+
+    The parts (``part-00000.parquet``, ...: whole patients each, columns as in
+    docs/outputs.md) go to a hidden directory beside ``ROOT/rep-NNNNNNN`` that is
+    renamed into place when the replication is done: its events are there whole or
+    not at all. ``pandas.read_parquet(ROOT)`` reads them all back.
+    """
+
+    def __init__(self, root: Path, replication: int, scenario_name: str):
+        self.final = Path(root) / self.name(replication)
+        self.tmp = self.final.with_name(f".{self.final.name}.tmp-{os.getpid()}")
+        self.scenario_name = scenario_name
+        shutil.rmtree(self.tmp, ignore_errors=True)
+        self.tmp.mkdir(parents=True)
+        self.parts = 0
+
+    @staticmethod
+    def name(replication: int) -> str:
+        return f"rep-{replication:07d}"
+
+    def write(self, frame: pd.DataFrame) -> None:
+        """Write one part (the frame gains the ``scenario`` column)."""
+        frame.insert(0, "scenario", self.scenario_name)
+        frame.to_parquet(self.tmp / f"part-{self.parts:05d}.parquet", index=False)
+        self.parts += 1
+
+    def close(self) -> None:
+        """The replication is done: put its parts in place."""
+        shutil.rmtree(self.final, ignore_errors=True)
+        self.tmp.rename(self.final)
+
+    def abort(self) -> None:
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    @classmethod
+    def check(cls, root: Path, replications: list[int]) -> None:
+        """Raise if any replication's events are not in ``root`` (e.g. written by a
+        worker on another machine)."""
+        missing = [r for r in replications if not (Path(root) / cls.name(r)).is_dir()]
+        if missing:
+            raise FileNotFoundError(
+                f"{root}: the events of replication {missing[0]}"
+                f"{f' (and {len(missing) - 1} more)' if len(missing) > 1 else ''} are not "
+                "there: workers write their events themselves, so on a cluster the run "
+                "directory must be on a filesystem every worker shares"
+            )
+
+
 class ReplicationStore:
     """Finished replications of a run in progress, saved as they finish.
 
@@ -167,7 +221,7 @@ class ReplicationStore:
     ``crisis-sim run FILE --resume DIR`` reloads them and runs only what is missing.
     """
 
-    TABLES = ("patients", "metrics", "trial", "attendance", "timeseries", "events")
+    TABLES = ("patients", "metrics", "trial", "attendance", "timeseries")
 
     def __init__(self, out: Path, resolved: str, resume: bool, force: bool):
         self.out = out
@@ -190,7 +244,12 @@ class ReplicationStore:
                 )
             shutil.rmtree(self.path)
         self.reps.mkdir(parents=True, exist_ok=True)
+        self.events = self.path / "events"  # --events: written by the workers, in parts
         _atomic_text(marker, resolved)
+
+    def has_events(self, replication: int) -> bool:
+        """Whether a saved replication's events were written (it ran with --events)."""
+        return (self.events / EventParts.name(replication)).is_dir()
 
     def saved(self) -> dict[int, dict]:
         """The replications already finished: index -> tables."""
@@ -209,7 +268,8 @@ class ReplicationStore:
         tmp = self.reps / f".{replication:07d}.tmp-{os.getpid()}"
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir()
-        for name, frame in tables.items():
+        for name in self.TABLES:
+            frame = tables.get(name)
             if frame is not None:
                 frame.to_parquet(tmp / f"{name}.parquet", index=False)
         shutil.rmtree(final, ignore_errors=True)
@@ -255,8 +315,7 @@ def write_run(
         if result.timeseries is not None:
             result.timeseries.to_csv(tmp / "timeseries.csv", index=False)
             _capacity_plot(result, tmp)
-        if result.events is not None:
-            result.events.to_parquet(tmp / "events.parquet", index=False)
+        _place_events(result, tmp / "events")
         if result.trial is not None:
             result.trial.to_csv(tmp / "trial.csv", index=False)
             result.trial_summary.to_csv(tmp / "trial_summary.csv", index=False)
@@ -268,6 +327,27 @@ def write_run(
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return out
+
+
+def _place_events(result: RunResult, where: Path) -> None:
+    """The run directory's ``events``: parts already written there by the workers
+    (anything else there, e.g. of a replication not in this run, is removed), or the
+    in-memory log as one part; nothing if the run kept no events."""
+    if result.events_dir is not None:
+        src = Path(result.events_dir)
+        keep = {EventParts.name(r) for r in result.replications or []}
+        if src != where:
+            where.mkdir()
+            for r in sorted(keep):
+                (src / r).rename(where / r)
+        for d in where.iterdir():
+            if d.name not in keep:
+                shutil.rmtree(d) if d.is_dir() else d.unlink()
+    elif result.events is not None:
+        where.mkdir()
+        result.events.to_parquet(where / "part-00000.parquet", index=False)
+    elif where.exists():  # left by an earlier attempt that had --events
+        shutil.rmtree(where)
 
 
 def write_files(out: Path, files: dict[str, bytes], force: bool = False) -> Path:

@@ -79,14 +79,13 @@ class Draws:
         "los_ward",
         "los_crt",
         "_sessions",
-        "_row",
         "_bank",
     )
 
     def session_uniforms(self, episode: int) -> list[float]:
         """Uniforms of the sessions offered in ``episode``: session j attended if u[j] < p."""
         if episode < EPISODES:
-            return self._sessions[self._row, episode].tolist()
+            return self._sessions[episode].tolist()
         return self._bank._overflow_sessions(self.pid, episode)
 
     def extend_to(self, episode: int) -> None:
@@ -157,7 +156,9 @@ class PatientBank:
             "setting": g("setting", *key).random((B, K)).tolist(),
             "los_ward": self._los_ward(rng=g("los_ward", *key), size=(B, K)).tolist(),
             "los_crt": self._los_crt(rng=g("los_crt", *key), size=(B, K)).tolist(),
-            "sessions": sessions,
+            # a copy per patient: a view would keep the whole block's array alive for as
+            # long as any of its patients is followed up
+            "sessions": [row.copy() for row in sessions],
         }
         self._block_index = b
 
@@ -179,7 +180,7 @@ class PatientBank:
         d.setting_u = blk["setting"][r]
         d.los_ward = blk["los_ward"][r]
         d.los_crt = blk["los_crt"][r]
-        d._sessions, d._row = blk["sessions"], r
+        d._sessions = blk["sessions"][r]
         return d
 
     def _overflow_episode(self, d: Draws, e: int) -> None:

@@ -12,7 +12,9 @@ import pytest
 import yaml
 from helpers import TRIAL, doc
 
+from sim import api
 from sim.analysis.tables import PATIENT_COLUMNS
+from sim.config import load_scenario
 
 CONTRACT = [
     "replication",
@@ -55,7 +57,7 @@ def test_run_writes_the_run_directory(tiny: Path, tmp_path: Path) -> None:
         "patients.parquet",
         "metrics.csv",
         "summary.csv",
-        "events.parquet",
+        "events",
         "trial.csv",
         "trial_summary.csv",
         "attendance.csv",
@@ -77,7 +79,8 @@ def test_run_writes_the_run_directory(tiny: Path, tmp_path: Path) -> None:
     )
     resolved = yaml.safe_load((out / "scenario.resolved.yaml").read_text())
     assert resolved["seed"] == 5 and resolved["peer_workers"]["queue"] == "fifo"
-    events = pd.read_parquet(out / "events.parquet")
+    assert sorted(p.name for p in (out / "events").iterdir()) == ["rep-0000000", "rep-0000001"]
+    events = pd.read_parquet(out / "events")
     assert list(events.columns) == [
         "scenario",
         "replication",
@@ -90,6 +93,10 @@ def test_run_writes_the_run_directory(tiny: Path, tmp_path: Path) -> None:
     ]
     summary = pd.read_csv(out / "summary.csv")
     assert {"arm", "metric", "mean", "ci_low", "ci_high"} <= set(summary.columns)
+    # the parts the workers wrote read back as the log the library keeps in memory
+    scenario = load_scenario(tiny).model_copy(update={"seed": 5})
+    kept = api.run(scenario, replications=2, jobs=1, events=True).events
+    pd.testing.assert_frame_equal(events, kept)
 
 
 def test_same_seed_same_files(tiny: Path, tmp_path: Path) -> None:

@@ -26,8 +26,7 @@ class FixedBank:
         d.setting_u = [0.1, 0.9, 0.1]
         d.los_ward = [10.0, 10.0, 10.0]
         d.los_crt = [30.0, 30.0, 30.0]
-        d._sessions = np.array([[[0.5, 0.0, 0.99], [0.5] * 3, [0.5] * 3]])  # (row, episode, j)
-        d._row = 0
+        d._sessions = np.array([[0.5, 0.0, 0.99], [0.5] * 3, [0.5] * 3])  # (episode, session j)
         return d
 
 
@@ -168,7 +167,7 @@ def test_no_one_starts_peer_support_at_the_end_of_follow_up(monkeypatch) -> None
         def patient(self, pid):
             p = super().patient(pid)
             p.budget = [5.0, 5.0, 5.0]
-            p._sessions = np.full((1, 3, 30), 0.5)
+            p._sessions = np.full((3, 30), 0.5)
             return p
 
     _, events = simulate_replication(s, 0, lambda sc, r: Bank(sc, r, engagement=0.9))

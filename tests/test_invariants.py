@@ -108,17 +108,17 @@ def test_invariants(s) -> None:  # noqa: C901 - one check per invariant
     episodes = defaultdict(set)
     offered = Counter()
     attended = Counter()
-    in_ward = Counter()
     in_support = Counter()
     ward_cap = s.acute_care.ward.capacity
     arm_offer = {i: a.peer_support for i, a in enumerate(s.arms)}
-    ward_patients = defaultdict(set)
+    ward_in: dict[tuple, float] = {}  # (arm, pid, episode) -> admission day
+    ward_stays = defaultdict(list)  # world -> (day in, day out)
     for arm, pid, ep, t, ev, detail in events:
         key = (arm, pid)
-        # times never go back, within each world
+        # a patient's events come together, in time order
+        assert t >= last_t[key] - 1e-9
+        last_t[key] = t
         world = 0 if s.is_trial else arm
-        assert t >= last_t[world] - 1e-9
-        last_t[world] = t
         if ev == "entry":
             entry[key] = t
         # nothing after the horizon
@@ -127,23 +127,15 @@ def test_invariants(s) -> None:  # noqa: C901 - one check per invariant
         episodes[key].add(ep)
         if ev in ("discharge", "death", "lost", "end"):
             closes[(arm, pid, ep)] += 1
-            if (arm, pid, ep) in ward_patients[arm]:
-                ward_patients[arm].discard((arm, pid, ep))
-                in_ward[arm] -= 1
+            if (arm, pid, ep) in ward_in:
+                ward_stays[world].append((ward_in.pop((arm, pid, ep)), t))
         if ev in ("death", "lost", "end"):
             exits[key] += 1
         if ev == "session":
             offered[(arm, pid, ep)] += 1
             attended[(arm, pid, ep)] += detail == "attended"
         if ev == "admission" and detail == "ward":
-            ward_patients[arm].add((arm, pid, ep))
-            in_ward[arm] += 1
-            if ward_cap is not None:  # beds are never over-full
-                assert (
-                    in_ward[arm] <= ward_cap
-                    if not s.is_trial
-                    else sum(in_ward.values()) <= ward_cap
-                )
+            ward_in[(arm, pid, ep)] = t
         if ev == "support_start":
             in_support[arm] += 1
         if ev == "support_end":
@@ -155,6 +147,14 @@ def test_invariants(s) -> None:  # noqa: C901 - one check per invariant
             assert closes[(*key, ep)] == 1
         assert exits[key] == 1
     assert set(entry) == set(exits)
+    assert not ward_in, "every ward stay ends"
+    if ward_cap is not None:  # beds are never over-full (a bed freed at t is free at t)
+        for stays in ward_stays.values():
+            steps = sorted([(t_out, -1) for _, t_out in stays] + [(t_in, 1) for t_in, _ in stays])
+            level = 0
+            for _, step in steps:
+                level += step
+                assert level <= ward_cap
     # attended <= offered <= sessions on offer
     for (arm, _pid, _ep), n in offered.items():
         assert attended[(arm, _pid, _ep)] <= n <= arm_offer[arm].n_sessions

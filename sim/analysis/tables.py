@@ -16,6 +16,9 @@ Definitions (also in docs/outputs.md):
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
@@ -23,10 +26,12 @@ from sim.config import Arm, Scenario, ServiceFeed, peer_places
 from sim.model.engine import (
     ADMISSION,
     DEATH,
+    DETAILS,
     DISCHARGE,
     END,
     ENTRY,
     EVENT_FIELDS,
+    EVENTS,
     LAPSE,
     LOST,
     OFFER,
@@ -40,6 +45,8 @@ from sim.model.engine import (
 
 __all__ = [
     "EventLog",
+    "Reduction",
+    "Spans",
     "timeseries_table",
     "events_frame",
     "patients_table",
@@ -74,8 +81,22 @@ PATIENT_COLUMNS = {
 }
 
 
-def events_frame(names: list[str], events: list[Event], replication: int) -> pd.DataFrame:
-    """The event log of one replication as a tidy frame (schema: docs/outputs.md)."""
+def detail_categories(scenario: Scenario) -> list[str]:
+    """Every value the ``detail`` column can take: fixed, so that chunks concatenate."""
+    return list(dict.fromkeys([*DETAILS, *(g.name for g in scenario.population.risk_groups)]))
+
+
+def events_frame(
+    names: list[str],
+    events: list[Event],
+    replication: int,
+    details: Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """The event log of one replication as a tidy frame (schema: docs/outputs.md).
+
+    ``event`` is categorical over all event names; ``detail`` over ``details``
+    (:func:`detail_categories`), or over the values present if not given.
+    """
     if events:
         arm, pid, ep, t, ev, detail = zip(*events, strict=True)
     else:
@@ -87,8 +108,8 @@ def events_frame(names: list[str], events: list[Event], replication: int) -> pd.
             "patient_id": np.asarray(pid, dtype=np.int64),
             "episode": np.asarray(ep, dtype=np.int32),
             "time_days": np.asarray(t, dtype=np.float64),
-            "event": pd.Categorical(ev),
-            "detail": pd.Categorical(detail),
+            "event": pd.Categorical(ev, categories=EVENTS),
+            "detail": pd.Categorical(detail, categories=details),
         },
         columns=["replication", *EVENT_FIELDS],
     )
@@ -248,17 +269,102 @@ def _window(scenario: Scenario) -> tuple[float, float]:
     return 0.0, scenario.end_day
 
 
+PLACEMENTS = ("ward", "crt", "out_of_area")
+
+
+@dataclass
+class Spans:
+    """What capacity metrics and time series need of an event log, and nothing more.
+
+    Intervals (acute stays; waiting for a peer worker; holding a peer-support place),
+    each with its arm index and patient id, and per arm the counts of readmissions,
+    sessions offered and sessions attended inside the measured window. A few numbers
+    per patient rather than ten or more events, so a replication's spans fit in memory
+    at any size; :meth:`combine` joins those of chunks of whole patients, in a
+    canonical order, so that the metrics do not depend on how the log was chunked.
+    """
+
+    stays: dict[str, np.ndarray]  # arm, patient_id, placement (PLACEMENTS index), start, end
+    queue: dict[str, np.ndarray]  # arm, patient_id, start, end
+    peer: dict[str, np.ndarray]  # arm, patient_id, start, end
+    counts: np.ndarray  # (arms, 3): readmissions, sessions offered, attended, in the window
+
+    @classmethod
+    def of(cls, ev: pd.DataFrame | EventLog, scenario: Scenario) -> Spans:
+        E = _log(ev)
+        st = E.stays
+        placement = np.zeros(len(st["key"]), dtype=np.int8)
+        for code, name in enumerate(PLACEMENTS):
+            placement[st["placement"] == name] = code
+        n_arms = len(scenario.arms)
+        w0, w1 = _window(scenario)
+        arm_ev = E.key // E.n_pid
+        in_win = (E.t >= w0) & (E.t <= w1)
+        session = E.is_(SESSION) & in_win
+        counts = np.stack(
+            [
+                np.bincount(arm_ev[E.is_(READMISSION) & in_win], minlength=n_arms),
+                np.bincount(arm_ev[session], minlength=n_arms),
+                np.bincount(arm_ev[session & E.detail_is("attended")], minlength=n_arms),
+            ],
+            axis=1,
+        ).astype(np.int64)
+        raw = cls(
+            stays={
+                "arm": (st["key"] // E.n_pid).astype(np.int16),
+                "patient_id": st["key"] % E.n_pid,
+                "placement": placement,
+                "start": st["day_in"],
+                "end": st["day_out"],
+            },
+            queue=_intervals(E, (QUEUE,), _LEAVE_QUEUE),
+            peer=_intervals(E, (START,), (SUPPORT_END,)),
+            counts=counts,
+        )
+        return cls.combine([raw])  # in the canonical order
+
+    @classmethod
+    def combine(cls, parts: Sequence[Spans]) -> Spans:
+        def join(name: str) -> dict[str, np.ndarray]:
+            cols = {
+                k: np.concatenate([getattr(p, name)[k] for p in parts])
+                for k in getattr(parts[0], name)
+            }
+            order = np.lexsort((cols["end"], cols["start"], cols["patient_id"], cols["arm"]))
+            return {k: v[order] for k, v in cols.items()}
+
+        counts = np.sum([p.counts for p in parts], axis=0)
+        return cls(join("stays"), join("queue"), join("peer"), counts)
+
+    def arm(self, name: str, arm: int) -> tuple[np.ndarray, np.ndarray]:
+        """Start and end of the arm's intervals of one kind (queue or peer)."""
+        iv = getattr(self, name)
+        mine = iv["arm"] == arm
+        return iv["start"][mine], iv["end"][mine]
+
+    def stays_of(self, arm: int, placement: str) -> tuple[np.ndarray, np.ndarray]:
+        """Start and end of the arm's acute stays in one placement."""
+        st = self.stays
+        mine = (st["arm"] == arm) & (st["placement"] == PLACEMENTS.index(placement))
+        return st["start"][mine], st["end"][mine]
+
+
 def metrics_table(
-    ev: pd.DataFrame | EventLog, patients: pd.DataFrame, scenario: Scenario
+    ev: pd.DataFrame | EventLog | Spans,
+    patients: pd.DataFrame,
+    scenario: Scenario,
+    replication: int | None = None,
 ) -> pd.DataFrame:
-    """Per-replication metrics by arm, long: replication, arm, metric, value."""
-    replication = int(patients["replication"].iloc[0]) if len(patients) else 0
-    E = _log(ev)
-    st = E.stays
+    """Per-replication metrics by arm, long: replication, arm, metric, value.
+
+    ``replication`` defaults to the patients' (0 if there are none).
+    """
+    if replication is None:
+        replication = int(patients["replication"].iloc[0]) if len(patients) else 0
+    spans = ev if isinstance(ev, Spans) else Spans.of(ev, scenario)
     rows: list[tuple[str, str, float]] = []
-    arms = [a.name for a in scenario.arms]
     offers = {a.name: a.peer_support for a in scenario.arms}
-    for arm in arms:
+    for index, arm in enumerate(a.name for a in scenario.arms):
         p = patients[patients["arm"] == arm]
         n = len(p)
         rows.append((arm, "patients", float(n)))
@@ -285,7 +391,7 @@ def metrics_table(
         rows.append((arm, "p_lost", p["lost"].mean() if n else np.nan))
         # capacity and volumes over the measured window, all patients of the arm (warm-up
         # entrants included): what the service sees
-        rows.extend((arm, m, v) for m, v in _window_metrics(E, st, arm, scenario).items())
+        rows.extend((arm, m, v) for m, v in _window_metrics(spans, index, scenario).items())
     frame = pd.DataFrame(rows, columns=["arm", "metric", "value"])
     frame.insert(0, "replication", replication)
     return frame
@@ -308,56 +414,59 @@ def _peak(start: np.ndarray, end: np.ndarray, w0: float, w1: float) -> float:
     return float(max(at_w0, level[inside].max() if inside.any() else 0))
 
 
-def _intervals(E: EventLog, start_names: tuple[str, ...], end_names: tuple[str, ...], arm: int):
-    """Intervals from each start event to the first end event of the same episode."""
+def _intervals(
+    E: EventLog, start_names: tuple[str, ...], end_names: tuple[str, ...]
+) -> dict[str, np.ndarray]:
+    """Intervals from each start event to the first end event of the same episode
+    (end ``inf`` if none): arm, patient_id, start, end."""
     n_ep = int(E.episode.max()) + 1 if len(E.episode) else 1
-    in_arm = (E.key // E.n_pid) == arm
-    s_mask, e_mask = E.is_(*start_names) & in_arm, E.is_(*end_names) & in_arm
+    s_mask, e_mask = E.is_(*start_names), E.is_(*end_names)
     k_start = E.key[s_mask] * n_ep + E.episode[s_mask]
     k_end = E.key[e_mask] * n_ep + E.episode[e_mask]
     t_end = E.t[e_mask]
     order = np.lexsort((t_end, k_end))
     uniq, first = np.unique(k_end[order], return_index=True)
     ends = t_end[order][first]
-    pos = np.clip(np.searchsorted(uniq, k_start), 0, max(len(uniq) - 1, 0))
-    found = (len(uniq) > 0) & (uniq[pos] == k_start) if len(uniq) else np.zeros(len(k_start), bool)
-    t_stop = np.where(found, ends[pos] if len(uniq) else 0.0, np.inf)
-    return E.t[s_mask], t_stop
+    if len(uniq):
+        pos = np.clip(np.searchsorted(uniq, k_start), 0, len(uniq) - 1)
+        t_stop = np.where(uniq[pos] == k_start, ends[pos], np.inf)
+    else:
+        t_stop = np.full(len(k_start), np.inf)
+    key = E.key[s_mask]
+    return {
+        "arm": (key // E.n_pid).astype(np.int16),
+        "patient_id": key % E.n_pid,
+        "start": E.t[s_mask],
+        "end": t_stop,
+    }
 
 
 _LEAVE_QUEUE = (START, LAPSE, READMISSION, DEATH, LOST, END)
 
 
-def _window_metrics(E: EventLog, st: dict, arm_name: str, scenario: Scenario) -> dict[str, float]:
+def _window_metrics(spans: Spans, arm: int, scenario: Scenario) -> dict[str, float]:
     w0, w1 = _window(scenario)
     span, years = w1 - w0, (w1 - w0) / 365.25
-    arm = E.arm_names.index(arm_name) if arm_name in E.arm_names else -1
-    in_arm = st["arm"] == arm_name
-    placed = st["placement"]
     out: dict[str, float] = {}
-    ward = in_arm & (placed == "ward")
-    ward_days = _overlap(st["day_in"][ward], st["day_out"][ward], w0, w1)
+    ward_in, ward_out = spans.stays_of(arm, "ward")
+    ward_days = _overlap(ward_in, ward_out, w0, w1)
     out["ward_occupancy_mean"] = ward_days / span
-    out["ward_occupancy_peak"] = _peak(st["day_in"][ward], st["day_out"][ward], w0, w1)
+    out["ward_occupancy_peak"] = _peak(ward_in, ward_out, w0, w1)
     out["ward_bed_days_per_year"] = ward_days / years
-    ooa = in_arm & (placed == "out_of_area")
-    ooa_in = st["day_in"][ooa]
+    ooa_in, ooa_out = spans.stays_of(arm, "out_of_area")
     out["out_of_area_per_year"] = float(np.sum((ooa_in >= w0) & (ooa_in <= w1))) / years
-    out["out_of_area_days_per_year"] = _overlap(ooa_in, st["day_out"][ooa], w0, w1) / years
-    crt = in_arm & (placed == "crt")
-    out["crt_days_per_year"] = _overlap(st["day_in"][crt], st["day_out"][crt], w0, w1) / years
-    in_arm_ev = (E.key // E.n_pid) == arm
-    in_win = (E.t >= w0) & (E.t <= w1) & in_arm_ev
-    out["readmissions_per_year"] = float(np.sum(E.is_(READMISSION) & in_win)) / years
-    session = E.is_(SESSION) & in_win
-    out["sessions_offered_per_year"] = float(np.sum(session)) / years
-    out["sessions_delivered_per_year"] = float(np.sum(session & E.detail_is("attended"))) / years
-    q0, q1 = _intervals(E, (QUEUE,), _LEAVE_QUEUE, arm)
+    out["out_of_area_days_per_year"] = _overlap(ooa_in, ooa_out, w0, w1) / years
+    out["crt_days_per_year"] = _overlap(*spans.stays_of(arm, "crt"), w0, w1) / years
+    readmissions, offered, attended = spans.counts[arm]
+    out["readmissions_per_year"] = float(readmissions) / years
+    out["sessions_offered_per_year"] = float(offered) / years
+    out["sessions_delivered_per_year"] = float(attended) / years
+    q0, q1 = spans.arm("queue", arm)
     out["waiting_list_mean"] = _overlap(q0, np.minimum(q1, w1), w0, w1) / span
     out["waiting_list_peak"] = _peak(q0, np.minimum(q1, w1), w0, w1)
-    arm_cfg = next(a for a in scenario.arms if a.name == arm_name)
+    arm_cfg = scenario.arms[arm]
     places = peer_places(scenario, [arm_cfg] if not scenario.is_trial else list(scenario.arms))
-    p0, p1 = _intervals(E, (START,), (SUPPORT_END,), arm)
+    p0, p1 = spans.arm("peer", arm)
     in_use = _overlap(p0, np.minimum(p1, w1), w0, w1) / span
     out["peer_places_in_use_mean"] = in_use
     out["peer_utilisation"] = in_use / places if places else np.nan
@@ -389,28 +498,36 @@ def _costs(scenario: Scenario, arm: Arm, m: dict[str, float], years: float) -> d
 
 
 def timeseries_table(
-    ev: pd.DataFrame | EventLog, scenario: Scenario, step_days: float = 7.0
+    ev: pd.DataFrame | EventLog | Spans,
+    scenario: Scenario,
+    step_days: float = 7.0,
+    replication: int | None = None,
 ) -> pd.DataFrame:
-    """Ward beds occupied, waiting list and peer places in use on a grid of days, by arm."""
-    E = _log(ev)
-    replication = E.replication
-    st = E.stays
+    """Ward beds occupied, waiting list and peer places in use on a grid of days, by arm.
+
+    ``replication`` defaults to the event log's (it must be given with spans).
+    """
+    if isinstance(ev, Spans):
+        spans = ev
+        assert replication is not None, "give the replication with spans"
+    else:
+        E = _log(ev)
+        spans, replication = (
+            Spans.of(E, scenario),
+            E.replication if replication is None else replication,
+        )
     grid = np.arange(0.0, scenario.end_day + 1e-9, step_days)
     frames = []
-    for arm_name in [a.name for a in scenario.arms]:
-        arm = E.arm_names.index(arm_name) if arm_name in E.arm_names else -1
-        ward = (st["arm"] == arm_name) & (st["placement"] == "ward")
-        q0, q1 = _intervals(E, (QUEUE,), _LEAVE_QUEUE, arm)
-        p0, p1 = _intervals(E, (START,), (SUPPORT_END,), arm)
+    for arm, arm_name in enumerate(a.name for a in scenario.arms):
         frames.append(
             pd.DataFrame(
                 {
                     "replication": replication,
                     "arm": arm_name,
                     "day": grid,
-                    "ward_occupied": _level(st["day_in"][ward], st["day_out"][ward], grid),
-                    "waiting_list": _level(q0, q1, grid),
-                    "peer_places_in_use": _level(p0, p1, grid),
+                    "ward_occupied": _level(*spans.stays_of(arm, "ward"), grid),
+                    "waiting_list": _level(*spans.arm("queue", arm), grid),
+                    "peer_places_in_use": _level(*spans.arm("peer", arm), grid),
                 }
             )
         )
@@ -423,6 +540,61 @@ def _level(start: np.ndarray, end: np.ndarray, grid: np.ndarray) -> np.ndarray:
         np.searchsorted(np.sort(start), grid, side="right")
         - np.searchsorted(np.sort(end), grid, side="right")
     ).astype(np.int32)
+
+
+class Reduction:
+    """One replication's tables, reduced chunk by chunk as patients finish.
+
+    Feed it chunks of whole patients' events (:func:`sim.model.engine.stream_replication`
+    does); each chunk becomes its patients' rows and its :class:`Spans`, and the events
+    themselves are dropped, or handed to ``on_events`` (as a frame) if given. Memory holds
+    a few numbers per patient, not the event log. The tables are those the whole log
+    would give, whatever the chunking.
+    """
+
+    def __init__(
+        self,
+        scenario: Scenario,
+        replication: int,
+        on_events: Callable[[pd.DataFrame], None] | None = None,
+    ):
+        self.scenario, self.replication, self.on_events = scenario, replication, on_events
+        self.names = [a.name for a in scenario.arms]
+        self.details = detail_categories(scenario)
+        self._patients: list[pd.DataFrame] = []
+        self._spans: list[Spans] = []
+
+    def frame(self, events: list[Event]) -> pd.DataFrame:
+        """Events as a frame with this run's fixed categories."""
+        return events_frame(self.names, events, self.replication, self.details)
+
+    def add(self, events: list[Event]) -> None:
+        """Reduce a chunk of whole patients' events."""
+        frame = self.frame(events)
+        self._reduce(frame)
+        if self.on_events is not None:
+            self.on_events(frame)
+
+    def _reduce(self, frame: pd.DataFrame) -> None:
+        log = EventLog(frame)
+        self._patients.append(patients_table(log, self.scenario))
+        self._spans.append(Spans.of(log, self.scenario))
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """patients (sorted by arm, then patient id), metrics and timeseries."""
+        if not self._patients:  # no patient at all
+            self._reduce(self.frame([]))
+        sc = self.scenario
+        patients = pd.concat(self._patients, ignore_index=True)
+        arm = pd.Categorical(patients["arm"], categories=self.names).codes
+        order = np.lexsort((patients["patient_id"].to_numpy(), arm))
+        patients = patients.iloc[order].reset_index(drop=True)
+        spans = Spans.combine(self._spans)
+        return {
+            "patients": patients,
+            "metrics": metrics_table(spans, patients, sc, self.replication),
+            "timeseries": timeseries_table(spans, sc, replication=self.replication),
+        }
 
 
 def summarise(metrics: pd.DataFrame) -> pd.DataFrame:

@@ -36,9 +36,19 @@ from sim.config import (
 )
 from sim.hazards import Hazard, make_hazard
 from sim.model.clock import Clock
+from sim.model.places import Places, PriorityPlaces
 from sim.rng import Draws, PatientBank, stream
 
-__all__ = ["EVENT_FIELDS", "Event", "simulate_replication", "entry_times", "allocate"]
+__all__ = [
+    "EVENT_FIELDS",
+    "EVENTS",
+    "Event",
+    "CHUNK_EVENTS",
+    "simulate_replication",
+    "stream_replication",
+    "entry_times",
+    "allocate",
+]
 
 INF = math.inf
 DAYS_PER_YEAR = 365.25
@@ -61,6 +71,15 @@ PLACE_WAIT = "place_wait"  # detail: ward | crt, the setting was full (overflow:
 ADMISSION = "admission"  # detail: ward | crt | out_of_area
 DISCHARGE = "discharge"
 DEATH, LOST, END = "death", "lost", "end"
+EVENTS = (ENTRY, OFFER, QUEUE, LAPSE, START, SESSION, SUPPORT_END, READMISSION, PLACE_WAIT)
+EVENTS += (ADMISSION, DISCHARGE, DEATH, LOST, END)
+DETAILS = ("", "attended", "missed", "completed", "disengaged", "readmitted", "exited")
+DETAILS += ("ward", "crt", "out_of_area")  # and the risk groups' names (ENTRY)
+
+# Events are handed on in chunks of at least this many, each chunk holding whole
+# patients (every event of a patient whose follow-up is over), so that a replication
+# can be reduced to its tables without ever holding its whole event log.
+CHUNK_EVENTS = 200_000
 
 
 class _NeverGranted(simpy.Event):
@@ -99,7 +118,7 @@ def _resource(env: simpy.Environment, capacity: int | None, priority: bool = Fal
         return None
     if capacity == 0:
         return _Closed(env)
-    return simpy.PriorityResource(env, capacity) if priority else simpy.Resource(env, capacity)
+    return PriorityPlaces(env, capacity) if priority else Places(env, capacity)
 
 
 @dataclass(frozen=True)
@@ -151,11 +170,24 @@ class _ArmPlan:
 
 
 class _World:
-    """One SimPy environment: capacity, arms and the event log."""
+    """One SimPy environment: capacity, arms, and where finished patients' events go.
 
-    def __init__(self, scenario: Scenario, arms: list[_ArmPlan], offering: list[Arm]):
+    Each patient keeps its own events while it is followed up; when its follow-up is
+    over they join ``chunk``, which is handed to ``sink`` once it holds ``chunk_events``
+    events (and at the end, by :meth:`flush`).
+    """
+
+    def __init__(
+        self,
+        scenario: Scenario,
+        arms: list[_ArmPlan],
+        offering: list[Arm],
+        sink: Callable[[list[Event]], None],
+        chunk_events: float = CHUNK_EVENTS,
+    ):
         self.env = simpy.Environment()
-        self.log: list[Event] = []
+        self.chunk: list[Event] = []
+        self.sink, self.chunk_events = sink, chunk_events
         self.hazard: Hazard = make_hazard(scenario.readmission.baseline)
         groups = scenario.population.risk_groups
         self.group_names = [g.name for g in groups]
@@ -180,6 +212,19 @@ class _World:
         att = scenario.attendance
         self.k_disengage = att.disengage_after_missed or 0
 
+    def _done(self, events: list[Event]) -> None:
+        """A patient's follow-up is over: its events join the chunk."""
+        chunk = self.chunk
+        chunk.extend(events)
+        if len(chunk) >= self.chunk_events:
+            self.flush()
+
+    def flush(self) -> None:
+        """Hand the finished patients' events on."""
+        if self.chunk:
+            chunk, self.chunk = self.chunk, []
+            self.sink(chunk)
+
     def source(self, patients: Iterator[tuple[float, Draws, _ArmPlan, float]]):
         """Start each patient's process at its entry day."""
         env = self.env
@@ -191,7 +236,9 @@ class _World:
     # ------------------------------------------------------------------ the patient
     def patient(self, dr: Draws, arm: _ArmPlan, t_follow_end: float):  # noqa: C901 - one pathway
         """One patient's whole follow-up: episodes, peer support, readmissions, stays."""
-        env, log, a, pid = self.env, self.log.append, arm.index, dr.pid
+        env, a, pid = self.env, arm.index, dr.pid
+        events: list[Event] = []
+        log = events.append
         entry = env.now
         t_stop, why = t_follow_end, END
         if self.death_rate > 0:
@@ -214,26 +261,38 @@ class _World:
             clock = Clock(self.hazard, c, now, dr.budget[episode])
             t_r = INF  # readmission time, once known
             if offers and (episode == 0 or arm.reoffer):
-                t_r = yield from self._peer_support(clock, dr, arm, episode, t_stop)
+                t_r = yield from self._peer_support(log, clock, dr, arm, episode, t_stop)
             if t_r == INF:
                 t_r = clock.run(env.now, t_stop)
             if t_r >= t_stop:
-                yield _until(env, t_stop)
+                # Nothing more can happen to the patient and it holds no place: record
+                # the exit now rather than keep a process pending until then (a million
+                # pending processes slow SimPy's event heap and hold their draws).
                 log((a, pid, episode, t_stop, why, ""))
+                self._done(events)
                 return
             if t_r > env.now:
                 yield _until(env, t_r)
-            exited = yield from self._acute(dr, arm, episode, t_stop, why)
+            exited = yield from self._acute(log, dr, arm, episode, t_stop, why)
             if exited:
+                self._done(events)
                 return
             episode += 1
 
-    def _peer_support(self, clock: Clock, dr: Draws, arm: _ArmPlan, episode: int, t_stop: float):
+    def _peer_support(
+        self,
+        log: Callable[[Event], None],
+        clock: Clock,
+        dr: Draws,
+        arm: _ArmPlan,
+        episode: int,
+        t_stop: float,
+    ):
         """Offer, wait for a worker, sessions. Returns a readmission time or ``inf``.
 
         On return the clock has been run up to the current time (if no readmission).
         """
-        env, log, a, pid = self.env, self.log.append, arm.index, dr.pid
+        env, a, pid = self.env, arm.index, dr.pid
         t_offer = env.now
         log((a, pid, episode, t_offer, OFFER, ""))
         if arm.mechanism == "itt" and arm.at_offer:
@@ -322,9 +381,17 @@ class _World:
             workers.release(req)
         return t_r
 
-    def _acute(self, dr: Draws, arm: _ArmPlan, episode: int, t_stop: float, why: str):
+    def _acute(
+        self,
+        log: Callable[[Event], None],
+        dr: Draws,
+        arm: _ArmPlan,
+        episode: int,
+        t_stop: float,
+        why: str,
+    ):
         """Readmission now: a ward or CRT place, a stay, then discharge. True if exited."""
-        env, log, a, pid = self.env, self.log.append, arm.index, dr.pid
+        env, a, pid = self.env, arm.index, dr.pid
         ward = dr.setting_u[episode] < self.p_ward
         setting = "ward" if ward else "crt"
         log((a, pid, episode, env.now, READMISSION, setting))
@@ -414,26 +481,33 @@ def _collector_paused():
 BankFactory = Callable[[Scenario, int], PatientBank]
 
 
-def simulate_replication(
-    scenario: Scenario, replication: int, bank_factory: BankFactory = PatientBank
-) -> tuple[list[str], list[Event]]:
-    """Run one replication; return the arm names and the event log.
+def stream_replication(
+    scenario: Scenario,
+    replication: int,
+    sink: Callable[[list[Event]], None],
+    bank_factory: BankFactory = PatientBank,
+    chunk_events: float = CHUNK_EVENTS,
+) -> list[str]:
+    """Run one replication, handing its events to ``sink`` in chunks; return the arm names.
 
-    Events are tuples in :data:`EVENT_FIELDS` order, ``arm`` being an index into the
-    returned names. Trial: one world, patients randomised. Service: each arm (policy)
-    is simulated on the same patients with the same draws.
+    Each chunk holds every event of the patients in it (at least ``chunk_events``
+    events, except the last of each world), so memory holds only the patients still
+    in follow-up and one chunk. Events are tuples in :data:`EVENT_FIELDS` order,
+    ``arm`` being an index into the returned names; a patient's events are in time
+    order, and patients come in the order their follow-up ended. Trial: one world,
+    patients randomised. Service: each arm (policy) is simulated on the same patients
+    with the same draws.
     """
     names = [a.name for a in scenario.arms]
     group_index = {g.name: i for i, g in enumerate(scenario.population.risk_groups)}
     plans = [_ArmPlan.build(i, arm, group_index) for i, arm in enumerate(scenario.arms)]
     entries = entry_times(scenario, replication)
     offering = [a for a in scenario.arms if a.peer_support is not None]
-    events: list[Event] = []
     if isinstance(scenario.feed, TrialFeed):
         follow = scenario.feed.follow_up_days
         arm_of = allocate(scenario, replication)
         bank = bank_factory(scenario, replication)
-        world = _World(scenario, plans, offering)
+        world = _World(scenario, plans, offering, sink, chunk_events)
         world.env.process(
             world.source(
                 (float(t), bank.patient(pid), plans[arm_of[pid]], float(t) + follow)
@@ -442,17 +516,31 @@ def simulate_replication(
         )
         with _collector_paused():
             world.env.run()
-        events = world.log
+        world.flush()
     else:
         end = scenario.end_day
         for plan, arm in zip(plans, scenario.arms, strict=True):
             bank = bank_factory(scenario, replication)
-            world = _World(scenario, plans, [arm] if arm.peer_support else [])
+            world = _World(scenario, plans, [arm] if arm.peer_support else [], sink, chunk_events)
             world.env.process(
                 world.source(
                     (float(t), bank.patient(pid), plan, end) for pid, t in enumerate(entries)
                 )
             )
-            world.env.run()
-            events.extend(world.log)
+            with _collector_paused():
+                world.env.run()
+            world.flush()
+    return names
+
+
+def simulate_replication(
+    scenario: Scenario, replication: int, bank_factory: BankFactory = PatientBank
+) -> tuple[list[str], list[Event]]:
+    """Run one replication; return the arm names and its whole event log.
+
+    The log is as :func:`stream_replication` hands it on, in one list (fine for
+    trials and tests; large service runs should reduce it chunk by chunk instead).
+    """
+    events: list[Event] = []
+    names = stream_replication(scenario, replication, events.extend, bank_factory, math.inf)
     return names, events

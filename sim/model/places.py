@@ -1,0 +1,119 @@
+"""SimPy resources whose waiting requests can be withdrawn in constant time.
+
+SimPy keeps a resource's waiting requests in a list (and its users in another), so
+withdrawing a request (an offer that lapses, a patient readmitted or at the end of
+follow-up while waiting) and releasing a place each scan a list. With tens of
+thousands waiting, a service run of a million discharges spent most of its time in
+``list.remove`` (docs/performance.md). The queue type is a documented extension
+point of SimPy's resources (``BaseResource.PutQueue``: index access, ``len``,
+``append``, ``pop``); the queues here mark a withdrawn request and drop it when it
+reaches the front. Requests are served in exactly SimPy's order: first come, first
+served, or by the request's ``key`` (priority, then time of request) with ties in
+order of arrival, as SimPy's ``SortedQueue`` does.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+from collections import deque
+
+import simpy
+
+__all__ = ["Places", "PriorityPlaces"]
+
+
+class _Fifo:
+    """Waiting requests in order of arrival; ``remove`` marks, the front drops."""
+
+    def __init__(self) -> None:
+        self._items: deque = deque()
+        self._gone: set = set()  # withdrawn, still in _items
+
+    def __len__(self) -> int:
+        return len(self._items) - len(self._gone)
+
+    def append(self, request) -> None:
+        self._items.append(request)
+
+    def remove(self, request) -> None:
+        """Withdraw a waiting request (SimPy only withdraws requests still queued)."""
+        self._gone.add(request)
+
+    def _head(self):
+        items, gone = self._items, self._gone
+        while items[0] in gone:  # SimPy reads the front only when len() > 0
+            gone.discard(items.popleft())
+        return items
+
+    def __getitem__(self, index: int):
+        if index != 0:  # a Resource's _do_put never lets SimPy look past the front
+            raise IndexError("only the front of a waiting list is read")
+        return self._head()[0]
+
+    def pop(self, index: int = 0):
+        if index != 0:
+            raise IndexError("only the front of a waiting list is served")
+        return self._head().popleft()
+
+
+class _ByKey(_Fifo):
+    """Waiting requests by ``request.key`` (priority, time), ties in order of arrival."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._heap: list = []
+        self._seq = itertools.count()
+
+    def __len__(self) -> int:
+        return len(self._heap) - len(self._gone)
+
+    def append(self, request) -> None:
+        heapq.heappush(self._heap, (request.key, next(self._seq), request))
+
+    def _head(self):
+        heap, gone = self._heap, self._gone
+        while heap[0][2] in gone:
+            gone.discard(heapq.heappop(heap)[2])
+        return heap
+
+    def __getitem__(self, index: int):
+        if index != 0:
+            raise IndexError("only the front of a waiting list is read")
+        return self._head()[0][2]
+
+    def pop(self, index: int = 0):
+        if index != 0:
+            raise IndexError("only the front of a waiting list is served")
+        return heapq.heappop(self._head())[2]
+
+
+class _Users(dict):
+    """The requests holding a place: SimPy appends and removes them; a dict does both
+    in constant time."""
+
+    def append(self, request) -> None:
+        self[request] = None
+
+    def remove(self, request) -> None:
+        del self[request]
+
+
+class Places(simpy.Resource):
+    """``simpy.Resource`` (first come, first served) with constant-time withdrawal."""
+
+    PutQueue = _Fifo
+
+    def __init__(self, env: simpy.Environment, capacity: int = 1):
+        super().__init__(env, capacity)
+        self.users = _Users()  # type: ignore[assignment]
+
+
+class PriorityPlaces(simpy.PriorityResource):
+    """``simpy.PriorityResource`` with constant-time withdrawal (no preemption)."""
+
+    PutQueue = _ByKey
+
+    def __init__(self, env: simpy.Environment, capacity: int = 1):
+        super().__init__(env, capacity)
+        self.users = _Users()  # type: ignore[assignment]
