@@ -7,6 +7,7 @@ gave up when, must be identical.
 
 from __future__ import annotations
 
+import numpy as np
 import simpy
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -53,3 +54,23 @@ def test_same_service_order_as_simpy(capacity: int, customers) -> None:
     assert _log(PriorityPlaces, capacity, customers) == _log(
         simpy.PriorityResource, capacity, customers
     )
+
+
+def test_same_order_with_thousands_waiting_and_withdrawing() -> None:
+    """Long queues where most give up: withdrawn requests are cleared in bulk
+    (compaction) rather than one by one, and the order must not change."""
+    rng = np.random.default_rng(7)
+    n = 3_000
+    customers = list(
+        zip(
+            rng.integers(0, 200, n).tolist(),
+            rng.integers(0, 3, n).tolist(),
+            rng.integers(0, 30, n).tolist(),
+            rng.integers(1, 20, n).tolist(),
+            strict=True,
+        )
+    )
+    got = _log(Places, 5, customers)
+    assert sum(1 for e in got if e[2] == "gave up") > 1_000  # compaction ran many times
+    assert got == _log(simpy.Resource, 5, customers)
+    assert _log(PriorityPlaces, 5, customers) == _log(simpy.PriorityResource, 5, customers)

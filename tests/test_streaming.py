@@ -74,9 +74,7 @@ def test_chunks_hold_whole_patients_and_are_full() -> None:
     for chunk in chunks:
         per_patient = Counter((a, pid) for a, pid, *_ in chunk)
         entries = Counter((a, pid) for a, pid, _, _, ev, _ in chunk if ev == "entry")
-        exits = Counter(
-            (a, pid) for a, pid, _, _, ev, _ in chunk if ev in ("death", "lost", "end")
-        )
+        exits = Counter((a, pid) for a, pid, _, _, ev, _ in chunk if ev in ("death", "lost", "end"))
         assert set(per_patient) == set(entries) == set(exits), "whole patients only"
     # every chunk but the last of each world (policy) reaches the size asked for
     short = [len(c) for c in chunks if len(c) < 50]

@@ -253,6 +253,8 @@ class _World:
         c = dr.frailty * self.group_ratio[rg]
         log((a, pid, 0, entry, ENTRY, self.group_names[rg]))
         offers = arm.offers and (arm.eligible is None or rg in arm.eligible)
+        if not offers:
+            dr.drop_sessions()  # memory: a patient may be followed up for years
         episode = 0
         while True:
             now = env.now
@@ -262,6 +264,8 @@ class _World:
             t_r = INF  # readmission time, once known
             if offers and (episode == 0 or arm.reoffer):
                 t_r = yield from self._peer_support(log, clock, dr, arm, episode, t_stop)
+                if not arm.reoffer:
+                    dr.drop_sessions()  # offered once only
             if t_r == INF:
                 t_r = clock.run(env.now, t_stop)
             if t_r >= t_stop:

@@ -7,9 +7,11 @@ thousands waiting, a service run of a million discharges spent most of its time 
 ``list.remove`` (docs/performance.md). The queue type is a documented extension
 point of SimPy's resources (``BaseResource.PutQueue``: index access, ``len``,
 ``append``, ``pop``); the queues here mark a withdrawn request and drop it when it
-reaches the front. Requests are served in exactly SimPy's order: first come, first
-served, or by the request's ``key`` (priority, then time of request) with ties in
-order of arrival, as SimPy's ``SortedQueue`` does.
+reaches the front, or when withdrawn requests outnumber waiting ones (a withdrawn
+request still references its patient's process, so they must not pile up; clearing
+them then costs O(1) per withdrawal on average). Requests are served in exactly
+SimPy's order: first come, first served, or by the request's ``key`` (priority, then
+time of request) with ties in order of arrival, as SimPy's ``SortedQueue`` does.
 """
 
 from __future__ import annotations
@@ -39,6 +41,16 @@ class _Fifo:
     def remove(self, request) -> None:
         """Withdraw a waiting request (SimPy only withdraws requests still queued)."""
         self._gone.add(request)
+        if len(self._gone) > 32 and 2 * len(self._gone) > self._size():
+            self._compact()
+
+    def _size(self) -> int:
+        return len(self._items)
+
+    def _compact(self) -> None:
+        gone = self._gone
+        self._items = deque(r for r in self._items if r not in gone)
+        gone.clear()
 
     def _head(self):
         items, gone = self._items, self._gone
@@ -67,6 +79,15 @@ class _ByKey(_Fifo):
 
     def __len__(self) -> int:
         return len(self._heap) - len(self._gone)
+
+    def _size(self) -> int:
+        return len(self._heap)
+
+    def _compact(self) -> None:
+        gone = self._gone
+        self._heap = [item for item in self._heap if item[2] not in gone]
+        heapq.heapify(self._heap)
+        gone.clear()
 
     def append(self, request) -> None:
         heapq.heappush(self._heap, (request.key, next(self._seq), request))
