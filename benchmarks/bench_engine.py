@@ -85,8 +85,7 @@ def _skeleton_world(arms, entries, rng, shape, scale, end, follow, beds, places,
                 count[0] += 1  # session
             if req is not None:
                 workers.release(req)
-            if t_r >= stop:
-                yield env.timeout(max(stop - env.now, 0.0))
+            if t_r >= stop:  # nothing more can happen: leave at once, as the engine does
                 count[0] += 1  # exit
                 return
             yield env.timeout(max(t_r - env.now, 0.0))

@@ -644,9 +644,11 @@ class _NoBar:
         """Nothing to show."""
 
 
-# single-process engine throughput, patient-years per second (docs/performance.md: the
-# core trial simulates ~50,000 patients/s over 1.5 years each, ~40% of the run time)
-_PATIENT_YEARS_PER_SECOND = 30_000.0
+# single-process throughput of a whole run (simulation and tables), patient-years per
+# second, measured (docs/performance.md): 1,000 CORE trials (441 patients, 1.5 years)
+# in ~26 s; a service run of a million discharges over two years (each followed a year
+# on average) in ~90 s
+_PATIENT_YEARS_PER_SECOND = {"trial": 25_000.0, "service": 11_000.0}
 
 
 def size_warning(scenario: Scenario, replications: int, jobs: int) -> str | None:
@@ -663,13 +665,13 @@ def size_warning(scenario: Scenario, replications: int, jobs: int) -> str | None
         years = days / 365.25 / 2  # on average a patient is followed half the run
     patient_years = patients * max(years, 0.1) * replications
     processes = max(min(jobs, replications), 1)
-    seconds = patient_years / (_PATIENT_YEARS_PER_SECOND * processes)
+    seconds = patient_years / (_PATIENT_YEARS_PER_SECOND[feed.kind] * processes)
     if seconds < 600:
         return None
     return (
         f"this run simulates about {patient_years:,.0f} patient-years "
         f"({replications} replication(s)); roughly {seconds / 60:,.0f} minutes on {processes} "
-        "process(es). Ctrl-C stops it; nothing is written until it ends."
+        "process(es). Ctrl-C stops it; finished replications are kept for --resume."
     )
 
 

@@ -34,16 +34,23 @@ def _same_outputs(a: Path, b: Path) -> None:
     )
 
 
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL], ids=["ctrl-c", "kill-9"])
-def test_interrupted_run_resumes_to_the_same_tables(tmp_path: Path, sig: int) -> None:
+@pytest.mark.parametrize(
+    "sig, events",
+    [(signal.SIGINT, []), (signal.SIGKILL, ["--events"])],
+    ids=["ctrl-c", "kill-9 with events"],
+)
+def test_interrupted_run_resumes_to_the_same_tables(
+    tmp_path: Path, sig: int, events: list[str]
+) -> None:
     scenario = tmp_path / "s.yaml"
     scenario.write_text(yaml.safe_dump(doc(TRIAL, **{"feed.n_patients": 2000})))
     full, part = tmp_path / "full", tmp_path / "part"
     reps = "60"
-    assert _cli("run", str(scenario), "--reps", reps, "--out", str(full)).returncode == 0
+    assert _cli("run", str(scenario), "--reps", reps, "--out", str(full), *events).returncode == 0
 
     proc = subprocess.Popen(
-        [sys.executable, "-m", "sim", "run", str(scenario), "--reps", reps, "--out", str(part)],
+        [sys.executable, "-m", "sim", "run", str(scenario), "--reps", reps, "--out", str(part)]
+        + events,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -64,11 +71,18 @@ def test_interrupted_run_resumes_to_the_same_tables(tmp_path: Path, sig: int) ->
     assert 6 <= done < 60, done
     assert not part.exists(), "nothing half-written where the user looks"
 
-    res = _cli("run", str(scenario), "--reps", reps, "--resume", str(part))
+    res = _cli("run", str(scenario), "--reps", reps, "--resume", str(part), *events)
     assert res.returncode == 0, res.stderr
     assert f"resuming: {done} of 60" in res.stderr
     _same_outputs(full, part)
     assert not (tmp_path / ".part.partial").exists()
+    if events:  # the parts of the killed attempt and of the resumed one make the same log
+        assert sorted(p.name for p in (part / "events").iterdir()) == [
+            f"rep-{r:07d}" for r in range(60)
+        ]
+        pd.testing.assert_frame_equal(
+            pd.read_parquet(full / "events"), pd.read_parquet(part / "events")
+        )
 
 
 def test_resume_refuses_another_scenario(tmp_path: Path) -> None:
