@@ -65,12 +65,16 @@ def _run_dask(task, reps: list[int], spec: Dask, done) -> None:
     client = Client(spec.address or cluster)
     try:
         workers = len(client.scheduler_info().get("workers", {})) or 1
-        futures = [client.submit(_chunk, task, c, pure=False) for c in _chunks(reps, workers)]
+        pending = {client.submit(_chunk, task, c, pure=False) for c in _chunks(reps, workers)}
         try:
-            for fut in as_completed(futures):
+            for fut in as_completed(list(pending)):
                 done(fut.result())
+                # let the worker forget it: results kept there make its heap grow and
+                # its garbage collections slower chunk after chunk
+                pending.discard(fut)
+                fut.release()
         except BaseException:
-            client.cancel(futures)
+            client.cancel(list(pending))
             raise
     finally:
         client.close()

@@ -48,6 +48,7 @@ __all__ = [
     "stream_replication",
     "entry_times",
     "allocate",
+    "collector_paused",
 ]
 
 INF = math.inf
@@ -465,13 +466,15 @@ def allocate(scenario: Scenario, replication: int) -> np.ndarray:
 
 # ------------------------------------------------------------------------------ driver
 @contextmanager
-def _collector_paused():
+def collector_paused():
     """Pause Python's cyclic garbage collector while a world runs, as ``timeit`` does.
 
     The model makes almost no reference cycles (measured: about 1,300 cyclic objects,
     0.3 MB, in a service replication of 9,400 patients; reference counting frees the
     rest at once), but the collector's periodic scans of the growing event log and
-    pending processes cost 30-40% of the run time (docs/performance.md).
+    pending processes cost 30-40% of the run time (docs/performance.md). Used around a
+    whole replication (:func:`sim.api.replicate`), it also keeps the collector from
+    scanning the results of earlier replications over and over. Nested uses are fine.
     """
     enabled = gc.isenabled()
     gc.disable()
@@ -518,7 +521,7 @@ def stream_replication(
                 for pid, t in enumerate(entries)
             )
         )
-        with _collector_paused():
+        with collector_paused():
             world.env.run()
         world.flush()
     else:
@@ -531,7 +534,7 @@ def stream_replication(
                     (float(t), bank.patient(pid), plan, end) for pid, t in enumerate(entries)
                 )
             )
-            with _collector_paused():
+            with collector_paused():
                 world.env.run()
             world.flush()
     return names
