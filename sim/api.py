@@ -85,7 +85,7 @@ def run(
     events: bool = False,
     progress: Callable[[int], None] | None = None,
     saved: dict[int, dict] | None = None,
-    on_result: Callable[[int, dict], None] | None = None,
+    on_results: Callable[[list[tuple[int, dict]]], None] | None = None,
     dask: Dask | None = None,
     events_dir: Path | None = None,
 ) -> RunResult:
@@ -104,8 +104,9 @@ def run(
     saved
         Replications already computed (index -> tables), e.g. from an interrupted run:
         only the others are run; the result is the same as an uninterrupted run.
-    on_result
-        Called with (replication, tables) as each new replication finishes.
+    on_results
+        Called with a list of (replication, tables) pairs as new replications finish
+        (in batches: :func:`sim.runner.run_replications`), e.g. to save them.
     dask
         Run on a Dask cluster instead of local processes (same results).
     progress
@@ -124,7 +125,7 @@ def run(
     task = functools.partial(
         replicate, scenario, keep_events=events and events_dir is None, events_dir=events_dir
     )
-    fresh = run_replications(task, todo, jobs or default_jobs(), progress, on_result, dask)
+    fresh = run_replications(task, todo, jobs or default_jobs(), progress, on_results, dask)
     done.update(zip(todo, fresh, strict=True))
     if events_dir is not None:
         from sim.io import EventParts

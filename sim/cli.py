@@ -208,18 +208,18 @@ def run(
                 events_dir=store.events if events else None,
                 progress=bar.update,
                 saved=saved,
-                on_result=store.save,
+                on_results=store.save,
                 dask=dask,
             )
     except KeyboardInterrupt:
-        k = len(store.saved())
+        k = store.count()
         click.echo(
             f"\ninterrupted: {k} of {len(replications)} replications saved; finish with: {finish}",
             err=True,
         )
         sys.exit(130)
     except BrokenProcessPool:
-        k = len(store.saved())
+        k = store.count()
         click.echo(
             f"error: a worker process died (killed, or out of memory); {k} of "
             f"{len(replications)} replications saved; finish with: {finish}",

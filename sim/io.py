@@ -12,6 +12,7 @@ import os
 import platform
 import shutil
 import subprocess
+import uuid
 from datetime import datetime
 from importlib import metadata
 from pathlib import Path
@@ -216,9 +217,12 @@ class ReplicationStore:
     """Finished replications of a run in progress, saved as they finish.
 
     Lives in ``.<name>.partial/`` beside the run directory: the resolved scenario, and
-    one directory per finished replication with its tables as Parquet, each written
-    to a temporary name and renamed (a replication is saved whole or not at all).
-    ``crisis-sim run FILE --resume DIR`` reloads them and runs only what is missing.
+    one directory per batch of finished replications (those of a chunk that has just
+    finished) with their tables as Parquet and the list of replications, written to a
+    temporary name and renamed (a batch is saved whole or not at all). One directory a
+    batch rather than a replication: saving 1,000 small trials one by one took as long
+    as simulating them. ``crisis-sim run FILE --resume DIR`` reloads them and runs only
+    what is missing.
     """
 
     TABLES = ("patients", "metrics", "trial", "attendance", "timeseries")
@@ -255,24 +259,40 @@ class ReplicationStore:
         """The replications already finished: index -> tables."""
         out: dict[int, dict] = {}
         for d in sorted(self.reps.glob("[0-9]*")):
+            reps = json.loads((d / "replications.json").read_text(encoding="utf-8"))
             tables = {}
             for name in self.TABLES:
                 f = d / f"{name}.parquet"
                 tables[name] = pd.read_parquet(f) if f.exists() else None
-            out[int(d.name)] = tables
+            for r in reps:
+                out[r] = {
+                    name: None if t is None else t[t["replication"] == r].reset_index(drop=True)
+                    for name, t in tables.items()
+                }
         return out
 
-    def save(self, replication: int, tables: dict) -> None:
-        """Save one finished replication, atomically."""
-        final = self.reps / f"{replication:07d}"
-        tmp = self.reps / f".{replication:07d}.tmp-{os.getpid()}"
-        shutil.rmtree(tmp, ignore_errors=True)
+    def count(self) -> int:
+        """How many replications are saved (without reading their tables)."""
+        return sum(
+            len(json.loads((d / "replications.json").read_text(encoding="utf-8")))
+            for d in self.reps.glob("[0-9]*")
+        )
+
+    def save(self, pairs: list[tuple[int, dict]]) -> None:
+        """Save a batch of finished replications, atomically."""
+        if not pairs:
+            return
+        reps = [r for r, _ in pairs]
+        name = f"{min(reps):07d}-{uuid.uuid4().hex[:8]}"
+        final, tmp = self.reps / name, self.reps / f".{name}.tmp"
         tmp.mkdir()
-        for name in self.TABLES:
-            frame = tables.get(name)
-            if frame is not None:
-                frame.to_parquet(tmp / f"{name}.parquet", index=False)
-        shutil.rmtree(final, ignore_errors=True)
+        for table in self.TABLES:
+            frames = [t[table] for _, t in pairs if t.get(table) is not None]
+            if frames:
+                pd.concat(frames, ignore_index=True).to_parquet(
+                    tmp / f"{table}.parquet", index=False
+                )
+        (tmp / "replications.json").write_text(json.dumps(reps), encoding="utf-8")
         tmp.rename(final)
 
 

@@ -3,7 +3,8 @@
 The runner knows nothing of what a replication returns: it maps a picklable
 ``task(replication) -> result`` over replication indices, serially, on local
 processes or on a Dask distributed cluster, hands each result to ``on_result`` as
-soon as its replication finishes (so a caller can save it), and returns the results
+soon as its replication finishes (so a caller can save it; in batches, as chunks
+finish), and returns the results
 in replication order. Each replication draws only from streams keyed by its own
 index, so the results do not depend on the executor, the number of processes or the
 order of completion.
@@ -12,6 +13,7 @@ order of completion.
 from __future__ import annotations
 
 import os
+import time
 import traceback
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -21,6 +23,9 @@ from typing import Any, TypeVar
 __all__ = ["Dask", "ReplicationFailed", "default_jobs", "run_replications"]
 
 T = TypeVar("T")
+
+# serially, finished replications are handed on about this often (not one by one)
+_SERIAL_BATCH_SECONDS = 1.0
 
 
 class ReplicationFailed(RuntimeError):
@@ -106,7 +111,7 @@ def run_replications(
     replications: Sequence[int],
     jobs: int = 1,
     progress: Callable[[int], None] | None = None,
-    on_result: Callable[[int, T], None] | None = None,
+    on_results: Callable[[list[tuple[int, T]]], None] | None = None,
     dask: Dask | None = None,
 ) -> list[T]:
     """Run ``task`` for each replication index; results in the order given.
@@ -122,8 +127,10 @@ def run_replications(
         chunks (about four per worker) so that scheduling costs stay small.
     progress
         Called with the number of replications just finished.
-    on_result
-        Called with (replication, result) as each finishes, in completion order.
+    on_results
+        Called with a list of (replication, result) pairs as they finish: a chunk's when
+        it finishes; serially, every second or so (so that saving them costs little),
+        and at once for those finished when a replication fails or the run is stopped.
     dask
         Run on a Dask cluster (:class:`Dask`) instead of local processes.
 
@@ -131,34 +138,46 @@ def run_replications(
     ------
     ReplicationFailed
         When a replication raises; the others already finished have been handed to
-        ``on_result``.
+        ``on_results``.
     """
     reps = list(replications)
     results: dict[int, T] = {}
 
     def done(pairs: list[tuple[int, T]]) -> None:
-        for r, res in pairs:
-            results[r] = res
-            if on_result:
-                on_result(r, res)
+        results.update(pairs)
+        if on_results and pairs:
+            on_results(pairs)
+
+    def finished(pairs: list[tuple[int, T]]) -> None:
+        done(pairs)
         if progress:
             progress(len(pairs))
 
     if dask is not None:
-        _run_dask(task, reps, dask, done)
+        _run_dask(task, reps, dask, finished)
         return [results[r] for r in reps]
     if jobs <= 1 or len(reps) <= 1:
-        for r in reps:
-            done(_chunk(task, [r]))
+        batch: list[tuple[int, T]] = []
+        since = time.monotonic()
+        try:
+            for r in reps:
+                batch.extend(_chunk(task, [r]))
+                if progress:
+                    progress(1)
+                if time.monotonic() - since >= _SERIAL_BATCH_SECONDS:
+                    done(batch)
+                    batch, since = [], time.monotonic()
+        finally:  # a failure or Ctrl-C: what finished is still handed on
+            done(batch)
         return [results[r] for r in reps]
     chunks = _chunks(reps, jobs)
     with ProcessPoolExecutor(max_workers=min(jobs, len(chunks))) as pool:
         pending = {pool.submit(_chunk, task, c) for c in chunks}
         try:
             while pending:
-                finished, pending = wait(pending, return_when=FIRST_COMPLETED)
-                for fut in finished:
-                    done(fut.result())
+                ready, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for fut in ready:
+                    finished(fut.result())
         except BaseException:
             for fut in pending:
                 fut.cancel()

@@ -3,6 +3,7 @@ run is finished by --resume with the same tables as an uninterrupted run."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -24,6 +25,11 @@ def _cli(*args: str, **kw) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "sim", *args], capture_output=True, text=True, timeout=600, **kw
     )
+
+
+def _saved(reps: Path) -> int:
+    """Replications saved by an interrupted run (in batches, each listing its own)."""
+    return sum(len(json.loads((d / "replications.json").read_text())) for d in reps.glob("[0-9]*"))
 
 
 def _same_outputs(a: Path, b: Path) -> None:
@@ -58,7 +64,7 @@ def test_interrupted_run_resumes_to_the_same_tables(
     )
     saved = tmp_path / ".part.partial" / "reps"
     deadline = time.time() + 120
-    while time.time() < deadline and len(list(saved.glob("[0-9]*"))) < 6:
+    while time.time() < deadline and _saved(saved) < 6:
         time.sleep(0.05)
     os.killpg(proc.pid, sig)  # the whole process group, as a terminal's Ctrl-C does
     _, err = proc.communicate(timeout=120)
@@ -67,7 +73,7 @@ def test_interrupted_run_resumes_to_the_same_tables(
         assert "--resume" in err and "Traceback" not in err
     else:
         assert proc.returncode == -signal.SIGKILL
-    done = len(list(saved.glob("[0-9]*")))
+    done = _saved(saved)
     assert 6 <= done < 60, done
     assert not part.exists(), "nothing half-written where the user looks"
 
@@ -108,7 +114,25 @@ def test_a_failing_replication_is_named(jobs: int) -> None:
     seen = []
     with pytest.raises(ReplicationFailed) as info:
         run_replications(
-            _fails_on_three, range(8), jobs=jobs, on_result=lambda r, _: seen.append(r)
+            _fails_on_three,
+            range(8),
+            jobs=jobs,
+            on_results=lambda pairs: seen.extend(r for r, _ in pairs),
         )
     assert info.value.replication == 3 and "ZeroDivisionError: boom" in info.value.detail
     assert 3 not in seen
+    if jobs == 1:  # serially, those finished before the failure are handed on (to be saved)
+        assert seen == [0, 1, 2]
+
+
+def test_serial_results_are_handed_on_in_batches_and_all_of_them() -> None:
+    batches: list[list[int]] = []
+    out = run_replications(
+        abs,
+        range(500),
+        jobs=1,
+        on_results=lambda pairs: batches.append([r for r, _ in pairs]),
+    )
+    assert out == list(range(500))
+    assert [r for b in batches for r in b] == list(range(500))
+    assert len(batches) < 10, "not one call per replication"
