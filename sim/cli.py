@@ -35,6 +35,15 @@ def _load(path: str) -> Scenario:
         raise _UserError(str(exc)) from None
 
 
+def _work_options(f):
+    """--jobs, --force and --quiet, shared by the commands that write an output directory."""
+    f = click.option("--quiet", "-q", is_flag=True, help="No progress bar.")(f)
+    f = click.option("--force", is_flag=True, help="Replace an existing output directory.")(f)
+    return click.option(
+        "--jobs", type=click.IntRange(min=1), help="Processes (default: one per core)."
+    )(f)
+
+
 @contextmanager
 def _executor(scheduler: str | None, dask_workers: int | None):
     """The Dask spec for a command (None: local processes). ``--dask-workers`` starts one
@@ -122,12 +131,10 @@ def validate(file: str) -> None:
     type=click.Path(file_okay=False, path_type=Path),
     help="Run directory (default: runs/<scenario>-<timestamp>).",
 )
-@click.option("--jobs", type=click.IntRange(min=1), help="Processes (default: one per core).")
+@_work_options
 @click.option(
     "--events", is_flag=True, help="Also write the full event log (events/, in Parquet parts)."
 )
-@click.option("--force", is_flag=True, help="Replace an existing run directory.")
-@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 @click.option(
     "--resume",
     type=click.Path(file_okay=False, path_type=Path),
@@ -362,9 +369,7 @@ def calibrate(
     type=click.Path(file_okay=False, path_type=Path),
     help="Output directory (default: runs/<scenario>-power-<timestamp>).",
 )
-@click.option("--jobs", type=click.IntRange(min=1), help="Processes (default: one per core).")
-@click.option("--force", is_flag=True, help="Replace an existing output directory.")
-@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@_work_options
 def power(
     file: str,
     n_per_arm: str,
@@ -415,9 +420,7 @@ def power(
     type=click.Path(file_okay=False, path_type=Path),
     help="Output directory (default: runs/compare-<timestamp>).",
 )
-@click.option("--jobs", type=click.IntRange(min=1), help="Processes (default: one per core).")
-@click.option("--force", is_flag=True, help="Replace an existing output directory.")
-@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@_work_options
 @_dask_options
 def compare(
     files: tuple[str, ...],
@@ -523,9 +526,7 @@ def format_compare(table, metrics: list[str]) -> str:
     type=click.Path(file_okay=False, path_type=Path),
     help="Output directory (default: runs/<scenario>-sweep-<timestamp>).",
 )
-@click.option("--jobs", type=click.IntRange(min=1), help="Processes (default: one per core).")
-@click.option("--force", is_flag=True, help="Replace an existing output directory.")
-@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@_work_options
 @_dask_options
 def sweep(
     file: str,

@@ -25,88 +25,91 @@ import simpy
 __all__ = ["Places", "PriorityPlaces"]
 
 
-class _Fifo:
-    """Waiting requests in order of arrival; ``remove`` marks, the front drops."""
+class _WaitingList:
+    """Waiting requests; ``remove`` marks, and marked ones are dropped at the front or in
+    bulk. Subclasses keep the order: ``_front``/``_take`` (after dropping marked ones
+    there), ``_add``, ``_keep`` (rebuild without the marked) and ``_size``."""
 
     def __init__(self) -> None:
-        self._items: deque = deque()
-        self._gone: set = set()  # withdrawn, still in _items
+        self._gone: set = set()  # withdrawn, still stored
 
     def __len__(self) -> int:
-        return len(self._items) - len(self._gone)
+        return self._size() - len(self._gone)
 
     def append(self, request) -> None:
-        self._items.append(request)
+        self._add(request)
 
     def remove(self, request) -> None:
         """Withdraw a waiting request (SimPy only withdraws requests still queued)."""
         self._gone.add(request)
         if len(self._gone) > 32 and 2 * len(self._gone) > self._size():
-            self._compact()
+            self._keep(lambda r: r not in self._gone)
+            self._gone.clear()
 
-    def _size(self) -> int:
-        return len(self._items)
-
-    def _compact(self) -> None:
+    def _drop_gone(self) -> None:
         gone = self._gone
-        self._items = deque(r for r in self._items if r not in gone)
-        gone.clear()
-
-    def _head(self):
-        items, gone = self._items, self._gone
-        while items[0] in gone:  # SimPy reads the front only when len() > 0
-            gone.discard(items.popleft())
-        return items
+        while self._front() in gone:  # SimPy reads the front only when len() > 0
+            gone.discard(self._take())
 
     def __getitem__(self, index: int):
         if index != 0:  # a Resource's _do_put never lets SimPy look past the front
             raise IndexError("only the front of a waiting list is read")
-        return self._head()[0]
+        self._drop_gone()
+        return self._front()
 
     def pop(self, index: int = 0):
         if index != 0:
             raise IndexError("only the front of a waiting list is served")
-        return self._head().popleft()
+        self._drop_gone()
+        return self._take()
 
 
-class _ByKey(_Fifo):
-    """Waiting requests by ``request.key`` (priority, time), ties in order of arrival."""
+class _Fifo(_WaitingList):
+    """In order of arrival."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._items: deque = deque()
+
+    def _size(self) -> int:
+        return len(self._items)
+
+    def _add(self, request) -> None:
+        self._items.append(request)
+
+    def _front(self):
+        return self._items[0]
+
+    def _take(self):
+        return self._items.popleft()
+
+    def _keep(self, wanted) -> None:
+        self._items = deque(filter(wanted, self._items))
+
+
+class _ByKey(_WaitingList):
+    """By ``request.key`` (priority, time), ties in order of arrival."""
 
     def __init__(self) -> None:
         super().__init__()
         self._heap: list = []
         self._seq = itertools.count()
 
-    def __len__(self) -> int:
-        return len(self._heap) - len(self._gone)
-
     def _size(self) -> int:
         return len(self._heap)
 
-    def _compact(self) -> None:
-        gone = self._gone
-        self._heap = [item for item in self._heap if item[2] not in gone]
-        heapq.heapify(self._heap)
-        gone.clear()
-
-    def append(self, request) -> None:
+    def _add(self, request) -> None:
         heapq.heappush(self._heap, (request.key, next(self._seq), request))
 
-    def _head(self):
-        heap, gone = self._heap, self._gone
-        while heap[0][2] in gone:
-            gone.discard(heapq.heappop(heap)[2])
-        return heap
+    def _front(self):
+        return self._heap[0][2]
 
-    def __getitem__(self, index: int):
-        if index != 0:
-            raise IndexError("only the front of a waiting list is read")
-        return self._head()[0][2]
+    def _take(self):
+        return heapq.heappop(self._heap)[2]
 
-    def pop(self, index: int = 0):
-        if index != 0:
-            raise IndexError("only the front of a waiting list is served")
-        return heapq.heappop(self._head())[2]
+    def _keep(self, wanted) -> None:
+        self._heap = [item for item in self._heap if wanted(item[2])]
+        heapq.heapify(self._heap)
 
 
 class _Users(dict):
