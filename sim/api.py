@@ -1,38 +1,41 @@
-"""The library's front door: run a scenario, get tables. Usable from notebooks."""
+"""The library's front door: run a scenario, get tables; or run it to a directory,
+resumable, as ``crisis-sim run`` does. Usable from notebooks and scripts::
+
+    from sim.api import run, run_to_directory
+    from sim.config import load_scenario
+
+    if __name__ == "__main__":  # needed where processes start by "spawn" (macOS, Windows)
+        result = run(load_scenario("scenarios/core-trial.yaml"), replications=50)
+        print(result.summary)
+
+Studies of a scenario (compare, sweep, power, calibration) are in :mod:`sim.studies`.
+"""
 
 from __future__ import annotations
 
 import functools
+import sys
+import time
+import warnings
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from concurrent.futures.process import BrokenProcessPool
+from datetime import datetime
 from pathlib import Path
 
 import pandas as pd
 
+from sim import io
 from sim.analysis.tables import Reduction, summarise
 from sim.analysis.trial import attendance_table, trial_summary, trial_table
-from sim.config import Scenario
+from sim.config import Scenario, TrialFeed, resolved_yaml
+from sim.errors import CrisisSimWarning, OutputExists, RunInterrupted, UserError, WorkerDied
+from sim.io import EventParts
 from sim.model.engine import collector_paused, stream_replication
+from sim.results import RunResult
 from sim.runner import Dask, default_jobs, run_replications
+from sim.store import ReplicationStore
 
-__all__ = ["RunResult", "run", "replicate", "power"]
-
-
-@dataclass
-class RunResult:
-    """Tables of a run: ``patients``, ``metrics`` (long), ``summary`` and maybe ``events``."""
-
-    scenario: Scenario
-    patients: pd.DataFrame
-    metrics: pd.DataFrame
-    summary: pd.DataFrame
-    events: pd.DataFrame | None = None
-    trial: pd.DataFrame | None = None
-    trial_summary: pd.DataFrame | None = None
-    attendance: pd.DataFrame | None = None
-    timeseries: pd.DataFrame | None = None
-    replications: list[int] | None = None
-    events_dir: Path | None = None  # the event log in Parquet parts, if written to disk
+__all__ = ["RunResult", "run", "replicate", "run_to_directory", "size_warning"]
 
 
 def replicate(
@@ -50,8 +53,6 @@ def replicate(
     chunks: list[pd.DataFrame] = []
     parts = None
     if events_dir is not None:
-        from sim.io import EventParts
-
         parts = EventParts(events_dir, replication, scenario.name)
     on_events = parts.write if parts is not None else chunks.append if keep_events else None
     reduction = Reduction(scenario, replication, on_events)
@@ -128,8 +129,6 @@ def run(
     fresh = run_replications(task, todo, jobs or default_jobs(), progress, on_results, dask)
     done.update(zip(todo, fresh, strict=True))
     if events_dir is not None:
-        from sim.io import EventParts
-
         EventParts.check(events_dir, reps)
     parts = [done[r] for r in reps]
     patients = pd.concat([p["patients"] for p in parts], ignore_index=True)
@@ -148,46 +147,164 @@ def run(
     return result
 
 
-def with_trial_size(scenario: Scenario, n_per_arm: int) -> Scenario:
-    """The trial scenario with ``n_per_arm`` patients in each arm (equal allocation)."""
-    from sim.config import TrialFeed, scenario_from_dict
-
-    if not isinstance(scenario.feed, TrialFeed):
-        raise ValueError("power needs a trial scenario")
-    d = scenario.model_dump(mode="json")
-    d["feed"]["n_patients"] = n_per_arm * len(scenario.arms)
-    d["feed"]["allocation"] = {a.name: 1 for a in scenario.arms}
-    return scenario_from_dict(d)
-
-
-def power(
+def run_to_directory(
     scenario: Scenario,
-    n_per_arm: list[int],
-    replications: int,
+    out: Path | None = None,
+    *,
+    replications: int | Sequence[int] | None = None,
     jobs: int | None = None,
+    events: bool = False,
+    resume: bool = False,
+    force: bool = False,
+    dask: Dask | None = None,
     progress: Callable[[int], None] | None = None,
-) -> pd.DataFrame:
-    """Power (share of simulated trials with p < 0.05 at the primary horizon) by trial size.
+    report: Callable[[str], None] | None = None,
+    command: list[str] | None = None,
+) -> RunResult:
+    """Run a scenario and write its run directory, saving replications as they finish.
 
-    Returns n_per_arm, arm, test (odds ratio / hazard ratio), power, ci_low, ci_high
-    (Wilson 95% interval for the share) and replications.
+    What ``crisis-sim run`` does. Finished replications are saved beside ``out`` as they
+    finish; if the run is stopped (Ctrl-C) or a worker dies, calling this again with
+    ``resume=True`` (same scenario, seed and ``out``) runs only what is missing and
+    gives the same tables as an uninterrupted run.
+
+    Parameters
+    ----------
+    scenario
+        A validated scenario (its seed is the run's).
+    out
+        The run directory; default ``runs/<scenario>-<timestamp>``.
+    replications
+        Number of replications (default: the scenario's), or a list of indices.
+    jobs
+        Worker processes (default: one per core).
+    events
+        Also write the event log (``events/``, Parquet parts written by the workers).
+    resume
+        Finish the interrupted run whose directory ``out`` was.
+    force
+        Replace an existing directory (or a saved interrupted run) at ``out``.
+    dask
+        Run on a Dask cluster (same results).
+    progress
+        Called with the number of replications just finished (or found saved).
+    report
+        Called with a line for the user: how many replications a resumed run found.
+    command
+        The command line recorded in ``manifest.json`` (default: this process's).
+
+    Returns
+    -------
+    RunResult
+        The tables, with ``out``, ``wall_seconds`` and ``resumed`` set.
+
+    Raises
+    ------
+    OutputExists
+        ``out`` exists (without ``force``), holds an interrupted run (without
+        ``resume`` or ``force``), has nothing to resume, has finished already, or was
+        a run of another scenario or seed.
+    UserError
+        ``out`` cannot be written.
+    RunInterrupted
+        Stopped by Ctrl-C; says how many replications are saved.
+    WorkerDied
+        A worker process died; says how many replications are saved.
+    ReplicationFailed
+        A replication raised; the others that finished are saved.
+
+    Warns
+    -----
+    CrisisSimWarning
+        When the run looks long (over about ten minutes).
     """
-    from statsmodels.stats.proportion import proportion_confint
+    started = datetime.now().astimezone()
+    n = replications if replications is not None else scenario.replications
+    reps = list(range(n)) if isinstance(n, int) else list(n)
+    jobs = jobs or default_jobs()
+    if resume:
+        if out is None:
+            raise OutputExists("resume: give the directory of the run to finish")
+        if out.exists():
+            raise OutputExists(f"{out}: this run has already finished")
+    else:
+        out = io.output_dir(out, scenario.name, force, started)
+    try:
+        store = ReplicationStore(out, resolved_yaml(scenario), resume, force)
+    except OutputExists:
+        raise
+    except OSError as exc:
+        raise UserError(f"{out}: cannot write the run directory ({exc.strerror})") from None
+    saved = store.saved() if resume else {}
+    saved = {r: t for r, t in saved.items() if r in set(reps)}
+    if events:  # replications saved by an attempt without events are run again
+        saved = {r: t for r, t in saved.items() if store.has_events(r)}
+    warning = size_warning(scenario, len(reps) - len(saved), jobs)
+    if warning:
+        warnings.warn(warning, CrisisSimWarning, stacklevel=2)
+    if saved and report:
+        report(f"resuming: {len(saved)} of {len(reps)} replications were saved")
+    t0 = time.perf_counter()
+    try:
+        result = run(
+            scenario,
+            replications=reps,
+            jobs=jobs,
+            events=events,
+            events_dir=store.events if events else None,
+            progress=progress,
+            saved=saved,
+            on_results=store.save,
+            dask=dask,
+        )
+    except KeyboardInterrupt:
+        raise RunInterrupted(store.count(), len(reps), out) from None
+    except BrokenProcessPool:
+        raise WorkerDied(store.count(), len(reps), out) from None
+    result.wall_seconds = time.perf_counter() - t0
+    result.out, result.resumed = out, len(saved)
+    info = io.manifest(
+        result,
+        command=command or [Path(sys.argv[0]).name, *sys.argv[1:]],
+        started=started,
+        wall_seconds=result.wall_seconds,
+        jobs=jobs,
+        replications=len(reps),
+    )
+    info["resumed_replications"] = len(saved)
+    try:
+        io.write_run(result, out, info, force=force, staging=store.finished())
+    except OutputExists:  # appeared while the run was running
+        raise
+    except OSError as exc:
+        raise UserError(f"{out}: cannot write the run directory ({exc.strerror})") from None
+    return result
 
-    h = scenario.outcomes.primary_horizon_days
-    rows = []
-    for n in n_per_arm:
-        result = run(with_trial_size(scenario, n), replications=replications, jobs=jobs)
-        t = result.trial
-        t = t[(t["horizon_days"] == h) & t["hazard_ratio"].notna()]
-        for arm, g in t.groupby("arm", sort=False):
-            for test, col in (("odds ratio (logistic)", "or_p"), ("hazard ratio (Cox)", "hr_p")):
-                p = g[col].dropna()
-                k = int((p < 0.05).sum())
-                lo, hi = proportion_confint(k, len(p), alpha=0.05, method="wilson")
-                rows.append((n, arm, test, k / len(p), lo, hi, len(p)))
-        if progress:
-            progress(1)
-    return pd.DataFrame(
-        rows, columns=["n_per_arm", "arm", "test", "power", "ci_low", "ci_high", "replications"]
+
+# single-process throughput of a whole run (simulation and tables), patient-years per
+# second, measured (docs/performance.md): 1,000 CORE trials (441 patients, 1.5 years)
+# in ~26 s; a service run of a million discharges over two years (each followed a year
+# on average) in ~90 s
+_PATIENT_YEARS_PER_SECOND = {"trial": 25_000.0, "service": 11_000.0}
+
+
+def size_warning(scenario: Scenario, replications: int, jobs: int) -> str | None:
+    """A warning when a run looks long (over ~10 minutes): its size and a rough time."""
+    feed = scenario.feed
+    if isinstance(feed, TrialFeed):
+        patients = feed.n_patients
+        years = feed.follow_up_days / 365.25
+    else:
+        days = scenario.end_day
+        patients = feed.discharges_per_week * days / 7 * len(scenario.arms)
+        years = days / 365.25 / 2  # on average a patient is followed half the run
+    patient_years = patients * max(years, 0.1) * replications
+    processes = max(min(jobs, replications), 1)
+    seconds = patient_years / (_PATIENT_YEARS_PER_SECOND[feed.kind] * processes)
+    if seconds < 600:
+        return None
+    return (
+        f"this run simulates about {patient_years:,.0f} patient-years "
+        f"({replications} replication(s)); roughly {seconds / 60:,.0f} minutes on {processes} "
+        "process(es). Ctrl-C stops it; finished replications are kept for --resume."
     )

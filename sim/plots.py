@@ -1,15 +1,24 @@
-"""Plots: pure functions from tables to matplotlib figures.
+"""Plots: pure functions from tables to matplotlib axes and figures.
 
-No pyplot and no global rcParams: each function builds a ``Figure`` of its own
-(so it is safe in worker processes and notebooks alike) and returns it; the caller
-saves it. Units are on every axis; published figures, where the scenario gives
-them, are drawn over the simulated ones.
+No pyplot and no global rcParams. A one-panel plot draws on the ``ax`` it is given
+and returns it; a plot of several panels draws on the ``fig`` it is given; either
+makes a ``Figure`` of its own when given none (safe in worker processes and
+notebooks alike), so a notebook can compose them::
+
+    fig = Figure(figsize=(12, 4.5), layout="constrained")
+    left, right = fig.subplots(1, 2)
+    plots.km_by_arm(result.patients, 365, ax=left)
+    plots.hazard_ratio_distribution(result.trial, 365, ax=right)
+
+Units are on every axis; published figures, where the scenario gives them, are drawn
+over the simulated ones. Which figures each command writes: :mod:`sim.figures`.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from sim.analysis.survival import kaplan_meier
@@ -28,15 +37,26 @@ __all__ = [
 _COLOURS = ["#1b6ca8", "#d1495b", "#2e933c", "#edae49", "#6c4f77"]
 
 
+def _axes(ax: Axes | None, figsize: tuple[float, float] = (7, 4.5)) -> Axes:
+    """``ax``, or the one panel of a new figure."""
+    if ax is not None:
+        return ax
+    return Figure(figsize=figsize, layout="constrained").add_subplot()
+
+
 def _step(t: np.ndarray, s: np.ndarray, grid: np.ndarray) -> np.ndarray:
     return np.concatenate(([1.0], s))[np.searchsorted(t, grid, side="right")]
 
 
-def km_by_arm(patients: pd.DataFrame, horizon: float, published: Published | None = None) -> Figure:
+def km_by_arm(
+    patients: pd.DataFrame,
+    horizon: float,
+    published: Published | None = None,
+    ax: Axes | None = None,
+) -> Axes:
     """Readmission-free survival by arm: Kaplan-Meier of all simulated trials pooled,
     with the band that holds 95% of single simulated trials' curves."""
-    fig = Figure(figsize=(7, 4.5), layout="constrained")
-    ax = fig.add_subplot()
+    ax = _axes(ax)
     grid = np.linspace(0, horizon, 366)
     for i, (arm, p) in enumerate(patients.groupby("arm", sort=False)):
         first = p["first_readmission_day"].to_numpy(float)
@@ -79,15 +99,14 @@ def km_by_arm(patients: pd.DataFrame, horizon: float, published: Published | Non
     )
     ax.grid(alpha=0.3)
     ax.legend(loc="upper right", fontsize=8)
-    return fig
+    return ax
 
 
 def hazard_ratio_distribution(
-    trial: pd.DataFrame, horizon: float, published: Published | None = None
-) -> Figure:
+    trial: pd.DataFrame, horizon: float, published: Published | None = None, ax: Axes | None = None
+) -> Axes:
     """Histogram of the Cox hazard ratios of the simulated trials at ``horizon``."""
-    fig = Figure(figsize=(7, 4.5), layout="constrained")
-    ax = fig.add_subplot()
+    ax = _axes(ax)
     t = trial[(trial["horizon_days"] == horizon) & trial["hazard_ratio"].notna()]
     for i, (arm, g) in enumerate(t.groupby("arm", sort=False)):
         hr = g["hazard_ratio"].to_numpy(float)
@@ -111,13 +130,14 @@ def hazard_ratio_distribution(
     )
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
-    return fig
+    return ax
 
 
-def attendance_plot(attendance: pd.DataFrame, published: Published | None = None) -> Figure:
+def attendance_plot(
+    attendance: pd.DataFrame, published: Published | None = None, ax: Axes | None = None
+) -> Axes:
     """Share of those offered attending at least k sessions, with published shares."""
-    fig = Figure(figsize=(7, 4.5), layout="constrained")
-    ax = fig.add_subplot()
+    ax = _axes(ax)
     for i, (arm, g) in enumerate(attendance.groupby("arm", sort=False)):
         wide = g.pivot(index="replication", columns="sessions_attended", values="share")
         at_least = wide.iloc[:, ::-1].cumsum(axis=1).iloc[:, ::-1]  # share attending >= k
@@ -152,13 +172,12 @@ def attendance_plot(attendance: pd.DataFrame, published: Published | None = None
     ax.set_xticks(k)
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3, axis="y")
-    return fig
+    return ax
 
 
-def power_curve(power: pd.DataFrame, marked_n: int | None = None) -> Figure:
+def power_curve(power: pd.DataFrame, marked_n: int | None = None, ax: Axes | None = None) -> Axes:
     """Power (share of trials with p < 0.05) against patients per arm, with 95% CIs."""
-    fig = Figure(figsize=(7, 4.5), layout="constrained")
-    ax = fig.add_subplot()
+    ax = _axes(ax)
     for i, (test, g) in enumerate(power.groupby("test", sort=False)):
         g = g.sort_values("n_per_arm")
         ax.errorbar(
@@ -183,15 +202,18 @@ def power_curve(power: pd.DataFrame, marked_n: int | None = None) -> Figure:
     )
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
-    return fig
+    return ax
 
 
 def capacity_over_time(
-    timeseries: pd.DataFrame, warm_up_days: float = 0.0, ward_beds: int | None = None
+    timeseries: pd.DataFrame,
+    warm_up_days: float = 0.0,
+    ward_beds: int | None = None,
+    fig: Figure | None = None,
 ) -> Figure:
     """Ward beds occupied and the peer-support waiting list over time, by arm or policy:
     the mean across replications with the band holding 95% of replications."""
-    fig = Figure(figsize=(8, 6.5), layout="constrained")
+    fig = fig or Figure(figsize=(8, 6.5), layout="constrained")
     axes = fig.subplots(2, 1, sharex=True)
     panels = (
         ("ward_occupied", "ward beds occupied"),
@@ -216,12 +238,12 @@ def capacity_over_time(
     return fig
 
 
-def forest(compare: pd.DataFrame, metrics: list[str]) -> Figure:
+def forest(compare: pd.DataFrame, metrics: list[str], fig: Figure | None = None) -> Figure:
     """Paired differences from the baseline policy with 95% CIs, one panel per metric."""
     rows = compare[compare["metric"].isin(metrics) & compare["diff_mean"].notna()]
     rows = rows[rows["policy"] != rows["baseline"]]
     shown = [m for m in metrics if m in set(rows["metric"])]
-    fig = Figure(
+    fig = fig or Figure(
         figsize=(8, 1.2 + 1.1 * max(len(shown), 1) * max(rows["policy"].nunique(), 1) ** 0.5),
         layout="constrained",
     )
@@ -246,13 +268,13 @@ def forest(compare: pd.DataFrame, metrics: list[str]) -> Figure:
     return fig
 
 
-def sweep_curves(sweep: pd.DataFrame, metrics: list[str]) -> Figure:
+def sweep_curves(sweep: pd.DataFrame, metrics: list[str], fig: Figure | None = None) -> Figure:
     """Each metric against the first swept parameter, with 95% CI bands, by arm (and by
     the second parameter's value for a grid)."""
     params = [c for c in sweep.columns if c.startswith("set:")]
     x = params[0]
     shown = [m for m in metrics if m in set(sweep["metric"])]
-    fig = Figure(figsize=(7, 2.4 * max(len(shown), 1) + 0.6), layout="constrained")
+    fig = fig or Figure(figsize=(7, 2.4 * max(len(shown), 1) + 0.6), layout="constrained")
     axes = fig.subplots(max(len(shown), 1), 1, squeeze=False)[:, 0]
     groups = ["arm", *params[1:]]
     # one colour per arm (and second value) across every panel

@@ -4,8 +4,8 @@ Every number comes from a ``numpy.random.Generator`` seeded by
 ``SeedSequence(seed, spawn_key=(replication, STREAM_ID[name], ...))``. Nothing
 reads global random state.
 
-To keep per-patient streams cheap (performance-facts.md: a scalar draw costs as
-much as a SimPy event, a bulk draw a hundredth of that) each stream is drawn for
+To keep per-patient streams cheap (a scalar draw costs about as much as a SimPy
+event, a value from a bulk draw a hundredth of that: docs/performance.md) each stream is drawn for
 a block of :data:`BLOCK` consecutive patient ids at once, keyed by the block
 index; patient ``pid`` owns row ``pid % BLOCK`` of block ``pid // BLOCK``. The
 numbers a patient gets are therefore a function of (seed, replication, stream,
@@ -29,7 +29,17 @@ import numpy as np
 from sim.config import Scenario
 from sim.distributions import make_sampler
 
-__all__ = ["STREAM_ID", "BLOCK", "EPISODES", "SESSION_CHUNK", "stream", "PatientBank", "Draws"]
+__all__ = [
+    "STREAM_ID",
+    "STUDY_STREAM_ID",
+    "study_stream",
+    "BLOCK",
+    "EPISODES",
+    "SESSION_CHUNK",
+    "stream",
+    "PatientBank",
+    "Draws",
+]
 
 STREAM_ID: dict[str, int] = {
     "allocation": 1,
@@ -46,6 +56,12 @@ STREAM_ID: dict[str, int] = {
     "los_crt": 23,
     "sessions": 24,  # uniform per offered session: attended if u < engagement
 }
+# Streams of a whole study rather than of one replication: keyed by the seed and this
+# id alone (a one-element spawn key, so they can never meet a replication's streams,
+# whose keys have two elements or more).
+STUDY_STREAM_ID: dict[str, int] = {
+    "bootstrap": 99,  # resampling replications for a ratio's CI (compare)
+}
 BLOCK = 256
 EPISODES = 8
 SESSION_CHUNK = 10
@@ -55,6 +71,12 @@ _BLOCKED, _OVERFLOW = 0, 1
 def stream(seed: int, replication: int, name: str, *key: int) -> np.random.Generator:
     """The generator for a named stream (and optional sub-key) of one replication."""
     seq = np.random.SeedSequence(seed, spawn_key=(replication, STREAM_ID[name], *key))
+    return np.random.Generator(np.random.PCG64(seq))
+
+
+def study_stream(seed: int, name: str) -> np.random.Generator:
+    """The generator for a named stream of a whole study (:data:`STUDY_STREAM_ID`)."""
+    seq = np.random.SeedSequence(seed, spawn_key=(STUDY_STREAM_ID[name],))
     return np.random.Generator(np.random.PCG64(seq))
 
 

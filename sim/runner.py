@@ -15,29 +15,20 @@ from __future__ import annotations
 import os
 import time
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-__all__ = ["Dask", "ReplicationFailed", "default_jobs", "run_replications"]
+from sim.errors import ReplicationFailed
+
+__all__ = ["Dask", "ReplicationFailed", "default_jobs", "local_cluster", "run_replications"]
 
 T = TypeVar("T")
 
 # serially, finished replications are handed on about this often (not one by one)
 _SERIAL_BATCH_SECONDS = 1.0
-
-
-class ReplicationFailed(RuntimeError):
-    """A replication raised: which one, and the worker's traceback."""
-
-    def __init__(self, replication: int, detail: str):
-        super().__init__(f"replication {replication} failed:\n{detail}")
-        self.replication = replication
-        self.detail = detail
-
-    def __reduce__(self):  # crosses the process boundary with both fields
-        return (type(self), (self.replication, self.detail))
 
 
 def default_jobs() -> int:
@@ -56,35 +47,45 @@ def _chunks(reps: list[int], workers: int) -> list[list[int]]:
 
 def _run_dask(task, reps: list[int], spec: Dask, done) -> None:
     """Chunks of replications as Dask futures; results handed back as they complete."""
-    from dask.distributed import Client, LocalCluster, as_completed
+    from dask.distributed import Client
 
-    cluster = None
-    if spec.address is None:
-        cluster = LocalCluster(
-            n_workers=spec.workers or default_jobs(),
-            threads_per_worker=1,
-            processes=True,
-            host="127.0.0.1",
-            dashboard_address=None,
-        )
-    client = Client(spec.address or cluster)
+    with ExitStack() as stack:
+        address = spec.address or stack.enter_context(local_cluster(spec.workers or default_jobs()))
+        client = stack.enter_context(Client(address))
+        _submit_chunks(client, task, reps, done)
+
+
+def _submit_chunks(client, task, reps: list[int], done) -> None:
+    from dask.distributed import as_completed
+
+    workers = len(client.scheduler_info().get("workers", {})) or 1
+    pending = {client.submit(_chunk, task, c, pure=False) for c in _chunks(reps, workers)}
     try:
-        workers = len(client.scheduler_info().get("workers", {})) or 1
-        pending = {client.submit(_chunk, task, c, pure=False) for c in _chunks(reps, workers)}
-        try:
-            for fut in as_completed(list(pending)):
-                done(fut.result())
-                # let the worker forget it: results kept there make its heap grow and
-                # its garbage collections slower chunk after chunk
-                pending.discard(fut)
-                fut.release()
-        except BaseException:
-            client.cancel(list(pending))
-            raise
-    finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()
+        for fut in as_completed(list(pending)):
+            done(fut.result())
+            # let the worker forget it: results kept there make its heap grow and
+            # its garbage collections slower chunk after chunk
+            pending.discard(fut)
+            fut.release()
+    except BaseException:
+        client.cancel(list(pending))
+        raise
+
+
+@contextmanager
+def local_cluster(workers: int) -> Iterator[str]:
+    """A Dask cluster of ``workers`` processes on the loopback interface, one thread
+    each, no dashboard; yields the scheduler's address and closes it on the way out."""
+    from dask.distributed import LocalCluster
+
+    with LocalCluster(
+        n_workers=workers,
+        threads_per_worker=1,
+        processes=True,
+        host="127.0.0.1",
+        dashboard_address=None,
+    ) as cluster:
+        yield cluster.scheduler_address
 
 
 def _chunk(task: Callable[[int], Any], reps: list[int]) -> list[tuple[int, Any]]:

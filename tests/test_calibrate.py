@@ -11,7 +11,7 @@ import pytest
 import yaml
 from helpers import TRIAL, doc
 
-from sim.calibrate import calibrate, write_calibrated
+from sim.studies import calibrate, write_calibrated
 from sim.config import ConfigError, load_scenario
 
 pytestmark = pytest.mark.slow

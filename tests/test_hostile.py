@@ -161,7 +161,7 @@ def test_base_cannot_read_a_device(tmp_path: Path) -> None:
 
 
 def test_a_huge_run_is_announced_not_refused() -> None:
-    from sim.cli import size_warning
+    from sim.api import size_warning
 
     core = load_scenario(ROOT / "scenarios" / "core-trial.yaml")
     assert size_warning(core, 200, 2) is None

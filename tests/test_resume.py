@@ -16,7 +16,8 @@ import pytest
 import yaml
 from helpers import TRIAL, doc
 
-from sim.runner import ReplicationFailed, run_replications
+from sim.errors import ReplicationFailed
+from sim.runner import run_replications
 
 pytestmark = pytest.mark.slow
 

@@ -17,7 +17,8 @@ from helpers import TRIAL, doc
 from scipy import stats
 
 from sim.config import scenario_from_dict
-from sim.model.engine import READMISSION, SESSION, simulate_replication
+from sim.events import READMISSION, SESSION
+from sim.model.engine import simulate_replication
 
 pytestmark = pytest.mark.statistical
 

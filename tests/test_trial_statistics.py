@@ -17,7 +17,8 @@ from sim import api
 from sim.analysis.survival import cox_hazard_ratio
 from sim.analysis.trial import trial_summary
 from sim.config import scenario_from_dict
-from sim.model.engine import READMISSION, simulate_replication
+from sim.events import READMISSION
+from sim.model.engine import simulate_replication
 
 pytestmark = [pytest.mark.statistical, pytest.mark.slow]
 

@@ -13,7 +13,7 @@ import yaml
 from helpers import SERVICE, doc, scenario
 
 from sim import api
-from sim.whatif import compare, parse_set, sweep
+from sim.studies import compare, parse_set, sweep
 
 OFFER = {"n_sessions": 10}
 EFFECT = {"mechanism": "itt", "hazard_ratio": 0.6, "window_days": 365}

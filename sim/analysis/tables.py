@@ -22,19 +22,23 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from sim.config import Arm, Scenario, ServiceFeed, peer_places
-from sim.model.engine import (
+from sim.analysis.intervals import t_half_width
+from sim.capacity import peer_places
+from sim.config import Arm, Scenario, ServiceFeed
+from sim.events import (
     ADMISSION,
+    CLOSES,
     DEATH,
     DETAILS,
-    DISCHARGE,
     END,
     ENTRY,
     EVENT_FIELDS,
     EVENTS,
+    EXITS,
     LAPSE,
     LOST,
     OFFER,
+    PLACEMENTS,
     QUEUE,
     READMISSION,
     SESSION,
@@ -56,8 +60,6 @@ __all__ = [
     "horizons",
 ]
 
-CLOSES = (DISCHARGE, DEATH, LOST, END)
-EXITS = (DEATH, LOST, END)
 
 PATIENT_COLUMNS = {
     "replication": "replication index, from 0",
@@ -267,9 +269,6 @@ def _window(scenario: Scenario) -> tuple[float, float]:
     if isinstance(scenario.feed, ServiceFeed):
         return scenario.feed.warm_up_days, scenario.end_day
     return 0.0, scenario.end_day
-
-
-PLACEMENTS = ("ward", "crt", "out_of_area")
 
 
 @dataclass
@@ -603,12 +602,9 @@ def summarise(metrics: pd.DataFrame) -> pd.DataFrame:
     With one replication (or a metric that is missing in all but one) the interval is
     empty (NaN): there is no spread to estimate it from.
     """
-    from scipy import stats
-
     g = metrics.dropna(subset=["value"]).groupby(["arm", "metric"], sort=False)["value"]
     out = g.agg(mean="mean", sd="std", n="count").reset_index()
-    half = stats.t.ppf(0.975, np.maximum(out["n"] - 1, 1)) * out["sd"] / np.sqrt(out["n"])
-    half = half.where(out["n"] > 1)
+    half = t_half_width(out["sd"], out["n"]).where(out["n"] > 1)
     out["ci_low"] = out["mean"] - half
     out["ci_high"] = out["mean"] + half
     order = {m: i for i, m in enumerate(dict.fromkeys(metrics["metric"]))}

@@ -25,7 +25,7 @@ import pandas as pd
 
 from sim.analysis import survival as sv
 from sim.analysis.tables import horizons
-from sim.config import ITTEffect, NoEffect, Scenario, TrialFeed
+from sim.config import ITTEffect, NoEffect, Scenario
 
 __all__ = [
     "reference_arm",
@@ -249,78 +249,3 @@ def trial_summary(trial: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
             "replications",
         ],
     )
-
-
-def format_trial(summary: pd.DataFrame, attendance: pd.DataFrame, scenario: Scenario) -> str:
-    """The trial table printed by ``crisis-sim run`` for a trial scenario (primary horizon)."""
-    assert isinstance(scenario.feed, TrialFeed)
-    h = scenario.outcomes.primary_horizon_days
-    s = summary[summary["horizon_days"] == h]
-    arms = [a.name for a in scenario.arms]
-    ref = reference_arm(scenario)
-
-    def cell(arm: str, stat: str, kind: str = "median", pct: bool = False, digits: int = 2) -> str:
-        r = s[(s["arm"] == arm) & (s["statistic"] == stat)]
-        if r.empty:
-            return "-"
-        r = r.iloc[0]
-        k = 100 if pct else 1
-        unit = "%" if pct else ""
-        if kind == "share":
-            return f"{r['mean'] * 100:.1f}%"
-        v = r[kind]
-        return f"{v * k:.{digits}f}{unit} ({r['p2_5'] * k:.{digits}f}-{r['p97_5'] * k:.{digits}f})"
-
-    lines = [
-        (
-            f"readmitted within {h:g}d: mean (2.5-97.5%)",
-            {a: cell(a, "p_readmitted", "mean", True, 1) for a in arms},
-        ),
-        ("odds ratio: median (2.5-97.5%)", {a: cell(a, "odds_ratio") for a in arms if a != ref}),
-        ("  power, p < 0.05", {a: cell(a, "power_or", "share") for a in arms if a != ref}),
-        (
-            "  CI coverage of the true ratio",
-            {a: cell(a, "coverage_or", "share") for a in arms if a != ref},
-        ),
-        (
-            "hazard ratio (Cox): median (2.5-97.5%)",
-            {a: cell(a, "hazard_ratio") for a in arms if a != ref},
-        ),
-        ("  power, p < 0.05", {a: cell(a, "power_hr", "share") for a in arms if a != ref}),
-        (
-            "  CI coverage of the true ratio",
-            {a: cell(a, "coverage_hr", "share") for a in arms if a != ref},
-        ),
-        (
-            f"RMST to {h:g}d, days: mean (2.5-97.5%)",
-            {a: cell(a, "rmst_days", "mean", digits=0) for a in arms},
-        ),
-        (
-            "days to readmission, among readmitted: mean",
-            {a: cell(a, "mean_days_readmitted", "mean", digits=0) for a in arms},
-        ),
-        ("  median", {a: cell(a, "median_days_readmitted", "mean", digits=0) for a in arms}),
-        (
-            f"deaths within {h:g}d: mean (2.5-97.5%)",
-            {a: cell(a, "deaths", "mean", digits=1) for a in arms},
-        ),
-    ]
-    att = attendance.groupby(["arm", "sessions_attended"])["share"].mean()
-    for arm in scenario.arms:
-        if arm.peer_support is None:
-            continue
-        a = att.loc[arm.name]
-        n = arm.peer_support.n_sessions
-        lines.append(("attended >= 3 sessions", {arm.name: f"{a[a.index >= 3].sum() * 100:.1f}%"}))
-        lines.append((f"attended all {n}", {arm.name: f"{a.loc[n] * 100:.1f}%"}))
-    table = pd.DataFrame(
-        [{"statistic": name, **{a: vals.get(a, "") for a in arms}} for name, vals in lines]
-    )
-    filled = table[arms].replace("", np.nan)
-    table = table[~filled.isin(["-"]).where(filled.notna(), True).all(axis=1)]
-    n_trials = int(s["replications"].max()) if len(s) else 0
-    head = (
-        f"Trial analysis, {n_trials} simulated trials, primary horizon {h:g} days "
-        f"(reference arm: {ref}; complete case, as CORE)"
-    )
-    return head + "\n" + table.to_string(index=False)

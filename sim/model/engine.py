@@ -5,7 +5,7 @@ returns events; nothing else (no pandas, no files, no printing).
 
 One SimPy process per patient walks through its episodes. Inside an episode the
 next readmission time is computed from the hazard clock rather than raced as
-SimPy events (performance-facts.md: racing costs 2.5x); SimPy events are used
+SimPy events (racing them costs about 2.5 times as much, docs/performance.md); SimPy events are used
 only where time really passes (sessions, stays) and where patients compete for
 capacity (peer workers, ward beds, CRT places).
 
@@ -25,24 +25,37 @@ from dataclasses import dataclass
 import numpy as np
 import simpy
 
+from sim.capacity import peer_places
 from sim.config import (
     Arm,
-    DoseResponseEffect,
-    ITTEffect,
     Scenario,
     ServiceFeed,
     TrialFeed,
-    peer_places,
+)
+from sim.events import (
+    ADMISSION,
+    DEATH,
+    DISCHARGE,
+    END,
+    ENTRY,
+    LAPSE,
+    LOST,
+    OFFER,
+    PLACE_WAIT,
+    QUEUE,
+    READMISSION,
+    SESSION,
+    START,
+    SUPPORT_END,
+    Event,
 )
 from sim.hazards import Hazard, make_hazard
 from sim.model.clock import Clock
+from sim.model.effects import Effect, effect_of
 from sim.model.places import Places, PriorityPlaces
 from sim.rng import Draws, PatientBank, stream
 
 __all__ = [
-    "EVENT_FIELDS",
-    "EVENTS",
-    "Event",
     "CHUNK_EVENTS",
     "simulate_replication",
     "stream_replication",
@@ -53,29 +66,6 @@ __all__ = [
 
 INF = math.inf
 DAYS_PER_YEAR = 365.25
-
-# Event tuple: (arm index, patient id, episode, time in days, event, detail)
-EVENT_FIELDS = ("arm", "patient_id", "episode", "time_days", "event", "detail")
-Event = tuple[int, int, int, float, str, str]
-
-# Event names (the `event` column). Each episode closes exactly once: with
-# DISCHARGE (a new episode starts at the same time) or with DEATH, LOST or END.
-ENTRY = "entry"  # detail: risk group
-OFFER = "offer"  # peer support offered
-QUEUE = "queue"  # no worker free: joins the waiting list
-LAPSE = "offer_lapsed"  # waited max_wait_days
-START = "support_start"  # a worker takes the patient on
-SESSION = "session"  # detail: attended | missed
-SUPPORT_END = "support_end"  # detail: completed | disengaged | readmitted | exited
-READMISSION = "readmission"  # detail: ward | crt
-PLACE_WAIT = "place_wait"  # detail: ward | crt, the setting was full (overflow: queue)
-ADMISSION = "admission"  # detail: ward | crt | out_of_area
-DISCHARGE = "discharge"
-DEATH, LOST, END = "death", "lost", "end"
-EVENTS = (ENTRY, OFFER, QUEUE, LAPSE, START, SESSION, SUPPORT_END, READMISSION, PLACE_WAIT)
-EVENTS += (ADMISSION, DISCHARGE, DEATH, LOST, END)
-DETAILS = ("", "attended", "missed", "completed", "disengaged", "readmitted", "exited")
-DETAILS += ("ward", "crt", "out_of_area")  # and the risk groups' names (ENTRY)
 
 # Events are handed on in chunks of at least this many, each chunk holding whole
 # patients (every event of a patient whose follow-up is over), so that a replication
@@ -133,26 +123,14 @@ class _ArmPlan:
     n_sessions: int
     interval: float
     reoffer: bool
-    mechanism: str  # none | itt | dose_response
-    ratio: float  # ITT ratio, or ratio at full dose
-    full_dose: int
-    at_offer: bool  # ITT starting at the offer
-    window: float
-    half_life: float | None
+    effect: Effect
 
     @classmethod
     def build(cls, index: int, arm: Arm, group_index: dict[str, int]) -> _ArmPlan:
-        ps, eff = arm.peer_support, arm.effect
+        ps = arm.peer_support
         eligible = None
         if ps is not None and ps.risk_groups is not None:
             eligible = frozenset(group_index[g] for g in ps.risk_groups)
-        ratio, full_dose, at_offer, window, half_life = 1.0, 1, False, INF, None
-        if isinstance(eff, ITTEffect):
-            ratio, at_offer = eff.hazard_ratio, eff.starts_at == "offer"
-            window, half_life = eff.window_days, eff.half_life_days
-        elif isinstance(eff, DoseResponseEffect):
-            ratio, full_dose = eff.hazard_ratio_at_full_dose, eff.full_dose_sessions
-            window, half_life = eff.window_days, eff.half_life_days
         return cls(
             index=index,
             name=arm.name,
@@ -161,12 +139,7 @@ class _ArmPlan:
             n_sessions=ps.n_sessions if ps else 0,
             interval=ps.interval_days if ps else 7.0,
             reoffer=ps.reoffer_after_readmission if ps else False,
-            mechanism=eff.mechanism,
-            ratio=ratio,
-            full_dose=full_dose,
-            at_offer=at_offer,
-            window=window,
-            half_life=half_life,
+            effect=effect_of(arm.effect),
         )
 
 
@@ -293,46 +266,83 @@ class _World:
         episode: int,
         t_stop: float,
     ):
-        """Offer, wait for a worker, sessions. Returns a readmission time or ``inf``.
+        """Offer, a worker (at once or after a wait), sessions, and the place given back.
 
-        On return the clock has been run up to the current time (if no readmission).
+        Returns the readmission time, or ``inf`` if there was none before the programme
+        ended; the clock has then been run up to the current time.
         """
-        env, a, pid = self.env, arm.index, dr.pid
+        log((arm.index, dr.pid, episode, self.env.now, OFFER, ""))
+        arm.effect.at_offer(clock, self.env.now)
+        place = None
+        if self.workers is not None:
+            place, t_r = yield from self._wait_for_worker(log, clock, dr, arm, episode, t_stop)
+            if place is None:
+                return t_r
+        t_r = yield from self._sessions(log, clock, dr, arm, episode, t_stop)
+        if place is not None:
+            self.workers.release(place)
+        return t_r
+
+    def _wait_for_worker(
+        self,
+        log: Callable[[Event], None],
+        clock: Clock,
+        dr: Draws,
+        arm: _ArmPlan,
+        episode: int,
+        t_stop: float,
+    ):
+        """A place with a peer worker: at once, or after a wait on the list.
+
+        Returns ``(place, inf)`` when a worker takes the patient on, or ``(None, t_r)``
+        when none does: readmitted while waiting (``t_r``), the offer lapsed or the
+        follow-up ended (``inf``).
+        """
+        env, workers, a, pid = self.env, self.workers, arm.index, dr.pid
+        if self.by_risk:
+            req = workers.request(priority=self.group_priority[dr.risk_group])
+        else:
+            req = workers.request()
+        if req.triggered:
+            return req, INF
         t_offer = env.now
-        log((a, pid, episode, t_offer, OFFER, ""))
-        if arm.mechanism == "itt" and arm.at_offer:
-            clock.set_effect(arm.ratio, t_offer + arm.window, arm.half_life)
-        workers, req = self.workers, None
-        if workers is not None:
-            req = (
-                workers.request(priority=self.group_priority[dr.risk_group])
-                if self.by_risk
-                else workers.request()
-            )
-            if not req.triggered:
-                log((a, pid, episode, t_offer, QUEUE, ""))
-                t_lapse = t_offer + self.max_wait
-                horizon = min(t_stop, t_lapse)
-                t_r = clock.peek(t_offer, horizon)
-                yield req | _until(env, min(t_r, horizon))
-                if not req.triggered:
-                    req.cancel()
-                    t_r = clock.run(t_offer, env.now)
-                    if t_r == INF and t_lapse < t_stop:
-                        log((a, pid, episode, env.now, LAPSE, ""))
-                    return t_r  # readmitted while waiting, lapsed, or follow-up over
-                t_r = clock.run(t_offer, env.now)
-                if t_r < INF or env.now >= t_stop:
-                    # granted at the very moment of readmission, or of the end of follow-up
-                    # (a place freed by another patient's exit at the same instant): no start
-                    workers.release(req)
-                    return t_r
+        log((a, pid, episode, t_offer, QUEUE, ""))
+        t_lapse = t_offer + self.max_wait
+        horizon = min(t_stop, t_lapse)
+        t_r = clock.peek(t_offer, horizon)
+        yield req | _until(env, min(t_r, horizon))
+        if not req.triggered:
+            req.cancel()
+            t_r = clock.run(t_offer, env.now)
+            if t_r == INF and t_lapse < t_stop:
+                log((a, pid, episode, env.now, LAPSE, ""))
+            return None, t_r
+        t_r = clock.run(t_offer, env.now)
+        if t_r < INF or env.now >= t_stop:
+            # granted at the very moment of readmission, or of the end of follow-up
+            # (a place freed by another patient's exit at the same instant): no start
+            workers.release(req)
+            return None, t_r
+        return req, INF
+
+    def _sessions(
+        self,
+        log: Callable[[Event], None],
+        clock: Clock,
+        dr: Draws,
+        arm: _ArmPlan,
+        episode: int,
+        t_stop: float,
+    ):
+        """The programme: a session every interval, each attended or missed, until all
+        are given, the patient disengages, is readmitted or the follow-up ends. The
+        place is held for the programme (each session covers its interval) or until the
+        readmission. Returns the readmission time or ``inf``.
+        """
+        env, a, pid, effect = self.env, arm.index, dr.pid, arm.effect
         t0 = env.now
         log((a, pid, episode, t0, START, ""))
-        if arm.mechanism == "itt" and not arm.at_offer:
-            clock.set_effect(arm.ratio, t0 + arm.window, arm.half_life)
-        elif arm.mechanism == "dose_response":
-            clock.set_effect(1.0, t0 + arm.window, arm.half_life)
+        effect.at_start(clock, t0)
         engagement, u = dr.engagement, dr.session_uniforms(episode)
         interval, k = arm.interval, self.k_disengage
         attended = missed = 0
@@ -354,9 +364,7 @@ class _World:
                 attended += 1
                 missed = 0
                 log((a, pid, episode, now, SESSION, "attended"))
-                if arm.mechanism == "dose_response" and now < clock.t_w:
-                    frac = attended / arm.full_dose if attended < arm.full_dose else 1.0
-                    clock.set_effect(1.0 - (1.0 - arm.ratio) * frac, clock.t_w, clock.half_life)
+                effect.at_attended(clock, now, attended)
             else:
                 missed += 1
                 log((a, pid, episode, now, SESSION, "missed"))
@@ -364,9 +372,7 @@ class _World:
                     reason = "disengaged"
                     break
         else:
-            # each session covers its interval: the place is held for n_sessions intervals
-            t_end = t0 + arm.n_sessions * interval if arm.n_sessions else t0
-            t_end = min(t_end, t_stop)
+            t_end = min(t0 + arm.n_sessions * interval if arm.n_sessions else t0, t_stop)
             t_r = clock.run(now, t_end)
             if t_r < INF:
                 reason = "readmitted"
@@ -375,15 +381,11 @@ class _World:
                     yield _until(env, t_end)
                 if t_end >= t_stop:
                     reason = "exited"
-        if t_r < INF:
-            # the programme ends at the readmission: hold the place until then
+        if t_r < INF:  # the programme ends at the readmission: the place is held until then
             yield _until(env, t_r)
-        if reason == "exited":
-            if t_stop > env.now:
-                yield _until(env, t_stop)
+        if reason == "exited" and t_stop > env.now:
+            yield _until(env, t_stop)
         log((a, pid, episode, env.now, SUPPORT_END, reason))
-        if req is not None:
-            workers.release(req)
         return t_r
 
     def _acute(

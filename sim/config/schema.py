@@ -1,13 +1,9 @@
-"""Scenario schema: validated once, at the edge, into frozen objects.
+"""The scenario schema: every field, its units, bounds, defaults and description.
 
-A scenario is a YAML file. It may name a ``base:`` scenario (a path relative to
-itself); the file's own keys are then merged over the base, mappings key by key
-and everything else (lists included) replaced whole. The merged document is
-validated against :class:`Scenario`.
-
-Every user mistake becomes a :class:`ConfigError` whose one-line message names
-the file, the dotted path of the field, the line where the YAML gives it, the
-value and the rule that it breaks.
+Validated once, at the edge, into frozen objects (``extra="forbid"``: an unknown field
+is an error). Reading files and turning validation errors into one-line messages is
+:mod:`sim.config.loader`'s job; making variants of a scenario is
+:mod:`sim.config.variants`'.
 
 Units: days for every time (``*_days``), probabilities in [0, 1] (``p_*``),
 rates per the unit in their name (``*_per_week``, ``*_per_year``, ``*_per_day``).
@@ -16,40 +12,71 @@ rates per the unit in their name (``*_per_week``, ``*_per_year``, ``*_per_day``)
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
-from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
 from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    ValidationError,
     field_validator,
     model_validator,
 )
 
 __all__ = [
-    "field_keys",
-    "peer_places",
-    "ConfigError",
+    "ExponentialBaseline",
+    "WeibullBaseline",
+    "LogLogisticBaseline",
+    "PiecewiseBaseline",
+    "FixedDuration",
+    "ExponentialDuration",
+    "GammaDuration",
+    "LognormalDuration",
+    "TrialFeed",
+    "RateChange",
+    "ServiceFeed",
+    "RiskGroup",
+    "Population",
+    "Readmission",
+    "Competing",
+    "Engagement",
+    "Attendance",
+    "PeerWorkers",
+    "AcuteSetting",
+    "AcuteCare",
+    "PeerSupportOffer",
+    "NoEffect",
+    "ITTEffect",
+    "DoseResponseEffect",
+    "Arm",
+    "Interval",
+    "Published",
+    "Outcomes",
+    "Costs",
+    "FreeParameter",
+    "Target",
+    "Calibration",
     "Scenario",
-    "load_scenario",
-    "scenario_from_dict",
-    "resolved_yaml",
+    "PositiveDays",
+    "NonNegDays",
+    "Probability",
+    "Name",
+    "Baseline",
+    "Duration",
+    "Feed",
+    "Effect",
+    "STATISTICS",
+    "PathError",
 ]
 
 
-class ConfigError(ValueError):
-    """A user's mistake in a scenario; its message is one line, fit to print as is.
+class PathError(ValueError):
+    """A cross-field rule broken at a known path (raised inside validators)."""
 
-    Non-printable characters (a newline in a key, say) are shown escaped, so that no
-    input can break the message over lines or inject terminal control codes.
-    """
-
-    def __init__(self, message: str):
-        super().__init__("".join(c if c.isprintable() else repr(c)[1:-1] for c in str(message)))
+    def __init__(self, path: tuple[Any, ...], rule: str, value: Any):
+        super().__init__(rule)
+        self.path = path
+        self.rule = rule
+        self.value = value
 
 
 class _Model(BaseModel):
@@ -471,7 +498,7 @@ class Outcomes(_Model):
 
 # ------------------------------------------------------------------------------ costs
 class Costs(_Model):
-    """Unit costs, one currency and price year. Sources: the research note core_trial.md, 3."""
+    """Unit costs, one currency and price year. Sources: docs/evidence.md, unit costs."""
 
     currency: str = Field(default="GBP", description="Currency of every cost.")
     price_year: str = Field(default="2024/25", description="Price year of the unit costs.")
@@ -637,14 +664,14 @@ class Scenario(_Model):
         arm_names = [a.name for a in self.arms]
         if isinstance(self.feed, TrialFeed):
             if set(self.feed.allocation) != set(arm_names):
-                raise _PathError(
+                raise PathError(
                     ("feed", "allocation"),
                     f"must name exactly the arms {arm_names}",
                     dict(self.feed.allocation),
                 )
             horizons = (self.outcomes.primary_horizon_days, *self.outcomes.secondary_horizons_days)
             if max(horizons) > self.feed.follow_up_days:
-                raise _PathError(
+                raise PathError(
                     ("feed", "follow_up_days"),
                     f"must cover every outcome horizon (the longest is {max(horizons):g} days)",
                     self.feed.follow_up_days,
@@ -652,7 +679,7 @@ class Scenario(_Model):
         if self.calibration is not None:
             for i, t in enumerate(self.calibration.targets):
                 if t.arm not in arm_names:
-                    raise _PathError(
+                    raise PathError(
                         ("calibration", "targets", i, "arm"),
                         f"names no arm; arms: {arm_names}",
                         t.arm,
@@ -663,7 +690,7 @@ class Scenario(_Model):
             if offer and offer.risk_groups:
                 unknown = sorted(set(offer.risk_groups) - groups)
                 if unknown:
-                    raise _PathError(
+                    raise PathError(
                         ("arms", i, "peer_support", "risk_groups"),
                         f"names unknown risk group(s) {unknown}; known: {sorted(groups)}",
                         list(offer.risk_groups),
@@ -681,308 +708,3 @@ class Scenario(_Model):
         if isinstance(self.feed, TrialFeed):
             return self.feed.recruitment_days + self.feed.follow_up_days
         return self.feed.warm_up_days + self.feed.run_days
-
-
-def field_keys(doc: Any, dotted: str) -> tuple[Any, ...]:
-    """Keys of a dotted field path in a scenario document (as dumped or loaded).
-
-    List items are named by index or by their ``name`` (``arms.peer_support.effect``).
-    Raises ``KeyError`` with the first part that names nothing.
-    """
-    node, out = doc, []
-    for part in dotted.split("."):
-        if isinstance(node, list):
-            names = [item.get("name") if isinstance(item, dict) else None for item in node]
-            if part.isdigit() and int(part) < len(node):
-                i = int(part)
-            elif part in names:
-                i = names.index(part)
-            else:
-                raise KeyError(part)
-            out.append(i)
-            node = node[i]
-        elif isinstance(node, dict) and part in node:
-            out.append(part)
-            node = node[part]
-        else:
-            raise KeyError(part)
-    return tuple(out)
-
-
-def peer_places(scenario: Scenario, offering: list[Arm] | tuple[Arm, ...]) -> int | None:
-    """Places in the peer-worker pool shared by the ``offering`` arms (None: unlimited).
-
-    Workers times the effective caseload: the smaller of ``caseload_per_worker`` and what
-    the weekly contact hours allow at the most demanding offer (hours per patient-week).
-    """
-    pw = scenario.peer_workers
-    offering = [a for a in offering if a.peer_support is not None]
-    if pw.count is None or not offering:
-        return None
-    hours_per_patient_week = max(
-        a.peer_support.session_hours * 7.0 / a.peer_support.interval_days  # type: ignore[union-attr]
-        for a in offering
-    )
-    by_hours = math.floor(pw.weekly_session_hours / hours_per_patient_week + 1e-9)
-    return pw.count * min(pw.caseload_per_worker, by_hours)
-
-
-class _PathError(ValueError):
-    """A cross-field rule broken at a known path (raised inside validators)."""
-
-    def __init__(self, path: tuple[Any, ...], rule: str, value: Any):
-        super().__init__(rule)
-        self.path = path
-        self.rule = rule
-        self.value = value
-
-
-# ------------------------------------------------------------------------------ loading
-_MAX_BYTES = 1_000_000
-
-
-def load_scenario(path: str | Path) -> Scenario:
-    """Read, merge (``base:``) and validate a scenario file.
-
-    Raises
-    ------
-    ConfigError
-        For every problem a user can fix: unreadable file, malformed YAML, a rule broken.
-    """
-    path = Path(path)
-    doc, lines = _load_merged(path, ())
-    return _validate(doc, lines, path)
-
-
-def scenario_from_dict(doc: Mapping[str, Any], source: str = "<dict>") -> Scenario:
-    """Validate an in-memory scenario document (for notebooks and tests)."""
-    return _validate(dict(doc), {}, Path(source))
-
-
-def resolved_yaml(scenario: Scenario) -> str:
-    """The scenario with every default filled in, as YAML."""
-    return yaml.safe_dump(
-        scenario.model_dump(mode="json"), sort_keys=False, allow_unicode=True, width=100
-    )
-
-
-_MAX_NODES = 100_000  # values after expanding YAML aliases
-_MAX_DEPTH = 50
-
-
-def _read_yaml(path: Path) -> tuple[Any, dict[tuple[Any, ...], int]]:
-    """Parse a scenario file with PyYAML's safe loader, refusing hostile documents.
-
-    Only regular files are read (not devices or pipes), at most 1 MB, UTF-8. The
-    composed document is checked before anything is built from it: at most 50 levels
-    deep and 100,000 values once aliases are expanded (an alias "bomb" is refused
-    without being expanded), and no alias may refer to itself.
-    """
-    try:
-        if not path.is_file():
-            raise ConfigError(
-                f"{path}: no such file" if not path.exists() else f"{path}: not a regular file"
-            )
-        size = path.stat().st_size
-        if size > _MAX_BYTES:
-            raise ConfigError(
-                f"{path}: {size} bytes; a scenario file may have at most {_MAX_BYTES}"
-            )
-        raw = path.read_bytes()[: _MAX_BYTES + 1]
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read ({exc.strerror})") from None
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start})") from None
-    loader = None
-    try:
-        loader = yaml.SafeLoader(text)  # its reader already rejects some characters
-        node = loader.get_single_node()
-        if node is None:
-            return None, {}
-        _check_graph(node, path)
-        doc = loader.construct_document(node)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ConfigError(f"{path}: malformed YAML{where}: {problem}") from None
-    except RecursionError:
-        raise ConfigError(f"{path}: nested too deeply (at most {_MAX_DEPTH} levels)") from None
-    except ConfigError:
-        raise
-    except ValueError as exc:  # e.g. an integer of thousands of digits
-        raise ConfigError(f"{path}: a value cannot be read: {exc}") from None
-    finally:
-        if loader is not None:
-            loader.dispose()
-    lines: dict[tuple[Any, ...], int] = {}
-    _index_lines(node, (), lines)
-    return doc, lines
-
-
-def _check_graph(root: yaml.Node, path: Path) -> None:
-    """Expanded size and depth of a composed YAML graph, without expanding it."""
-    sizes: dict[int, int] = {}
-    active: set[int] = set()
-
-    def size(node: yaml.Node, depth: int) -> int:
-        if depth > _MAX_DEPTH:
-            raise ConfigError(f"{path}: nested too deeply (at most {_MAX_DEPTH} levels)")
-        key = id(node)
-        if key in sizes:
-            return sizes[key]
-        if key in active:
-            raise ConfigError(
-                f"{path}: a YAML alias refers to itself (line {node.start_mark.line + 1})"
-            )
-        active.add(key)
-        total = 1
-        if isinstance(node, yaml.MappingNode):
-            for k, v in node.value:
-                total += size(k, depth + 1) + size(v, depth + 1)
-        elif isinstance(node, yaml.SequenceNode):
-            for item in node.value:
-                total += size(item, depth + 1)
-        active.discard(key)
-        if total > _MAX_NODES:
-            raise ConfigError(
-                f"{path}: the document expands to more than {_MAX_NODES:,} values "
-                "(YAML aliases repeating large blocks?)"
-            )
-        sizes[key] = total
-        return total
-
-    size(root, 0)
-
-
-def _index_lines(node: yaml.Node, path: tuple[Any, ...], out: dict[tuple[Any, ...], int]) -> None:
-    out.setdefault(path, node.start_mark.line + 1)
-    if isinstance(node, yaml.MappingNode):
-        for key, value in node.value:
-            k = key.value if isinstance(key, yaml.ScalarNode) else None
-            out[(*path, k)] = key.start_mark.line + 1
-            if isinstance(value, yaml.MappingNode | yaml.SequenceNode):
-                _index_lines(value, (*path, k), out)
-    elif isinstance(node, yaml.SequenceNode):
-        for i, item in enumerate(node.value):
-            out[(*path, i)] = item.start_mark.line + 1
-            if isinstance(item, yaml.MappingNode | yaml.SequenceNode):
-                _index_lines(item, (*path, i), out)
-
-
-LineIndex = dict[tuple[Any, ...], tuple[Path, int]]
-
-
-def _load_merged(path: Path, seen: tuple[Path, ...]) -> tuple[dict[str, Any], LineIndex]:
-    resolved = path.resolve()
-    if resolved in seen:
-        raise ConfigError(f"{path}: base: forms a cycle through {resolved.name}")
-    doc, raw_lines = _read_yaml(path)
-    if doc is None:
-        raise ConfigError(f"{path}: the file is empty; a scenario is a YAML mapping")
-    if not isinstance(doc, dict):
-        raise ConfigError(f"{path}: the top level must be a mapping of fields, not a {_kind(doc)}")
-    lines: LineIndex = {k: (path, v) for k, v in raw_lines.items()}
-    base = doc.pop("base", None)
-    if base is None:
-        return doc, lines
-    if not isinstance(base, str) or not base:
-        raise ConfigError(
-            f"{path}: base (line {raw_lines.get(('base',), '?')}) must be a file path"
-        )
-    base_path = (path.parent / base) if not Path(base).is_absolute() else Path(base)
-    base_doc, base_lines = _load_merged(base_path, (*seen, resolved))
-    base_lines.update(lines)  # the overriding file's lines win
-    return _deep_merge(base_doc, doc), base_lines
-
-
-def _deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
-    out = dict(base)
-    for key, value in over.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = _deep_merge(out[key], value)
-        else:
-            out[key] = value
-    return out
-
-
-def _kind(value: Any) -> str:
-    return {list: "list", str: "string", int: "number", float: "number", bool: "boolean"}.get(
-        type(value), type(value).__name__
-    )
-
-
-def _validate(doc: dict[str, Any], lines: LineIndex, path: Path) -> Scenario:
-    try:
-        return Scenario.model_validate(doc)
-    except ValidationError as exc:
-        err = exc.errors(include_url=False)[0]
-        ctx_error = (err.get("ctx") or {}).get("error")
-        if isinstance(ctx_error, _PathError):
-            data_path, rule, value = ctx_error.path, ctx_error.rule, ctx_error.value
-        else:
-            data_path, value = _data_path(doc, err["loc"])
-            rule = _rule(err)
-            if err["type"] == "missing":
-                value = None
-        raise ConfigError(_message(path, data_path, lines, value, rule, err["type"])) from None
-
-
-def _data_path(doc: Any, loc: tuple[Any, ...]) -> tuple[tuple[Any, ...], Any]:
-    """Map pydantic's loc (which includes union tags) onto the user's document."""
-    node, out = doc, []
-    for part in loc:
-        if isinstance(node, dict) and part in node:
-            node = node[part]
-            out.append(part)
-        elif isinstance(node, list | tuple) and isinstance(part, int) and part < len(node):
-            node = node[part]
-            out.append(part)
-        elif isinstance(node, dict) and isinstance(part, str) and part not in node:
-            # a tag name (e.g. 'weibull') or a missing field
-            if part == loc[-1]:
-                out.append(part)
-                node = None
-    return tuple(out), node
-
-
-def _rule(err: Mapping[str, Any]) -> str:
-    kind, msg = err["type"], err["msg"]
-    if kind == "extra_forbidden":
-        return "unknown field"
-    if kind == "missing":
-        return "required field is missing"
-    if kind == "union_tag_invalid":
-        ctx = err.get("ctx") or {}
-        tag, expected = ctx.get("tag"), ctx.get("expected_tags")
-        return f"unknown {ctx.get('discriminator', 'tag')} {tag!r}; expected one of {expected}"
-    if kind == "union_tag_not_found":
-        ctx = err.get("ctx") or {}
-        return f"needs a {ctx.get('discriminator', 'tag')} field"
-    if msg.startswith("Value error, "):
-        msg = msg[len("Value error, ") :]
-    return msg[:1].lower() + msg[1:]
-
-
-def _message(
-    path: Path,
-    data_path: tuple[Any, ...],
-    lines: LineIndex,
-    value: Any,
-    rule: str,
-    kind: str,
-) -> str:
-    dotted = ".".join(str(p) for p in data_path) or "(top level)"
-    source, line = path, None
-    for n in range(len(data_path), -1, -1):
-        if data_path[:n] in lines:
-            source, line = lines[data_path[:n]]
-            break
-    where = f" (line {line})" if line else ""
-    shown = ""
-    if kind != "missing" and value is not None:
-        text = repr(value)
-        shown = f" = {text if len(text) <= 60 else text[:57] + '...'}"
-    return f"{source}: {dotted}{where}{shown}: {rule}"

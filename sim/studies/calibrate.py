@@ -20,18 +20,26 @@ from __future__ import annotations
 
 import math
 import re
-import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from sim import api
-from sim.config import ConfigError, Scenario, Target, _read_yaml, field_keys, scenario_from_dict
+from sim import api, provenance
+from sim.config import (
+    ConfigError,
+    Scenario,
+    Target,
+    get_field,
+    load_scenario,
+    number_keys,
+    read_yaml,
+    variant,
+)
+from sim.io import atomic_text
 
 __all__ = ["CalibrationResult", "calibrate", "target_statistic", "write_calibrated"]
 
@@ -42,22 +50,6 @@ END = "# --- end of calibration ---"
 
 class _Budget(Exception):
     pass
-
-
-def _resolve(doc: Any, dotted: str) -> tuple[Any, ...]:
-    """Keys of a dotted path that must name a number (``KeyError``/``TypeError`` if not)."""
-    keys = field_keys(doc, dotted)
-    node = _node(doc, keys)
-    if isinstance(node, bool) or not isinstance(node, int | float):
-        raise TypeError(dotted)
-    return keys
-
-
-def _set(doc: Any, keys: tuple[Any, ...], value: float) -> None:
-    node = doc
-    for k in keys[:-1]:
-        node = node[k]
-    node[keys[-1]] = int(round(value)) if isinstance(node[keys[-1]], int) else float(value)
 
 
 def target_statistic(result: api.RunResult, scenario: Scenario, t: Target) -> float:
@@ -113,25 +105,23 @@ def calibrate(
     """Fit the free parameters of the scenario at ``path``; see the module docstring."""
     from scipy import optimize
 
-    from sim.config import load_scenario
-
     base = load_scenario(path)
     cal = base.calibration
     if cal is None:
         raise ConfigError(f"{path}: calibration: the scenario declares no calibration block")
     doc = base.model_dump(mode="json")
-    raw, lines = _read_yaml(path)
+    raw, lines = read_yaml(path)
     keys = []
     for i, p in enumerate(cal.parameters):
         try:
-            k = _resolve(doc, p.path)
+            k = number_keys(doc, p.path)
         except (KeyError, TypeError):
             raise ConfigError(
                 f"{path}: calibration.parameters.{i}.path = {p.path!r}: "
                 "names no number in the scenario"
             ) from None
         try:
-            raw_keys = _resolve(raw, p.path)
+            raw_keys = number_keys(raw, p.path)
         except (KeyError, TypeError):
             raise ConfigError(
                 f"{path}: calibration.parameters.{i}.path = {p.path!r}: not set in this file "
@@ -142,7 +132,7 @@ def calibrate(
         keys.append(k)
     lo = np.array([p.lower for p in cal.parameters])
     hi = np.array([p.upper for p in cal.parameters])
-    x0 = np.clip(np.array([_get(doc, k) for k in keys], float), lo, hi)
+    x0 = np.clip(np.array([float(get_field(doc, k)) for k in keys], float), lo, hi)
     n_reps = replications or cal.replications
     budget = max_evaluations or cal.max_evaluations
     say = report or (lambda _msg: None)
@@ -151,10 +141,12 @@ def calibrate(
     history: list[tuple[np.ndarray, float]] = []
 
     def scenario_at(x: np.ndarray) -> Scenario:
-        d = base.model_dump(mode="json")
-        for k, v in zip(keys, x, strict=True):
-            _set(d, k, v)
-        return scenario_from_dict(d, str(path))
+        # a whole-number field (dumped as an int) gets a whole number
+        changes = {
+            name: int(round(v)) if isinstance(get_field(doc, k), int) else float(v)
+            for name, k, v in zip(names, keys, x, strict=True)
+        }
+        return variant(base, changes, str(path))
 
     def residuals(x: np.ndarray) -> np.ndarray:
         key = tuple(np.round(x, 12))
@@ -226,52 +218,22 @@ def calibrate(
     return CalibrationResult(final, names, x0, best, pd.DataFrame(rows), len(history), history)
 
 
-def _node(doc: Any, keys: tuple[Any, ...]) -> Any:
-    for k in keys:
-        doc = doc[k]
-    return doc
-
-
-def _get(doc: Any, keys: tuple[Any, ...]) -> float:
-    return float(_node(doc, keys))
-
-
-def _git(path: Path) -> str:
-    try:
-        return (
-            subprocess.run(
-                ["git", "-C", str(path.parent), "rev-parse", "--short", "HEAD"],
-                capture_output=True,
-                text=True,
-                timeout=5,
-            ).stdout.strip()
-            or "no git"
-        )
-    except (OSError, subprocess.SubprocessError):
-        return "no git"
-
-
 def write_calibrated(source: Path, out: Path, res: CalibrationResult, checked: int) -> str:
     """Write the calibrated scenario (the source text, fitted numbers replaced, and a
     calibration comment block at the top); return the new text."""
     text = source.read_text(encoding="utf-8")
-    raw, lines = _read_yaml(source)
+    raw, lines = read_yaml(source)
     rows = text.splitlines(keepends=True)
     for name, value in zip(res.names, res.best, strict=True):
-        keys = _resolve(raw, name)
+        keys = number_keys(raw, name)
         line = lines[keys]
         key = str(keys[-1])
         pattern = re.compile(
             rf"(\b{re.escape(key)}\s*:\s*)([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)"
         )
         # the schema's type decides: an int field (dumped as int) gets a whole number
-        is_int = isinstance(
-            _node(
-                res.scenario.model_dump(mode="json"),
-                _resolve(res.scenario.model_dump(mode="json"), name),
-            ),
-            int,
-        )
+        fitted = res.scenario.model_dump(mode="json")
+        is_int = isinstance(get_field(fitted, number_keys(fitted, name)), int)
         new_value = str(int(round(value))) if is_int else f"{value:.6g}"
         replaced, n = pattern.subn(lambda m, nv=new_value: m.group(1) + nv, rows[line - 1], count=1)
         if n != 1:
@@ -282,7 +244,7 @@ def write_calibrated(source: Path, out: Path, res: CalibrationResult, checked: i
     met = int(res.table["within_tolerance"].sum())
     block = [
         f"{BEGIN} on {datetime.now().astimezone().isoformat(timespec='minutes')} ---",
-        f"# from {source.name} (git {_git(source)}), seed {res.scenario.seed}; "
+        f"# from {source.name} (git {_short_commit(source)}), seed {res.scenario.seed}; "
         f"{res.evaluations} evaluations; checked on {checked} simulated trials.",
         "# parameters (start -> fitted):",
         *[
@@ -298,7 +260,10 @@ def write_calibrated(source: Path, out: Path, res: CalibrationResult, checked: i
         END,
     ]
     new_text = "\n".join(block) + "\n" + body
-    tmp = out.with_name(f".{out.name}.partial")
-    tmp.write_text(new_text, encoding="utf-8")
-    tmp.replace(out)
+    atomic_text(out, new_text)
     return new_text
+
+
+def _short_commit(source: Path) -> str:
+    sha = provenance.git_commit(source.resolve().parent)
+    return f"{sha[:7]}{'+dirty' if sha.endswith('+dirty') else ''}" if sha else "no git"

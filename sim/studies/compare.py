@@ -1,8 +1,8 @@
-"""Policy what-ifs: compare policies and sweep parameters under common random numbers.
+"""Compare policies under common random numbers.
 
-Every policy (an arm of a scenario file) and every sweep point runs the same
-replications with the same seed, so each replication sees the same patients with the
-same draws under every policy. Differences are therefore paired: their spread across
+Every policy (an arm of a scenario file) runs the same replications with the same
+seed, so each replication sees the same patients with the same draws under every
+policy. Differences are therefore paired: their spread across
 replications is only what the policy changes, and their CIs are narrower than
 unpaired ones (the ratio is reported).
 
@@ -16,17 +16,17 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 import pandas as pd
-import yaml
 
 from sim import api
-from sim.config import ConfigError, Scenario, field_keys, scenario_from_dict
+from sim.analysis.intervals import t_interval
+from sim.config import Scenario, variant
+from sim.rng import study_stream
 from sim.runner import Dask
 
-__all__ = ["Comparison", "compare", "parse_set", "sweep", "MAIN_METRICS"]
+__all__ = ["Comparison", "compare", "MAIN_METRICS", "ECONOMICS"]
 
 MAIN_METRICS = [
     "readmissions_per_100",
@@ -55,26 +55,13 @@ ECONOMICS = [
 ]
 
 
-def _t_ci(values: np.ndarray) -> tuple[float, float, float]:
-    from scipy import stats
-
-    v = values[np.isfinite(values)]
-    if len(v) == 0:
-        return math.nan, math.nan, math.nan
-    m = float(v.mean())
-    if len(v) < 2:
-        return m, math.nan, math.nan
-    half = float(stats.t.ppf(0.975, len(v) - 1) * v.std(ddof=1) / math.sqrt(len(v)))
-    return m, m - half, m + half
-
-
 def _boot_ratio(num: np.ndarray, den: np.ndarray, seed: int) -> tuple[float, float, float]:
     """mean(num) / mean(den) with a percentile bootstrap CI over replications."""
     ok = np.isfinite(num) & np.isfinite(den)
     num, den = num[ok], den[ok]
     if len(num) < 2 or den.mean() == 0:
         return math.nan, math.nan, math.nan
-    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(99,)))
+    rng = study_stream(seed, "bootstrap")
     idx = rng.integers(0, len(num), (2000, len(num)))
     with np.errstate(divide="ignore", invalid="ignore"):
         boot = num[idx].mean(axis=1) / den[idx].mean(axis=1)
@@ -115,7 +102,7 @@ def compare(
     The baseline is the first policy of the first scenario.
     """
     seed = scenarios[0].seed
-    scenarios = [s.model_copy(update={"seed": seed}) for s in scenarios]
+    scenarios = [variant(s, {"seed": seed}, f"{s.name}: seed of the comparison") for s in scenarios]
     notes = [f"{replications} replications per policy, seed {seed}, common random numbers."]
     first = scenarios[0]
     if first.is_trial:
@@ -153,7 +140,7 @@ def compare(
             if (metric, policy) not in wide.columns:
                 continue
             v = wide[(metric, policy)].to_numpy(float)
-            mean, lo, hi = _t_ci(v)
+            mean, lo, hi = t_interval(v)
             row = {
                 "metric": metric,
                 "policy": policy,
@@ -166,7 +153,7 @@ def compare(
             if policy != baseline and (metric, baseline) in wide.columns:
                 b = wide[(metric, baseline)].to_numpy(float)
                 d = v - b
-                dm, dlo, dhi = _t_ci(d)
+                dm, dlo, dhi = t_interval(d)
                 ok = np.isfinite(v) & np.isfinite(b)
                 unpaired = math.nan
                 if ok.sum() > 1:
@@ -239,7 +226,7 @@ def _ratio_rows(metrics: pd.DataFrame, name: str, labels, seed: int) -> pd.DataF
             continue
         both = num.merge(den, on="replication", suffixes=("_n", "_d"))
         d = both["value_d"].to_numpy(float)
-        _, dlo, dhi = _t_ci(d)
+        _, dlo, dhi = t_interval(d)
         if dlo > 0 or dhi < 0:
             mean, lo, hi = _boot_ratio(both["value_n"].to_numpy(float), d, seed)
         else:  # the denominator may be 0: the ratio is undefined, not just uncertain
@@ -289,95 +276,3 @@ def _ranking_notes(table: pd.DataFrame) -> list[str]:
             f"range {r.min():.2f}-{r.max():.2f})."
         )
     return notes
-
-
-# ------------------------------------------------------------------------------ sweep
-def parse_set(text: str) -> tuple[str, list[Any]]:
-    """``path=1..10`` (step 1), ``path=0.5..0.9:0.1``, or ``path=a,b,c`` -> (path, values)."""
-    path, sep, spec = text.partition("=")
-    if not sep or not path or not spec:
-        raise ConfigError(f"--set {text!r}: expected PATH=VALUES, e.g. peer_workers.count=1..10")
-    try:
-        if ".." in spec:
-            span, _, step = spec.partition(":")
-            a_text, b_text = span.split("..")
-            nums = [yaml.safe_load(x) for x in (a_text, b_text, step or "1")]
-            if not all(isinstance(x, int | float) and not isinstance(x, bool) for x in nums):
-                raise ValueError
-            a, b, st = nums
-            if st <= 0 or b < a:
-                raise ValueError
-            count = int(math.floor((b - a) / st + 1e-9)) + 1
-            values = [a + i * st for i in range(count)]
-            if all(isinstance(x, int) for x in nums):
-                values = [int(v) for v in values]
-            else:
-                values = [round(v, 12) for v in values]
-        else:
-            values = [yaml.safe_load(x) for x in spec.split(",")]
-    except (ValueError, yaml.YAMLError):
-        raise ConfigError(
-            f"--set {text!r}: values must be a range (1..10, 0.5..0.9:0.1) or a list (a,b,c)"
-        ) from None
-    if len(values) > 1000:
-        raise ConfigError(f"--set {text!r}: {len(values)} values; at most 1000")
-    return path, values
-
-
-def _with(scenario: Scenario, settings: dict[str, Any], label: str) -> Scenario:
-    doc = scenario.model_dump(mode="json")
-    for path, value in settings.items():
-        try:
-            keys = field_keys(doc, path)
-        except KeyError as exc:
-            raise ConfigError(
-                f"--set {path}: the scenario has no field {exc.args[0]!r} there"
-            ) from None
-        node = doc
-        for k in keys[:-1]:
-            node = node[k]
-        node[keys[-1]] = value
-    return scenario_from_dict(doc, label)
-
-
-def sweep(
-    scenario: Scenario,
-    settings: list[tuple[str, list[Any]]],
-    replications: int,
-    jobs: int | None = None,
-    progress: Callable[[int], None] | None = None,
-    dask: Dask | None = None,
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Run every point of the grid of ``settings`` with the same seed.
-
-    Returns (tidy summary: set:<path> columns, arm, metric, mean, ci_low, ci_high,
-    replications; and all per-replication metrics with the same set: columns).
-    """
-    import itertools
-
-    grid = list(itertools.product(*[values for _, values in settings]))
-    paths = [p for p, _ in settings]
-    # validate every point before running any
-    points = [
-        (
-            vals,
-            _with(
-                scenario,
-                dict(zip(paths, vals, strict=True)),
-                "--set " + ", ".join(f"{p}={v}" for p, v in zip(paths, vals, strict=True)),
-            ),
-        )
-        for vals in grid
-    ]
-    summaries, all_metrics = [], []
-    for vals, sc in points:
-        r = api.run(sc, replications=replications, jobs=jobs, dask=dask)
-        cols = {f"set:{p}": v for p, v in zip(paths, vals, strict=True)}
-        summaries.append(r.summary.assign(**cols))
-        all_metrics.append(r.metrics.assign(**cols))
-        if progress:
-            progress(1)
-    summary = pd.concat(summaries, ignore_index=True)
-    front = [f"set:{p}" for p in paths]
-    summary = summary[front + [c for c in summary.columns if c not in front]]
-    return summary, pd.concat(all_metrics, ignore_index=True)

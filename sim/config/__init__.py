@@ -1,0 +1,28 @@
+"""Scenarios: the schema (:mod:`.schema`), reading files (:mod:`.loader`) and making
+variants (:mod:`.variants`).
+
+This package is the door the rest of crisis-sim, and a notebook, goes through::
+
+    from sim.config import load_scenario, variant
+    scenario = variant(load_scenario("scenarios/core-trial.yaml"), {"seed": 7}, "--seed")
+"""
+
+from sim.config.loader import load_scenario, read_yaml, resolved_yaml, scenario_from_dict
+from sim.config.schema import *  # noqa: F403 - the schema's classes are the package's
+from sim.config.schema import Scenario
+from sim.config.variants import field_keys, get_field, number_keys, set_field, variant
+from sim.errors import ConfigError
+
+__all__ = [
+    "ConfigError",
+    "Scenario",
+    "field_keys",
+    "get_field",
+    "load_scenario",
+    "number_keys",
+    "read_yaml",
+    "resolved_yaml",
+    "scenario_from_dict",
+    "set_field",
+    "variant",
+]

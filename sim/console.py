@@ -1,0 +1,239 @@
+"""Terminal tables: what the commands print, formatted in this one room.
+
+Each function takes a command's tables and returns text; the command line prints it.
+Numbers are rounded for reading; the files hold them in full.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from sim.analysis.trial import reference_arm
+from sim.config import Scenario, TrialFeed
+
+__all__ = [
+    "format_summary",
+    "format_trial",
+    "format_compare",
+    "format_sweep",
+    "format_power",
+    "format_calibration",
+]
+
+
+def _fmt(mean: float, lo: float, hi: float, pct: bool = False, digits: int = 1) -> str:
+    if mean is None or (isinstance(mean, float) and math.isnan(mean)):
+        return "-"
+    k = 100.0 if pct else 1.0
+    unit = "%" if pct else ""
+
+    def num(x: float) -> str:
+        return f"{round(x * k, digits) + 0.0:.{digits}f}"  # + 0.0: no "-0.0"
+
+    text = f"{num(mean)}{unit}"
+    if lo is not None and not math.isnan(lo):
+        text += f" ({num(lo)}-{num(hi)})"
+    return text
+
+
+def format_summary(summary, scenario: Scenario, replications: int, wall_seconds: float) -> str:
+    """The table printed after a run: one row per arm, means with 95% CIs."""
+    h = scenario.outcomes.primary_horizon_days
+    cols = [
+        ("patients", "patients", False, 1),
+        (f"p_readmit_{h:g}d", f"readmitted <={h:g}d", True, 1),
+        ("sessions_attended_mean", "sessions attended", False, 2),
+        ("acute_days_per_patient", "acute days/patient", False, 1),
+        ("ward_days_per_patient", "ward bed-days/patient", False, 1),
+        ("wait_days_mean", "peer wait (days)", False, 1),
+        ("ward_occupancy_mean", "ward beds occupied", False, 1),
+    ]
+    rows = []
+    for arm in [a.name for a in scenario.arms]:
+        s = summary[summary["arm"] == arm].set_index("metric")
+        row = {"arm": arm}
+        for metric, label, pct, digits in cols:
+            if metric == "patients" and metric in s.index:
+                row[label] = f"{s.loc[metric, 'mean']:.0f}"
+            elif metric in s.index:
+                r = s.loc[metric]
+                row[label] = _fmt(r["mean"], r["ci_low"], r["ci_high"], pct, digits)
+            else:
+                row[label] = "-"
+        rows.append(row)
+    table = pd.DataFrame(rows).to_string(index=False)
+    kind = "trial" if scenario.is_trial else "service"
+    head = (
+        f"{scenario.name} ({kind}): {replications} replication(s), seed {scenario.seed}, "
+        f"{wall_seconds:.1f} s. Means across replications, 95% CI in brackets."
+    )
+    return f"{head}\n{table}"
+
+
+def format_compare(table, metrics: list[str]) -> str:
+    """One line per metric and policy: mean (95% CI) and the paired difference."""
+
+    def fmt(m: float, lo: float, hi: float) -> str:
+        if m is None or not math.isfinite(m):
+            return "-"
+        big = max(abs(m), abs(lo) if math.isfinite(lo) else 0) >= 100
+        f = (lambda x: f"{x:,.0f}") if big else (lambda x: f"{x:.3g}")
+        return f"{f(m)} ({f(lo)} to {f(hi)})" if math.isfinite(lo) else f(m)
+
+    rows = []
+    for metric in metrics:
+        for r in table[table["metric"] == metric].itertuples():
+            diff = getattr(r, "diff_mean", math.nan)
+            rows.append(
+                {
+                    "metric": metric,
+                    "policy": r.policy,
+                    "mean (95% CI)": fmt(r.mean, r.ci_low, r.ci_high),
+                    "difference from baseline (95% CI)": (
+                        fmt(diff, r.diff_ci_low, r.diff_ci_high)
+                        if isinstance(diff, float) and math.isfinite(diff)
+                        else ""
+                    ),
+                }
+            )
+    return pd.DataFrame(rows).to_string(index=False, justify="left")
+
+
+def format_trial(summary: pd.DataFrame, attendance: pd.DataFrame, scenario: Scenario) -> str:
+    """The trial table printed by ``crisis-sim run`` for a trial scenario (primary horizon)."""
+    assert isinstance(scenario.feed, TrialFeed)
+    h = scenario.outcomes.primary_horizon_days
+    s = summary[summary["horizon_days"] == h]
+    arms = [a.name for a in scenario.arms]
+    ref = reference_arm(scenario)
+
+    def cell(arm: str, stat: str, kind: str = "median", pct: bool = False, digits: int = 2) -> str:
+        r = s[(s["arm"] == arm) & (s["statistic"] == stat)]
+        if r.empty:
+            return "-"
+        r = r.iloc[0]
+        k = 100 if pct else 1
+        unit = "%" if pct else ""
+        if kind == "share":
+            return f"{r['mean'] * 100:.1f}%"
+        v = r[kind]
+        return f"{v * k:.{digits}f}{unit} ({r['p2_5'] * k:.{digits}f}-{r['p97_5'] * k:.{digits}f})"
+
+    lines = [
+        (
+            f"readmitted within {h:g}d: mean (2.5-97.5%)",
+            {a: cell(a, "p_readmitted", "mean", True, 1) for a in arms},
+        ),
+        ("odds ratio: median (2.5-97.5%)", {a: cell(a, "odds_ratio") for a in arms if a != ref}),
+        ("  power, p < 0.05", {a: cell(a, "power_or", "share") for a in arms if a != ref}),
+        (
+            "  CI coverage of the true ratio",
+            {a: cell(a, "coverage_or", "share") for a in arms if a != ref},
+        ),
+        (
+            "hazard ratio (Cox): median (2.5-97.5%)",
+            {a: cell(a, "hazard_ratio") for a in arms if a != ref},
+        ),
+        ("  power, p < 0.05", {a: cell(a, "power_hr", "share") for a in arms if a != ref}),
+        (
+            "  CI coverage of the true ratio",
+            {a: cell(a, "coverage_hr", "share") for a in arms if a != ref},
+        ),
+        (
+            f"RMST to {h:g}d, days: mean (2.5-97.5%)",
+            {a: cell(a, "rmst_days", "mean", digits=0) for a in arms},
+        ),
+        (
+            "days to readmission, among readmitted: mean",
+            {a: cell(a, "mean_days_readmitted", "mean", digits=0) for a in arms},
+        ),
+        ("  median", {a: cell(a, "median_days_readmitted", "mean", digits=0) for a in arms}),
+        (
+            f"deaths within {h:g}d: mean (2.5-97.5%)",
+            {a: cell(a, "deaths", "mean", digits=1) for a in arms},
+        ),
+    ]
+    att = attendance.groupby(["arm", "sessions_attended"])["share"].mean()
+    for arm in scenario.arms:
+        if arm.peer_support is None:
+            continue
+        a = att.loc[arm.name]
+        n = arm.peer_support.n_sessions
+        lines.append(("attended >= 3 sessions", {arm.name: f"{a[a.index >= 3].sum() * 100:.1f}%"}))
+        lines.append((f"attended all {n}", {arm.name: f"{a.loc[n] * 100:.1f}%"}))
+    table = pd.DataFrame(
+        [{"statistic": name, **{a: vals.get(a, "") for a in arms}} for name, vals in lines]
+    )
+    filled = table[arms].replace("", np.nan)
+    table = table[~filled.isin(["-"]).where(filled.notna(), True).all(axis=1)]
+    n_trials = int(s["replications"].max()) if len(s) else 0
+    head = (
+        f"Trial analysis, {n_trials} simulated trials, primary horizon {h:g} days "
+        f"(reference arm: {ref}; complete case, as CORE)"
+    )
+    return head + "\n" + table.to_string(index=False)
+
+
+def format_sweep(summary: pd.DataFrame, metrics: list[str], scenario: Scenario, reps: int) -> str:
+    """One row per sweep point and arm, one column per metric: mean (95% CI)."""
+    cols = [c for c in summary.columns if c.startswith("set:")]
+    view = summary[summary["metric"].isin(metrics)]
+    view = view.assign(
+        value=[
+            f"{m:.3g} ({lo:.3g} to {hi:.3g})"
+            if math.isfinite(m) and math.isfinite(lo)
+            else f"{m:.3g}"
+            for m, lo, hi in zip(view["mean"], view["ci_low"], view["ci_high"], strict=True)
+        ]
+    )
+    wide = view.pivot_table(
+        index=[*cols, "arm"], columns="metric", values="value", aggfunc="first", sort=False
+    )
+    with pd.option_context("display.width", 220, "display.max_columns", 20):
+        return (
+            f"Sweep of {scenario.name}: {reps} replications per point, common random numbers\n"
+            + wide.to_string()
+        )
+
+
+def format_power(table: pd.DataFrame, scenario: Scenario, reps: int) -> str:
+    """Power by trial size, arm and test, with its 95% interval."""
+    shown = table.assign(
+        power=table["power"].map(lambda v: f"{v:.1%}"),
+        ci=[f"{a:.1%}-{b:.1%}" for a, b in zip(table["ci_low"], table["ci_high"], strict=True)],
+    )
+    return (
+        f"Power at the primary horizon ({scenario.outcomes.primary_horizon_days:g} days), "
+        f"{reps} simulated trials per size, p < 0.05:\n"
+        + shown[["n_per_arm", "arm", "test", "power", "ci", "replications"]].to_string(index=False)
+    )
+
+
+def format_calibration(res, source_name: str, checked: int) -> str:
+    """The fitted parameters (start -> fitted), the target table and any target missed."""
+    shown = res.table.assign(
+        simulated=res.table["simulated"].map(lambda v: f"{v:.4g}"),
+        miss=res.table["miss"].map(lambda v: f"{v:+.3g}"),
+        within_tolerance=res.table["within_tolerance"].map({True: "yes", False: "NO"}),
+    ).drop(columns=["source"])
+    lines = [
+        f"Calibration of {source_name}: {res.evaluations} evaluations, checked on "
+        f"{checked} simulated trials"
+    ]
+    for name, a, b in zip(res.names, res.start, res.best, strict=True):
+        lines.append(f"  {name}: {a:.6g} -> {b:.6g}")
+    with pd.option_context("display.width", 200):
+        lines.append(shown.to_string(index=False))
+    missed = res.table[~res.table["within_tolerance"]]
+    if len(missed):
+        lines.append(
+            f"\n{len(missed)} target(s) not met with the declared parameters: "
+            + "; ".join(
+                f"{r.target} missed by {r.miss:+.3g} (tolerance {r.tolerance:g})"
+                for r in missed.itertuples()
+            )
+        )
+    return "\n".join(lines)

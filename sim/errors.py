@@ -1,0 +1,95 @@
+"""The package's exceptions and its warning class: catch :class:`CrisisSimError` to catch
+every error crisis-sim raises on purpose.
+
+:class:`UserError` and its subclasses are mistakes a user can fix (a bad scenario, a bad
+option, an output directory that exists): their message is one line, fit to print as
+is, and the command line exits with 2 for them. The others say that a run could not
+finish (it was stopped, a worker died, a replication raised) and what was kept.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "CrisisSimError",
+    "CrisisSimWarning",
+    "UserError",
+    "ConfigError",
+    "OutputExists",
+    "RunInterrupted",
+    "WorkerDied",
+    "ReplicationFailed",
+    "EventsMissing",
+]
+
+
+class CrisisSimError(Exception):
+    """Base of every error crisis-sim raises on purpose."""
+
+
+class CrisisSimWarning(UserWarning):
+    """Something a user should know that does not stop the work (a long run, say)."""
+
+
+def _one_line(message: object) -> str:
+    """Non-printable characters escaped, so no input can break a message over lines or
+    send terminal control codes."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(message))
+
+
+class UserError(CrisisSimError):
+    """A mistake the user can fix; the message is one line."""
+
+    def __init__(self, message: str):
+        super().__init__(_one_line(message))
+
+
+class ConfigError(UserError, ValueError):
+    """A mistake in a scenario: names the file, the field's dotted path, the value and
+    the rule it breaks."""
+
+
+class OutputExists(UserError, FileExistsError):
+    """The output directory exists (and ``force`` was not given), or cannot be used."""
+
+
+class RunInterrupted(CrisisSimError):
+    """A run was stopped (Ctrl-C); the replications finished so far are saved.
+
+    Attributes
+    ----------
+    saved, total
+        Replications saved, and in the run.
+    out
+        The run directory to give to ``--resume`` (``resume=True``) to finish it.
+    """
+
+    def __init__(self, saved: int, total: int, out: object):
+        super().__init__(f"interrupted: {saved} of {total} replications saved")
+        self.saved, self.total, self.out = saved, total, out
+
+
+class WorkerDied(CrisisSimError):
+    """A worker process died (killed, or out of memory); finished work is saved."""
+
+    def __init__(self, saved: int, total: int, out: object):
+        super().__init__(
+            f"a worker process died (killed, or out of memory); {saved} of {total} "
+            "replications saved"
+        )
+        self.saved, self.total, self.out = saved, total, out
+
+
+class ReplicationFailed(CrisisSimError, RuntimeError):
+    """A replication raised: which one, and the worker's traceback."""
+
+    def __init__(self, replication: int, detail: str):
+        super().__init__(f"replication {replication} failed:\n{detail}")
+        self.replication = replication
+        self.detail = detail
+
+    def __reduce__(self):  # crosses the process boundary with both fields
+        return (type(self), (self.replication, self.detail))
+
+
+class EventsMissing(CrisisSimError, FileNotFoundError):
+    """Event parts a worker wrote are not where the run can see them (no shared disk)."""

@@ -1,0 +1,78 @@
+"""Which figures each command writes, made in this one place from its tables.
+
+Each function returns ``{file name: Figure}``; :mod:`sim.io` saves them. The plots
+themselves (one function per kind of plot, composable in a notebook) are in
+:mod:`sim.plots`.
+"""
+
+from __future__ import annotations
+
+from io import BytesIO
+
+import pandas as pd
+from matplotlib.figure import Figure
+
+from sim import plots
+from sim.config import Scenario, ServiceFeed
+from sim.results import RunResult
+
+__all__ = [
+    "DPI",
+    "png",
+    "run_figures",
+    "capacity_figure",
+    "compare_figures",
+    "sweep_figures",
+    "power_figures",
+]
+
+DPI = 110
+
+
+def png(fig: Figure) -> bytes:
+    """A figure as PNG bytes, at the resolution every command uses."""
+    buf = BytesIO()
+    fig.savefig(buf, format="png", dpi=DPI)
+    return buf.getvalue()
+
+
+def capacity_figure(timeseries: pd.DataFrame, scenario: Scenario) -> Figure:
+    """Ward occupancy and the waiting list over time, with the scenario's warm-up and beds."""
+    warm = scenario.feed.warm_up_days if isinstance(scenario.feed, ServiceFeed) else 0.0
+    return plots.capacity_over_time(timeseries, warm, scenario.acute_care.ward.capacity)
+
+
+def run_figures(result: RunResult) -> dict[str, Figure]:
+    """``run``: capacity over time; for a trial, Kaplan-Meier curves, the simulated
+    trials' hazard ratios and attendance, each against the published figures."""
+    sc = result.scenario
+    out: dict[str, Figure] = {}
+    if result.timeseries is not None:
+        out["capacity.png"] = capacity_figure(result.timeseries, sc)
+    if result.trial is not None:
+        pub, h = sc.outcomes.published, sc.outcomes.primary_horizon_days
+        out["km.png"] = plots.km_by_arm(result.patients, h, pub).figure
+        out["hazard_ratios.png"] = plots.hazard_ratio_distribution(result.trial, h, pub).figure
+        out["attendance.png"] = plots.attendance_plot(result.attendance, pub).figure
+    return out
+
+
+def compare_figures(
+    table: pd.DataFrame, timeseries: pd.DataFrame, shown: list[str], scenario: Scenario
+) -> dict[str, Figure]:
+    """``compare``: a forest plot of the paired differences; capacity over time."""
+    out = {"forest.png": plots.forest(table, shown)}
+    if len(timeseries):
+        out["capacity.png"] = capacity_figure(timeseries, scenario)
+    return out
+
+
+def sweep_figures(summary: pd.DataFrame, metrics: list[str]) -> dict[str, Figure]:
+    """``sweep``: each metric against the swept field."""
+    return {"sweep.png": plots.sweep_curves(summary, metrics)}
+
+
+def power_figures(table: pd.DataFrame, scenario: Scenario) -> dict[str, Figure]:
+    """``power``: power against trial size, the published trial's size marked."""
+    pub = scenario.outcomes.published
+    return {"power.png": plots.power_curve(table, pub.n_per_arm if pub else None).figure}

@@ -1,0 +1,59 @@
+"""Where a result came from: the code's git commit, package versions, the machine."""
+
+from __future__ import annotations
+
+import os
+import platform
+import subprocess
+from importlib import metadata
+from pathlib import Path
+
+__all__ = ["git_commit", "versions", "machine"]
+
+PACKAGES = ("crisis-sim", "simpy", "numpy", "pandas", "pyarrow", "pydantic", "PyYAML", "scipy")
+
+
+def git_commit(where: Path | None = None) -> str | None:
+    """The commit checked out at ``where`` (default: this package's source), with
+    ``+dirty`` if tracked files were changed; None outside a git checkout."""
+    here = str(where or Path(__file__).resolve().parent)
+    try:
+        sha = subprocess.run(
+            ["git", "-C", here, "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", here, "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return f"{sha}{'+dirty' if dirty else ''}" if sha else None
+
+
+def versions() -> dict[str, str | None]:
+    """Versions of Python and of the packages that decide the results."""
+    out: dict[str, str | None] = {}
+    for pkg in PACKAGES:
+        try:
+            out[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            out[pkg] = None
+    out["python"] = platform.python_version()
+    return out
+
+
+def machine() -> dict[str, object]:
+    """The machine a run ran on."""
+    return {
+        "platform": platform.platform(),
+        "machine": platform.machine(),
+        "cpus": os.cpu_count(),
+        "hostname": platform.node(),
+    }

@@ -1,0 +1,121 @@
+"""A run in progress on disk: its finished replications, saved as they finish.
+
+It lives in ``.<name>.partial/`` beside the run directory: the resolved scenario,
+and one directory per batch of finished replications (those of a chunk that has
+just finished) with their tables as Parquet and the list of replications, written to
+a temporary name and renamed (a batch is saved whole or not at all). One directory a
+batch rather than a replication: saving 1,000 small trials one by one took as long as
+simulating them. :func:`sim.api.run_to_directory` with ``resume=True`` reloads them
+and runs only what is missing.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import uuid
+from pathlib import Path
+
+import pandas as pd
+
+from sim.errors import OutputExists
+from sim.io import EventParts, atomic_text
+
+__all__ = ["ReplicationStore", "partial_dir"]
+
+
+def partial_dir(out: Path) -> Path:
+    """Where a run in progress keeps its finished replications."""
+    return out.parent / f".{out.name}.partial"
+
+
+class ReplicationStore:
+    """Finished replications of the run to ``out``, saved batch by batch.
+
+    Parameters
+    ----------
+    out
+        The run directory the run will write.
+    resolved
+        The resolved scenario (YAML): a resumed run must be of the same one.
+    resume
+        Reopen an interrupted run's store (refused if there is none, or it is of
+        another scenario or seed); otherwise start a new one (refused if an
+        interrupted run is there, unless ``force``).
+    """
+
+    TABLES = ("patients", "metrics", "trial", "attendance", "timeseries")
+
+    def __init__(self, out: Path, resolved: str, resume: bool, force: bool):
+        self.out = out
+        self.path = partial_dir(out)
+        self.reps = self.path / "reps"
+        marker = self.path / "scenario.resolved.yaml"
+        if resume:
+            if not marker.exists():
+                raise OutputExists(f"{out}: nothing to resume (no interrupted run saved there)")
+            if marker.read_text(encoding="utf-8") != resolved:
+                raise OutputExists(
+                    f"{out}: the interrupted run was of another scenario or seed; "
+                    "resume with the same FILE and --seed, or start again with --force"
+                )
+        elif self.path.exists():
+            if not force:
+                raise OutputExists(
+                    f"{out}: an interrupted run is saved there; finish it with --resume "
+                    f"{out}, or start again with --force"
+                )
+            shutil.rmtree(self.path)
+        self.reps.mkdir(parents=True, exist_ok=True)
+        self.events = self.path / "events"  # --events: written by the workers, in parts
+        atomic_text(marker, resolved)
+
+    def has_events(self, replication: int) -> bool:
+        """Whether a saved replication's events were written (it ran with --events)."""
+        return (self.events / EventParts.name(replication)).is_dir()
+
+    def saved(self) -> dict[int, dict]:
+        """The replications already finished: index -> tables."""
+        out: dict[int, dict] = {}
+        for d in sorted(self.reps.glob("[0-9]*")):
+            reps = json.loads((d / "replications.json").read_text(encoding="utf-8"))
+            tables = {}
+            for name in self.TABLES:
+                f = d / f"{name}.parquet"
+                tables[name] = pd.read_parquet(f) if f.exists() else None
+            for r in reps:
+                out[r] = {
+                    name: None if t is None else t[t["replication"] == r].reset_index(drop=True)
+                    for name, t in tables.items()
+                }
+        return out
+
+    def count(self) -> int:
+        """How many replications are saved (without reading their tables)."""
+        return sum(
+            len(json.loads((d / "replications.json").read_text(encoding="utf-8")))
+            for d in self.reps.glob("[0-9]*")
+        )
+
+    def save(self, pairs: list[tuple[int, dict]]) -> None:
+        """Save a batch of finished replications, atomically."""
+        if not pairs:
+            return
+        reps = [r for r, _ in pairs]
+        name = f"{min(reps):07d}-{uuid.uuid4().hex[:8]}"
+        final, tmp = self.reps / name, self.reps / f".{name}.tmp"
+        tmp.mkdir()
+        for table in self.TABLES:
+            frames = [t[table] for _, t in pairs if t.get(table) is not None]
+            if frames:
+                pd.concat(frames, ignore_index=True).to_parquet(
+                    tmp / f"{table}.parquet", index=False
+                )
+        (tmp / "replications.json").write_text(json.dumps(reps), encoding="utf-8")
+        tmp.rename(final)
+
+    def finished(self) -> Path:
+        """The run is assembled: drop the saved batches (their tables are in the run's)
+        and return the directory to assemble the run directory in."""
+        shutil.rmtree(self.reps, ignore_errors=True)
+        return self.path
