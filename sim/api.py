@@ -1,5 +1,7 @@
-"""The library's front door: run a scenario, get tables; or run it to a directory,
-resumable, as ``crisis-sim run`` does. Usable from notebooks and scripts::
+"""The library's front door: run a scenario and get its tables, or write its run directory.
+
+:func:`run` returns the tables; :func:`run_to_directory` writes them, resumably, as
+``crisis-sim run`` does. Usable from notebooks and scripts::
 
     from sim.api import run, run_to_directory
     from sim.config import load_scenario

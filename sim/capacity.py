@@ -1,5 +1,6 @@
 """Capacity arithmetic shared by the model (places in the peer-worker pool) and the
-analysis (utilisation): a pure function of the scenario."""
+analysis (utilisation): a pure function of the scenario.
+"""
 
 from __future__ import annotations
 

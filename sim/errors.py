@@ -1,5 +1,6 @@
-"""The package's exceptions and its warning class: catch :class:`CrisisSimError` to catch
-every error crisis-sim raises on purpose.
+"""The package's exceptions and its warning class.
+
+Catch :class:`CrisisSimError` to catch every error crisis-sim raises on purpose.
 
 :class:`UserError` and its subclasses are mistakes a user can fix (a bad scenario, a bad
 option, an output directory that exists): their message is one line, fit to print as
@@ -31,8 +32,7 @@ class CrisisSimWarning(UserWarning):
 
 
 def _one_line(message: object) -> str:
-    """Non-printable characters escaped, so no input can break a message over lines or
-    send terminal control codes."""
+    """Escape non-printable characters: no input can break a message or send control codes."""
     return "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(message))
 
 
@@ -44,8 +44,7 @@ class UserError(CrisisSimError):
 
 
 class ConfigError(UserError, ValueError):
-    """A mistake in a scenario: names the file, the field's dotted path, the value and
-    the rule it breaks."""
+    """A mistake in a scenario: names the file, the field's dotted path, value and rule."""
 
 
 class OutputExists(UserError, FileExistsError):
@@ -87,7 +86,7 @@ class ReplicationFailed(CrisisSimError, RuntimeError):
         self.replication = replication
         self.detail = detail
 
-    def __reduce__(self):  # crosses the process boundary with both fields
+    def __reduce__(self):  # noqa: D105 - crosses the process boundary with both fields
         return (type(self), (self.replication, self.detail))
 
 

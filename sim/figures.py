@@ -43,8 +43,10 @@ def capacity_figure(timeseries: pd.DataFrame, scenario: Scenario) -> Figure:
 
 
 def run_figures(result: RunResult) -> dict[str, Figure]:
-    """``run``: capacity over time; for a trial, Kaplan-Meier curves, the simulated
-    trials' hazard ratios and attendance, each against the published figures."""
+    """``run``: capacity over time; for a trial, survival, hazard ratios and attendance.
+
+    The trial figures show the published figures, where the scenario gives them.
+    """
     sc = result.scenario
     out: dict[str, Figure] = {}
     if result.timeseries is not None:

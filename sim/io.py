@@ -65,8 +65,11 @@ def default_out_dir(name: str, now: datetime) -> Path:
 
 
 def output_dir(out: Path | None, name: str, force: bool, now: datetime | None = None) -> Path:
-    """The output directory: ``out`` (refused if it exists, unless ``force``) or a fresh
-    ``runs/<name>-<timestamp>``. Check it before any work, so a refusal costs nothing."""
+    """The output directory: ``out``, or a fresh ``runs/<name>-<timestamp>``.
+
+    ``out`` is refused if it exists, unless ``force``. Check it before any work, so a
+    refusal costs nothing.
+    """
     if out is None:
         out = candidate = default_out_dir(name, now or datetime.now().astimezone())
         k = 2
@@ -160,9 +163,12 @@ def write_run(
 
 
 def _place_events(result: RunResult, where: Path) -> None:
-    """The run directory's ``events``: parts already written there by the workers
-    (anything else there, e.g. of a replication not in this run, is removed), or the
-    in-memory log as one part; nothing if the run kept no events."""
+    """Put the run directory's ``events`` in place.
+
+    Parts already written there by the workers (anything else there, e.g. of a
+    replication not in this run, is removed), or the in-memory log as one part; nothing
+    if the run kept no events.
+    """
     if result.events_dir is not None:
         src = Path(result.events_dir)
         keep = {EventParts.name(r) for r in result.replications or []}
@@ -219,8 +225,10 @@ class EventParts:
 
     @classmethod
     def check(cls, root: Path, replications: list[int]) -> None:
-        """Raise :class:`EventsMissing` if any replication's events are not in ``root``
-        (written by a worker on another machine, say)."""
+        """Raise :class:`EventsMissing` if any replication's events are not in ``root``.
+
+        They are missing when a worker on another machine wrote them on its own disk.
+        """
         missing = [r for r in replications if not (Path(root) / cls.name(r)).is_dir()]
         if missing:
             raise EventsMissing(

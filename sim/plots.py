@@ -54,8 +54,10 @@ def km_by_arm(
     published: Published | None = None,
     ax: Axes | None = None,
 ) -> Axes:
-    """Readmission-free survival by arm: Kaplan-Meier of all simulated trials pooled,
-    with the band that holds 95% of single simulated trials' curves."""
+    """Readmission-free survival by arm: Kaplan-Meier of all simulated trials pooled.
+
+    The band holds 95% of single simulated trials' curves.
+    """
     ax = _axes(ax)
     grid = np.linspace(0, horizon, 366)
     for i, (arm, p) in enumerate(patients.groupby("arm", sort=False)):
@@ -211,8 +213,10 @@ def capacity_over_time(
     ward_beds: int | None = None,
     fig: Figure | None = None,
 ) -> Figure:
-    """Ward beds occupied and the peer-support waiting list over time, by arm or policy:
-    the mean across replications with the band holding 95% of replications."""
+    """Ward beds occupied and the peer-support waiting list over time, by arm or policy.
+
+    Lines are means across replications; bands hold 95% of replications.
+    """
     fig = fig or Figure(figsize=(8, 6.5), layout="constrained")
     axes = fig.subplots(2, 1, sharex=True)
     panels = (
@@ -269,8 +273,10 @@ def forest(compare: pd.DataFrame, metrics: list[str], fig: Figure | None = None)
 
 
 def sweep_curves(sweep: pd.DataFrame, metrics: list[str], fig: Figure | None = None) -> Figure:
-    """Each metric against the first swept parameter, with 95% CI bands, by arm (and by
-    the second parameter's value for a grid)."""
+    """Each metric against the first swept parameter, with 95% CI bands.
+
+    One line per arm (and per value of the second parameter, for a grid).
+    """
     params = [c for c in sweep.columns if c.startswith("set:")]
     x = params[0]
     shown = [m for m in metrics if m in set(sweep["metric"])]

@@ -15,7 +15,8 @@ PACKAGES = ("crisis-sim", "simpy", "numpy", "pandas", "pyarrow", "pydantic", "Py
 
 def git_commit(where: Path | None = None) -> str | None:
     """The commit checked out at ``where`` (default: this package's source), with
-    ``+dirty`` if tracked files were changed; None outside a git checkout."""
+    ``+dirty`` if tracked files were changed; None outside a git checkout.
+    """
     here = str(where or Path(__file__).resolve().parent)
     try:
         sha = subprocess.run(

@@ -124,7 +124,8 @@ class Draws:
 def _rows(x: np.ndarray) -> list[array]:
     """Each row as an ``array.array`` of doubles: what a list of floats does for the
     model (index, append, len) in 40% of the memory, which counts when hundreds of
-    thousands of patients are in follow-up at once."""
+    thousands of patients are in follow-up at once.
+    """
     return [array("d", row.tobytes()) for row in np.ascontiguousarray(x, dtype=np.float64)]
 
 

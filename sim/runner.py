@@ -75,7 +75,8 @@ def _submit_chunks(client, task, reps: list[int], done) -> None:
 @contextmanager
 def local_cluster(workers: int) -> Iterator[str]:
     """A Dask cluster of ``workers`` processes on the loopback interface, one thread
-    each, no dashboard; yields the scheduler's address and closes it on the way out."""
+    each, no dashboard; yields the scheduler's address and closes it on the way out.
+    """
     from dask.distributed import LocalCluster
 
     with LocalCluster(
@@ -101,7 +102,8 @@ def _chunk(task: Callable[[int], Any], reps: list[int]) -> list[tuple[int, Any]]
 @dataclass(frozen=True)
 class Dask:
     """Run on a Dask distributed cluster: an existing one (``address``) or a local one
-    started for the run (``workers`` processes, on the loopback interface)."""
+    started for the run (``workers`` processes, on the loopback interface).
+    """
 
     address: str | None = None
     workers: int | None = None

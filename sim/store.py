@@ -115,7 +115,6 @@ class ReplicationStore:
         tmp.rename(final)
 
     def finished(self) -> Path:
-        """The run is assembled: drop the saved batches (their tables are in the run's)
-        and return the directory to assemble the run directory in."""
+        """Drop the saved batches (the run has them) and return where to assemble the run."""
         shutil.rmtree(self.reps, ignore_errors=True)
         return self.path

@@ -11,8 +11,8 @@ import pytest
 import yaml
 from helpers import TRIAL, doc
 
-from sim.studies import calibrate, write_calibrated
 from sim.config import ConfigError, load_scenario
+from sim.studies import calibrate, write_calibrated
 
 pytestmark = pytest.mark.slow
 

@@ -403,7 +403,8 @@ def _overlap(start: np.ndarray, end: np.ndarray, w0: float, w1: float) -> float:
 
 def _peak(start: np.ndarray, end: np.ndarray, w0: float, w1: float) -> float:
     """Most intervals open at once within [w0, w1] (an end and a start at the same time
-    do not overlap)."""
+    do not overlap).
+    """
     at_w0 = int(np.sum((start <= w0) & (end > w0)))
     times = np.concatenate([end, start])
     step = np.concatenate([-np.ones(len(end)), np.ones(len(start))])
@@ -417,7 +418,8 @@ def _intervals(
     E: EventLog, start_names: tuple[str, ...], end_names: tuple[str, ...]
 ) -> dict[str, np.ndarray]:
     """Intervals from each start event to the first end event of the same episode
-    (end ``inf`` if none): arm, patient_id, start, end."""
+    (end ``inf`` if none): arm, patient_id, start, end.
+    """
     n_ep = int(E.episode.max()) + 1 if len(E.episode) else 1
     s_mask, e_mask = E.is_(*start_names), E.is_(*end_names)
     k_start = E.key[s_mask] * n_ep + E.episode[s_mask]
@@ -580,7 +582,7 @@ class Reduction:
         self._spans.append(Spans.of(log, self.scenario))
 
     def tables(self) -> dict[str, pd.DataFrame]:
-        """patients (sorted by arm, then patient id), metrics and timeseries."""
+        """Patients (sorted by arm, then patient id), metrics and timeseries."""
         if not self._patients:  # no patient at all
             self._reduce(self.frame([]))
         sc = self.scenario

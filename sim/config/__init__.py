@@ -1,5 +1,7 @@
-"""Scenarios: the schema (:mod:`.schema`), reading files (:mod:`.loader`) and making
-variants (:mod:`.variants`).
+"""Scenarios: the schema, reading files, making variants.
+
+The schema is in :mod:`.schema`, reading files in :mod:`.loader` and making variants
+in :mod:`.variants`.
 
 This package is the door the rest of crisis-sim, and a notebook, goes through::
 

@@ -83,6 +83,7 @@ def read_yaml(path: Path) -> tuple[Any, dict[tuple[Any, ...], int]]:
         raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start})") from None
     loader = None
     try:
+        _check_depth(text, path)
         loader = yaml.SafeLoader(text)  # its reader already rejects some characters
         node = loader.get_single_node()
         if node is None:
@@ -106,6 +107,23 @@ def read_yaml(path: Path) -> tuple[Any, dict[tuple[Any, ...], int]]:
     lines: dict[tuple[Any, ...], int] = {}
     _index_lines(node, (), lines)
     return doc, lines
+
+
+def _check_depth(text: str, path: Path) -> None:
+    """Refuse a document nested more than ``_MAX_DEPTH`` levels.
+
+    It is read as a stream of parser events (no recursion): the work stops at the first
+    level too deep, however deep the document goes. (Composing it first would recurse
+    level by level.)
+    """
+    depth = 0
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > _MAX_DEPTH:
+                raise ConfigError(f"{path}: nested too deeply (at most {_MAX_DEPTH} levels)")
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
 
 
 def _check_graph(root: yaml.Node, path: Path) -> None:

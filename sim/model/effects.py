@@ -45,7 +45,8 @@ class NoChange(Effect):
 
 class IntentionToTreat(Effect):
     """``mechanism: itt``: the hazard ratio for everyone offered, from the offer or from
-    the first session, for a window, then ending or waning with a half-life."""
+    the first session, for a window, then ending or waning with a half-life.
+    """
 
     __slots__ = ("ratio", "window", "half_life", "from_offer")
 
@@ -70,7 +71,8 @@ class IntentionToTreat(Effect):
 
 class DoseResponse(Effect):
     """``mechanism: dose_response``: the ratio moves linearly with sessions attended, from
-    1 (none) to the full-dose ratio, within a window from the first session."""
+    1 (none) to the full-dose ratio, within a window from the first session.
+    """
 
     __slots__ = ("ratio", "full_dose", "window", "half_life")
 

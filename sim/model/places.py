@@ -28,7 +28,8 @@ __all__ = ["Places", "PriorityPlaces"]
 class _WaitingList:
     """Waiting requests; ``remove`` marks, and marked ones are dropped at the front or in
     bulk. Subclasses keep the order: ``_front``/``_take`` (after dropping marked ones
-    there), ``_add``, ``_keep`` (rebuild without the marked) and ``_size``."""
+    there), ``_add``, ``_keep`` (rebuild without the marked) and ``_size``.
+    """
 
     def __init__(self) -> None:
         self._gone: set = set()  # withdrawn, still stored
@@ -114,7 +115,8 @@ class _ByKey(_WaitingList):
 
 class _Users(dict):
     """The requests holding a place: SimPy appends and removes them; a dict does both
-    in constant time."""
+    in constant time.
+    """
 
     def append(self, request) -> None:
         self[request] = None

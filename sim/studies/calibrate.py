@@ -219,8 +219,11 @@ def calibrate(
 
 
 def write_calibrated(source: Path, out: Path, res: CalibrationResult, checked: int) -> str:
-    """Write the calibrated scenario (the source text, fitted numbers replaced, and a
-    calibration comment block at the top); return the new text."""
+    """Write the calibrated scenario file and return its text.
+
+    It is the source text with the fitted numbers replaced and a calibration comment
+    block at the top.
+    """
     text = source.read_text(encoding="utf-8")
     raw, lines = read_yaml(source)
     rows = text.splitlines(keepends=True)

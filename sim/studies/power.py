@@ -1,5 +1,8 @@
-"""Power against trial size: many simulated trials at each size, as a trial would be
-analysed, counting how often the effect is found (p < 0.05)."""
+"""Power against trial size.
+
+Many simulated trials at each size, analysed as the trial would be, counting how often
+the effect is found (p < 0.05).
+"""
 
 from __future__ import annotations
 

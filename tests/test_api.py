@@ -1,0 +1,104 @@
+"""The library does all the command line does: variants through one door, a run to a
+directory that resumes, errors a caller can catch, plots a notebook can compose."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from helpers import TRIAL, scenario
+from matplotlib.figure import Figure
+
+from sim import api, errors, figures, plots
+from sim.config import ConfigError, load_scenario, variant
+from sim.io import OUTPUT_FILES
+
+ROOT = Path(__file__).resolve().parents[1]
+SHIPPED = sorted((ROOT / "scenarios").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.stem)
+def test_a_variant_that_changes_nothing_is_the_same_scenario(path: Path) -> None:
+    s = load_scenario(path)
+    assert variant(s, {"seed": s.seed}) == s
+    assert variant(s, {"seed": 7}).seed == 7 and variant(s, {"seed": 7}) != s
+
+
+def test_a_variant_is_validated_and_its_error_names_the_path() -> None:
+    s = scenario(TRIAL)
+    with pytest.raises(ConfigError) as info:
+        variant(s, {"attendance.p_never_engage": 1.5}, "--set attendance.p_never_engage=1.5")
+    message = str(info.value)
+    assert message.startswith("--set attendance.p_never_engage=1.5: attendance.p_never_engage")
+    assert "less than or equal to 1" in message
+    with pytest.raises(ConfigError, match="peer_workers.cuont: the scenario has no field 'cuont'"):
+        variant(s, {"peer_workers.cuont": 3}, "--set")
+    # list items by name or by index, and a mapping replaces a whole field
+    v = variant(s, {"arms.peer.effect.hazard_ratio": 0.5, "arms.0.description": "usual care"})
+    assert v.arms[1].effect.hazard_ratio == 0.5 and v.arms[0].description == "usual care"
+    v = variant(s, {"feed.allocation": {"control": 2, "peer": 1}})
+    assert dict(v.feed.allocation) == {"control": 2, "peer": 1}
+
+
+def test_nothing_in_sim_copies_a_scenario_around_the_validation() -> None:
+    """``model_copy(update=...)`` skips validation: variants go through ``variant``."""
+    for path in (ROOT / "sim").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Attribute) and node.attr == "model_copy":
+                pytest.fail(f"{path.relative_to(ROOT)}:{node.lineno}: model_copy")
+
+
+def test_every_error_is_a_crisis_sim_error() -> None:
+    for name in errors.__all__:
+        cls = getattr(errors, name)
+        if name != "CrisisSimWarning":
+            assert issubclass(cls, errors.CrisisSimError), name
+    assert issubclass(errors.CrisisSimWarning, UserWarning)
+    assert issubclass(ConfigError, errors.UserError) and issubclass(ConfigError, ValueError)
+    assert str(errors.UserError("a\nb\x1b[31m")) == "a\\nb\\x1b[31m"  # one line, no escapes
+
+
+def test_run_to_directory_resumes_after_an_interruption(tmp_path: Path) -> None:
+    s = variant(scenario(TRIAL, **{"feed.n_patients": 60}), {"replications": 12})
+    whole = api.run_to_directory(s, tmp_path / "whole", jobs=1)
+    assert whole.out == tmp_path / "whole" and whole.resumed == 0
+
+    calls = []
+
+    def stop_after_four(n: int) -> None:
+        calls.append(n)
+        if sum(calls) >= 4:
+            raise KeyboardInterrupt
+
+    out = tmp_path / "stopped"
+    with pytest.raises(errors.RunInterrupted) as info:
+        api.run_to_directory(s, out, jobs=1, progress=stop_after_four)
+    assert info.value.saved == 4 and info.value.total == 12 and info.value.out == out
+    assert not out.exists()
+    with pytest.raises(errors.OutputExists, match="interrupted run is saved there"):
+        api.run_to_directory(s, out, jobs=1)
+    lines: list[str] = []
+    again = api.run_to_directory(s, out, jobs=1, resume=True, report=lines.append)
+    assert again.resumed == 4 and lines == ["resuming: 4 of 12 replications were saved"]
+    for name in ("patients", "metrics", "summary", "trial", "attendance", "timeseries"):
+        pd.testing.assert_frame_equal(getattr(again, name), getattr(whole, name), obj=name)
+    assert (out / "summary.csv").read_text() == (tmp_path / "whole" / "summary.csv").read_text()
+    with pytest.raises(errors.OutputExists, match="already finished"):
+        api.run_to_directory(s, out, jobs=1, resume=True)
+
+
+def test_plots_draw_on_the_axes_they_are_given() -> None:
+    s = scenario(TRIAL, **{"feed.n_patients": 60})
+    r = api.run(s, replications=3, jobs=1)
+    fig = Figure()
+    left, right = fig.subplots(1, 2)
+    h = s.outcomes.primary_horizon_days
+    assert plots.km_by_arm(r.patients, h, ax=left) is left
+    assert plots.hazard_ratio_distribution(r.trial, h, ax=right) is right
+    assert left.lines and right.patches
+    own = Figure()
+    assert plots.capacity_over_time(r.timeseries, fig=own) is own and len(own.axes) == 2
+    made = figures.run_figures(r)
+    assert set(made) == {n for n in OUTPUT_FILES if n.endswith(".png")}
