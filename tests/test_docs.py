@@ -47,3 +47,18 @@ def test_readme_opens_with_the_two_commands() -> None:
     ci = (ROOT / ".ci" / "run").read_text()
     test_command = next(line for line in readme.splitlines() if "pytest" in line)
     assert test_command.strip() in ci, ".ci/run runs the README's test command verbatim"
+
+
+def test_the_repository_cites_only_what_it_contains() -> None:
+    """Every docs/*.md named in the code, scenarios and docs exists, and nothing points
+    at notes a user of the package cannot open."""
+    import re
+
+    files = [*ROOT.glob("sim/**/*.py"), *ROOT.glob("scenarios/*.yaml"), *ROOT.glob("docs/*.md")]
+    files += [ROOT / "README.md", *ROOT.glob("tools/*.py"), *ROOT.glob("benchmarks/*.py")]
+    for path in files:
+        text = path.read_text(encoding="utf-8")
+        for name in re.findall(r"docs/([\w.-]+\.md)", text):
+            assert (ROOT / "docs" / name).exists(), f"{path.name} cites docs/{name}"
+        for outside in ("core_trial.md", "DESIGN.md", "performance-facts.md", "shared/"):
+            assert outside not in text, f"{path.name} cites {outside}, not in the repository"

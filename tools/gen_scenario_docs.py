@@ -1,4 +1,4 @@
-"""Write docs/scenario-reference.md from the scenario schema (sim/config.py).
+"""Write docs/scenario-reference.md from the scenario schema (sim/config/schema.py).
 
 python tools/gen_scenario_docs.py          # rewrite the file
 python tools/gen_scenario_docs.py --check  # exit 1 if it is out of date (tests use this)
@@ -20,7 +20,7 @@ OUT = Path(__file__).resolve().parents[1] / "docs" / "scenario-reference.md"
 
 HEAD = """# Scenario reference
 
-Generated from the schema in `sim/config.py` by `tools/gen_scenario_docs.py`; a test
+Generated from the schema in `sim/config/schema.py` by `tools/gen_scenario_docs.py`; a test
 fails if this file and the schema disagree. Units are in the names: `*_days` in days,
 `*_per_week` / `*_per_year` / `*_per_day` rates, `p_*` probabilities in [0, 1].
 `crisis-sim validate FILE` prints any scenario with every default filled in.
