@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from sim.config import Scenario, scenario_from_dict
+from sim.config import Scenario, scenario_from_dict, set_field
 
 TRIAL: dict[str, Any] = {
     "name": "tiny-trial",
@@ -51,18 +51,14 @@ SERVICE: dict[str, Any] = {
 
 
 def doc(base: dict[str, Any], **changes: Any) -> dict[str, Any]:
-    """A deep copy of ``base`` with dotted-path changes: doc(TRIAL, **{"feed.n_patients": 5})."""
+    """A deep copy of ``base`` with dotted-path changes: doc(TRIAL, **{"feed.n_patients": 5}).
+
+    The same paths as :func:`sim.config.variant` takes (list items by index or name);
+    mappings missing along a path are made, since ``base`` is a partial document.
+    """
     out = copy.deepcopy(base)
     for dotted, value in changes.items():
-        node = out
-        parts = dotted.split(".")
-        for p in parts[:-1]:
-            node = node[int(p)] if isinstance(node, list) else node.setdefault(p, {})
-        last = parts[-1]
-        if isinstance(node, list):
-            node[int(last)] = value
-        else:
-            node[last] = value
+        set_field(out, dotted, value, create=True)
     return out
 
 

@@ -237,7 +237,18 @@ class _World:
             clock = Clock(self.hazard, c, now, dr.budget[episode])
             t_r = INF  # readmission time, once known
             if offers and (episode == 0 or arm.reoffer):
-                t_r = yield from self._peer_support(log, clock, dr, arm, episode, t_stop)
+                # peer support: the offer, a worker (at once or after a wait), the programme
+                log((a, pid, episode, now, OFFER, ""))
+                arm.effect.at_offer(clock, now)
+                if self.workers is None:
+                    t_r = yield from self._sessions(log, clock, dr, arm, episode, t_stop)
+                else:
+                    place, t_r = yield from self._wait_for_worker(
+                        log, clock, dr, arm, episode, t_stop
+                    )
+                    if place is not None:
+                        t_r = yield from self._sessions(log, clock, dr, arm, episode, t_stop)
+                        self.workers.release(place)
                 if not arm.reoffer:
                     dr.drop_sessions()  # offered once only
             if t_r == INF:
@@ -257,32 +268,6 @@ class _World:
                 return
             episode += 1
 
-    def _peer_support(
-        self,
-        log: Callable[[Event], None],
-        clock: Clock,
-        dr: Draws,
-        arm: _ArmPlan,
-        episode: int,
-        t_stop: float,
-    ):
-        """Offer, a worker (at once or after a wait), sessions, and the place given back.
-
-        Returns the readmission time, or ``inf`` if there was none before the programme
-        ended; the clock has then been run up to the current time.
-        """
-        log((arm.index, dr.pid, episode, self.env.now, OFFER, ""))
-        arm.effect.at_offer(clock, self.env.now)
-        place = None
-        if self.workers is not None:
-            place, t_r = yield from self._wait_for_worker(log, clock, dr, arm, episode, t_stop)
-            if place is None:
-                return t_r
-        t_r = yield from self._sessions(log, clock, dr, arm, episode, t_stop)
-        if place is not None:
-            self.workers.release(place)
-        return t_r
-
     def _wait_for_worker(
         self,
         log: Callable[[Event], None],
@@ -296,7 +281,7 @@ class _World:
 
         Returns ``(place, inf)`` when a worker takes the patient on, or ``(None, t_r)``
         when none does: readmitted while waiting (``t_r``), the offer lapsed or the
-        follow-up ended (``inf``).
+        follow-up ended (``inf``). The clock has been run up to the current time.
         """
         env, workers, a, pid = self.env, self.workers, arm.index, dr.pid
         if self.by_risk:
