@@ -49,7 +49,7 @@ class _Commands(click.Group):
         try:
             return super().invoke(ctx)
         except UserError as exc:
-            raise _Failure(f"error: {exc}", 2) from None
+            raise _Failure("\n".join(f"error: {line}" for line in exc.lines), 2) from None
         except RunInterrupted as exc:
             how = ctx.meta.get("resume_command")
             hint = f"; finish with: {how(exc.out)}" if how else ""

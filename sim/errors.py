@@ -37,10 +37,17 @@ def _one_line(message: object) -> str:
 
 
 class UserError(CrisisSimError):
-    """A mistake the user can fix; the message is one line."""
+    """A mistake the user can fix; the message is one line (or one line per mistake).
 
-    def __init__(self, message: str):
-        super().__init__(_one_line(message))
+    Attributes
+    ----------
+    lines
+        The message's lines: one per mistake.
+    """
+
+    def __init__(self, message: str | list[str]):
+        self.lines = [_one_line(m) for m in ([message] if isinstance(message, str) else message)]
+        super().__init__("\n".join(self.lines))
 
 
 class ConfigError(UserError, ValueError):

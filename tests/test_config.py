@@ -208,3 +208,72 @@ def test_base_missing(tmp_path: Path) -> None:
 def test_yaml_cannot_construct_python_objects(tmp_path: Path) -> None:
     msg = error_of(tmp_path, "name: !!python/object/apply:os.system ['echo hi']\n")
     assert "malformed YAML" in msg
+
+
+# YAML 1.1's traps, which PyYAML falls into and YAML 1.2 (the loader here) does not:
+# each is now a string, which the schema refuses where a number or a boolean is expected.
+TRAPS = [
+    ("feed.recruitment_days", "7:58", "valid number"),  # 1.1: base 60, 478
+    ("seed", "on", "valid integer"),  # 1.1: True, so seed 1
+    ("replications", "yes", "valid integer"),
+    ("arms.1.peer_support.reoffer_after_readmission", "yes", "valid boolean"),
+    ("arms.1.peer_support.reoffer_after_readmission", "off", "valid boolean"),
+    ("arms.1.peer_support.reoffer_after_readmission", "1", "valid boolean"),
+]
+
+
+@pytest.mark.parametrize("field, text, rule", TRAPS, ids=[f"{f}={t}" for f, t, _ in TRAPS])
+def test_yaml_1_1_traps_are_refused(tmp_path: Path, field: str, text: str, rule: str) -> None:
+    d = doc(TRIAL, **{field: "PLACEHOLDER"})
+    source = yaml.safe_dump(d, sort_keys=False).replace("PLACEHOLDER", text)
+    message = error_of(tmp_path, source)
+    assert f"{field} (line " in message and rule in message, message
+
+
+def test_yaml_1_2_numbers_and_booleans_mean_what_they_say(tmp_path: Path) -> None:
+    d = doc(TRIAL, **{"feed.recruitment_days": "A", "seed": "B", "feed.n_patients": "C"})
+    d["arms"][1]["peer_support"]["reoffer_after_readmission"] = "D"
+    text = yaml.safe_dump(d, sort_keys=False)
+    for key, value in {"A": "478.5", "B": "010", "C": "0x20", "D": "true"}.items():
+        text = text.replace(f"'{key}'", value).replace(f" {key}\n", f" {value}\n")
+    s = load_scenario(write(tmp_path, text))
+    assert s.feed.recruitment_days == 478.5 and s.seed == 10 and s.feed.n_patients == 32
+    assert s.arms[1].peer_support.reoffer_after_readmission is True
+
+
+def test_every_mistake_is_listed_with_a_suggestion_for_typos(tmp_path: Path) -> None:
+    d = doc(TRIAL, **{"attendance.p_never_engage": 1.5, "readmission.baseline.shape": -1})
+    d["seeed"] = d.pop("seed")
+    d["arms"][1]["peer_support"]["n_sesions"] = d["arms"][1]["peer_support"].pop("n_sessions")
+    path = write(tmp_path, d)
+    with pytest.raises(ConfigError) as info:
+        load_scenario(path)
+    lines = str(info.value).splitlines()
+    text = path.read_text()
+    assert len(lines) == 4, lines
+    assert all(x.startswith(f"{path}: ") for x in lines)
+    expected = [
+        f"seeed (line {line_of(text, 'seeed')}) = 11: unknown field; did you mean 'seed'?",
+        f"readmission.baseline.shape (line {line_of(text, 'shape')}) = -1",
+        f"attendance.p_never_engage (line {line_of(text, 'p_never')}) = 1.5",
+        f"arms.1.peer_support.n_sesions (line {line_of(text, 'n_sesions')}) = 10: unknown "
+        "field; did you mean 'n_sessions'?",
+    ]
+    for want in expected:
+        assert sum(want in x for x in lines) == 1, (want, lines)
+    numbers = [int(x.split("(line ")[1].split(")")[0]) for x in lines]
+    assert numbers == sorted(numbers), "in the file's order"
+    assert not any("required field is missing" in x for x in lines)  # the typo says it
+
+
+def test_a_far_off_key_gets_no_suggestion_and_the_list_is_capped(tmp_path: Path) -> None:
+    d = doc(TRIAL)
+    d["xyzzy"] = 1
+    assert error_of(tmp_path, d).endswith(": xyzzy (line 50) = 1: unknown field")
+    for i in range(30):
+        d[f"unknown_{i}"] = i
+    path = write(tmp_path, d, "many.yaml")
+    with pytest.raises(ConfigError) as info:
+        load_scenario(path)
+    lines = str(info.value).splitlines()
+    assert len(lines) == 21 and lines[-1] == f"{path}: ... and 11 more"

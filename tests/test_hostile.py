@@ -85,7 +85,9 @@ def outcome(path: Path, bounded: bool = False) -> str:
         kind = "valid"
     except ConfigError as exc:
         message = str(exc)
-        assert "\n" not in message and message.startswith(str(path)), message
+        lines = message.split("\n")  # one line a mistake, each naming the file
+        assert 1 <= len(lines) <= 21 and all(x.startswith(str(path)) for x in lines), message
+        assert all(x.isprintable() for x in lines), message
         kind = "refused"
     finally:
         if bounded:

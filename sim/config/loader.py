@@ -22,7 +22,61 @@ from pydantic import ValidationError
 from sim.config.schema import PathError, Scenario
 from sim.errors import ConfigError
 
-__all__ = ["load_scenario", "scenario_from_dict", "resolved_yaml", "read_yaml"]
+__all__ = ["load_scenario", "scenario_from_dict", "resolved_yaml", "read_yaml", "scalar"]
+
+
+class Yaml12Loader(yaml.SafeLoader):
+    """PyYAML's safe loader with the YAML 1.2 core schema's plain scalars.
+
+    PyYAML follows YAML 1.1, which reads ``7:58`` as the base-60 number 478, ``yes``,
+    ``no``, ``on`` and ``off`` as booleans, ``010`` as octal 8 and ``1_000`` as 1000.
+    Under YAML 1.2 (and here) those are strings, which the schema then refuses where a
+    number or a boolean is expected: booleans are ``true``/``false``, integers are
+    decimal (or ``0o17``, ``0xff``), floats as in JSON plus ``.inf`` and ``.nan``.
+    """
+
+
+def _core_schema(cls: type[yaml.SafeLoader]) -> None:
+    import re
+
+    tags = ("tag:yaml.org,2002:bool", "tag:yaml.org,2002:int", "tag:yaml.org,2002:float")
+    cls.yaml_implicit_resolvers = {
+        first: [(tag, rx) for tag, rx in resolvers if tag not in tags]
+        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
+    cls.add_implicit_resolver(
+        "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), "tTfF"
+    )
+    cls.add_implicit_resolver(
+        "tag:yaml.org,2002:int",
+        re.compile(r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$"),
+        list("-+0123456789"),
+    )
+    cls.add_implicit_resolver(
+        "tag:yaml.org,2002:float",
+        re.compile(
+            r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?"
+            r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"
+        ),
+        list("-+.0123456789"),
+    )
+
+    def construct_int(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> int:
+        text = loader.construct_scalar(node)
+        if text.startswith(("0o", "0x")):
+            return int(text[2:], 8 if text[1] == "o" else 16)
+        return int(text, 10)  # a leading 0 is decimal, as in YAML 1.2
+
+    cls.add_constructor("tag:yaml.org,2002:int", construct_int)
+
+
+_core_schema(Yaml12Loader)
+
+
+def scalar(text: str) -> Any:
+    """One YAML value read as a scenario file's would be (``--set`` values)."""
+    return yaml.load(text, Loader=Yaml12Loader)  # noqa: S506 - a safe loader
+
 
 _MAX_BYTES = 1_000_000
 
@@ -57,7 +111,7 @@ _MAX_DEPTH = 50
 
 
 def read_yaml(path: Path) -> tuple[Any, dict[tuple[Any, ...], int]]:
-    """Parse a scenario file with PyYAML's safe loader, refusing hostile documents.
+    """Parse a scenario file safely (YAML 1.2 scalars), refusing hostile documents.
 
     Only regular files are read (not devices or pipes), at most 1 MB, UTF-8. The
     composed document is checked before anything is built from it: at most 50 levels
@@ -84,7 +138,7 @@ def read_yaml(path: Path) -> tuple[Any, dict[tuple[Any, ...], int]]:
     loader = None
     try:
         _check_depth(text, path)
-        loader = yaml.SafeLoader(text)  # its reader already rejects some characters
+        loader = Yaml12Loader(text)  # its reader already rejects some characters
         node = loader.get_single_node()
         if node is None:
             return None, {}
@@ -218,20 +272,125 @@ def _kind(value: Any) -> str:
     )
 
 
+_MAX_ERRORS = 20  # listed at once; the rest are counted
+
+
 def _validate(doc: dict[str, Any], lines: LineIndex, path: Path) -> Scenario:
+    """Validate; on failure raise one :class:`ConfigError` listing every mistake."""
     try:
         return Scenario.model_validate(doc)
     except ValidationError as exc:
-        err = exc.errors(include_url=False)[0]
+        errors = exc.errors(include_url=False)
+    found: list[tuple[tuple[Any, ...], Any, str, str]] = []  # path, value, rule, kind
+    for err in errors:
         ctx_error = (err.get("ctx") or {}).get("error")
         if isinstance(ctx_error, PathError):
-            data_path, rule, value = ctx_error.path, ctx_error.rule, ctx_error.value
+            found.append((ctx_error.path, ctx_error.value, ctx_error.rule, err["type"]))
+            continue
+        data_path, value = _data_path(doc, err["loc"])
+        found.append(
+            (data_path, None if err["type"] == "missing" else value, _rule(err), err["type"])
+        )
+    found = _suggest(doc, found)
+    found.sort(key=lambda f: _line_of(f[0], lines))  # in the file's order
+    messages = [_message(path, p, lines, v, rule, kind) for p, v, rule, kind in found]
+    if len(messages) > _MAX_ERRORS:
+        rest = len(messages) - _MAX_ERRORS
+        messages = [*messages[:_MAX_ERRORS], f"{path}: ... and {rest} more"]
+    raise ConfigError(messages)
+
+
+def _suggest(doc: dict[str, Any], found: list) -> list:
+    """Add "did you mean" to an unknown field close to a field known at its place.
+
+    A required field then reported missing beside it (the typo's intended field) is
+    dropped, since the suggestion says it.
+    """
+    import difflib
+
+    missing = {p for p, _, _, kind in found if kind == "missing"}
+    explained: set[tuple[Any, ...]] = set()
+    out = []
+    for p, value, rule, kind in found:
+        if kind == "extra_forbidden" and p and isinstance(p[-1], str):
+            parent = p[:-1]
+            here = _value_at(doc, parent)
+            known = _known_keys(doc, parent) - set(here if isinstance(here, dict) else ())
+            wanted = sorted(k for k in known if (*parent, k) in missing)
+            close = difflib.get_close_matches(p[-1], wanted, n=1, cutoff=0.6)
+            close = close or difflib.get_close_matches(p[-1], sorted(known), n=1, cutoff=0.75)
+            if close:
+                rule = f"unknown field; did you mean {close[0]!r}?"
+                explained.add((*parent, close[0]))
+        out.append((p, value, rule, kind))
+    return [e for e in out if not (e[3] == "missing" and e[0] in explained)]
+
+
+def _value_at(doc: Any, keys: tuple[Any, ...]) -> Any:
+    """The document's value at ``keys``, or None if it has none."""
+    for k in keys:
+        try:
+            doc = doc[k]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return doc
+
+
+def _known_keys(doc: dict[str, Any], keys: tuple[Any, ...]) -> set[str]:
+    """The fields the schema allows in the mapping at ``keys`` of the document.
+
+    Read from the scenario's JSON Schema, tagged unions resolved by the document's tag.
+    """
+    schema = _json_schema()
+    node: Any = schema
+    value: Any = doc
+    for k in keys:
+        node = _resolve(schema, node, value)
+        if isinstance(k, int):
+            node = node.get("items", {})
+        elif k in node.get("properties", {}):
+            node = node["properties"][k]
+        elif isinstance(node.get("additionalProperties"), dict):
+            node = node["additionalProperties"]
         else:
-            data_path, value = _data_path(doc, err["loc"])
-            rule = _rule(err)
-            if err["type"] == "missing":
-                value = None
-        raise ConfigError(_message(path, data_path, lines, value, rule, err["type"])) from None
+            return set()
+        value = _value_at(value, (k,))
+    return set(_resolve(schema, node, value).get("properties", {}))
+
+
+def _resolve(schema: dict[str, Any], node: dict[str, Any], value: Any) -> dict[str, Any]:
+    """Follow ``$ref`` and pick a union's member.
+
+    A tagged union's member is the one the document's tag names; otherwise the first
+    member that describes a mapping.
+    """
+    for _ in range(20):
+        if "$ref" in node:
+            node = schema["$defs"][node["$ref"].rsplit("/", 1)[-1]]
+            continue
+        options = node.get("oneOf") or node.get("anyOf")
+        if not options:
+            return node
+        tagged = node.get("discriminator")
+        if (
+            tagged
+            and isinstance(value, dict)
+            and value.get(tagged["propertyName"]) in (tagged.get("mapping") or {})
+        ):
+            node = {"$ref": tagged["mapping"][value[tagged["propertyName"]]]}
+            continue
+        objects = [o for o in options if o.get("type") != "null"]
+        node = objects[0] if objects else {}
+    return node
+
+
+_SCHEMA: dict[str, Any] = {}
+
+
+def _json_schema() -> dict[str, Any]:
+    if not _SCHEMA:
+        _SCHEMA.update(Scenario.model_json_schema())
+    return _SCHEMA
 
 
 def _data_path(doc: Any, loc: tuple[Any, ...]) -> tuple[tuple[Any, ...], Any]:
@@ -268,6 +427,14 @@ def _rule(err: Mapping[str, Any]) -> str:
     if msg.startswith("Value error, "):
         msg = msg[len("Value error, ") :]
     return msg[:1].lower() + msg[1:]
+
+
+def _line_of(data_path: tuple[Any, ...], lines: LineIndex) -> int:
+    """The line that gives a path's value, or its nearest parent's (0 if none)."""
+    for n in range(len(data_path), -1, -1):
+        if data_path[:n] in lines:
+            return lines[data_path[:n]][1]
+    return 0
 
 
 def _message(

@@ -18,6 +18,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    StrictBool,
     field_validator,
     model_validator,
 )
@@ -385,7 +386,7 @@ class PeerSupportOffer(_Model):
     risk_groups: tuple[Name, ...] | None = Field(
         default=None, description="Only these risk groups are offered; null = everyone."
     )
-    reoffer_after_readmission: bool = Field(
+    reoffer_after_readmission: StrictBool = Field(
         default=False, description="Offer again at each discharge after a readmission."
     )
 

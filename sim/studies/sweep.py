@@ -13,10 +13,11 @@ from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
-import yaml
+from yaml import YAMLError
 
 from sim import api
 from sim.config import ConfigError, Scenario, variant
+from sim.config.loader import scalar
 from sim.runner import Dask
 from sim.studies.compare import MAIN_METRICS
 
@@ -46,7 +47,7 @@ def parse_set(text: str) -> tuple[str, list[Any]]:
         if ".." in spec:
             span, _, step = spec.partition(":")
             a_text, b_text = span.split("..")
-            nums = [yaml.safe_load(x) for x in (a_text, b_text, step or "1")]
+            nums = [scalar(x) for x in (a_text, b_text, step or "1")]
             if not all(isinstance(x, int | float) and not isinstance(x, bool) for x in nums):
                 raise ValueError
             a, b, st = nums
@@ -59,8 +60,8 @@ def parse_set(text: str) -> tuple[str, list[Any]]:
             else:
                 values = [round(v, 12) for v in values]
         else:
-            values = [yaml.safe_load(x) for x in spec.split(",")]
-    except (ValueError, yaml.YAMLError):
+            values = [scalar(x) for x in spec.split(",")]
+    except (ValueError, YAMLError):
         raise ConfigError(
             f"--set {text!r}: values must be a range (1..10, 0.5..0.9:0.1) or a list (a,b,c)"
         ) from None
