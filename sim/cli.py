@@ -166,6 +166,19 @@ def validate(file: str) -> None:
 
 
 @cli.command()
+@click.option(
+    "--partial", is_flag=True, help="No field required: for files that name a base: scenario."
+)
+def schema(partial: bool) -> None:
+    """Print the scenario JSON Schema, for an editor's YAML support (docs/editors.md)."""
+    import json
+
+    from sim.config import json_schema
+
+    click.echo(json.dumps(json_schema(partial), indent=2))
+
+
+@cli.command()
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("--reps", type=click.IntRange(min=1), help="Replications (default: the scenario's).")
 @click.option("--seed", type=click.IntRange(min=0, max=2**63 - 1), help="Override the root seed.")
@@ -274,7 +287,7 @@ def calibrate(
     calibration comment block) and, beside it, a .calibration.csv table of target,
     simulated value and whether it is within tolerance.
     """
-    from sim import console, studies
+    from sim import console, io, studies
 
     source = Path(file)
     scenario = load_scenario(file)
@@ -292,7 +305,7 @@ def calibrate(
     )
     checked = check_reps or scenario.calibration.check_replications
     studies.write_calibrated(source, target, res, checked)
-    res.table.to_csv(table_path, index=False)
+    io.atomic_text(table_path, res.table.to_csv(index=False))
     click.echo(console.format_calibration(res, source.name, checked))
     click.echo(f"\nwrote {target} and {table_path}")
 

@@ -10,7 +10,24 @@ from pathlib import Path
 
 __all__ = ["git_commit", "versions", "machine"]
 
-PACKAGES = ("crisis-sim", "simpy", "numpy", "pandas", "pyarrow", "pydantic", "PyYAML", "scipy")
+# every library a run may use: the model, tables, statistics, figures, files, the
+# command line and the Dask executor (None where it is not installed)
+PACKAGES = (
+    "crisis-sim",
+    "simpy",
+    "numpy",
+    "pandas",
+    "pyarrow",
+    "pydantic",
+    "pydantic-core",
+    "PyYAML",
+    "scipy",
+    "statsmodels",
+    "matplotlib",
+    "click",
+    "dask",
+    "distributed",
+)
 
 
 def git_commit(where: Path | None = None) -> str | None:

@@ -77,6 +77,8 @@ def test_run_writes_the_run_directory(tiny: Path, tmp_path: Path) -> None:
     assert {"command", "versions", "git_commit", "started", "wall_seconds", "machine"} <= set(
         manifest
     )
+    used = {"simpy", "numpy", "pandas", "pyarrow", "scipy", "statsmodels", "matplotlib", "click"}
+    assert all(manifest["versions"][name] for name in used), manifest["versions"]
     resolved = yaml.safe_load((out / "scenario.resolved.yaml").read_text())
     assert resolved["seed"] == 5 and resolved["peer_workers"]["queue"] == "fifo"
     assert sorted(p.name for p in (out / "events").iterdir()) == ["rep-0000000", "rep-0000001"]

@@ -1,7 +1,8 @@
-"""Write docs/scenario-reference.md from the scenario schema (sim/config/schema.py).
+"""Write docs/scenario-reference.md and the JSON Schemas (docs/scenario.schema.json,
+docs/scenario-partial.schema.json) from the scenario schema (sim/config/schema.py).
 
-python tools/gen_scenario_docs.py          # rewrite the file
-python tools/gen_scenario_docs.py --check  # exit 1 if it is out of date (tests use this)
+python tools/gen_scenario_docs.py          # rewrite the files
+python tools/gen_scenario_docs.py --check  # exit 1 if one is out of date (tests use this)
 """
 
 from __future__ import annotations
@@ -109,14 +110,24 @@ def render() -> str:
 
 
 def main() -> int:
-    text = render()
+    import json
+
+    files = {
+        OUT: render(),
+        OUT.with_name("scenario.schema.json"): json.dumps(config.json_schema(), indent=2) + "\n",
+        OUT.with_name("scenario-partial.schema.json"): json.dumps(
+            config.json_schema(partial=True), indent=2
+        )
+        + "\n",
+    }
     if "--check" in sys.argv:
-        if not OUT.exists() or OUT.read_text() != text:
-            print(f"{OUT} is out of date: run python tools/gen_scenario_docs.py", file=sys.stderr)
-            return 1
-        return 0
-    OUT.write_text(text)
-    print(f"wrote {OUT}")
+        stale = [p for p, text in files.items() if not p.exists() or p.read_text() != text]
+        for p in stale:
+            print(f"{p} is out of date: run python tools/gen_scenario_docs.py", file=sys.stderr)
+        return 1 if stale else 0
+    for p, text in files.items():
+        p.write_text(text)
+        print(f"wrote {p}")
     return 0
 
 

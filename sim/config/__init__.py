@@ -11,7 +11,7 @@ This package is the door the rest of crisis-sim, and a notebook, goes through::
 
 from sim.config.loader import load_scenario, read_yaml, resolved_yaml, scenario_from_dict
 from sim.config.schema import *  # noqa: F403 - the schema's classes are the package's
-from sim.config.schema import Scenario
+from sim.config.schema import Scenario, json_schema
 from sim.config.variants import field_keys, get_field, number_keys, set_field, variant
 from sim.errors import ConfigError
 
@@ -20,6 +20,7 @@ __all__ = [
     "Scenario",
     "field_keys",
     "get_field",
+    "json_schema",
     "load_scenario",
     "number_keys",
     "read_yaml",

@@ -19,7 +19,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from sim.config.schema import PathError, Scenario
+from sim.config.schema import PathError, Scenario, json_schema
 from sim.errors import ConfigError
 
 __all__ = ["load_scenario", "scenario_from_dict", "resolved_yaml", "read_yaml", "scalar"]
@@ -389,7 +389,7 @@ _SCHEMA: dict[str, Any] = {}
 
 def _json_schema() -> dict[str, Any]:
     if not _SCHEMA:
-        _SCHEMA.update(Scenario.model_json_schema())
+        _SCHEMA.update(json_schema())
     return _SCHEMA
 
 

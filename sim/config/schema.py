@@ -24,6 +24,7 @@ from pydantic import (
 )
 
 __all__ = [
+    "json_schema",
     "ExponentialBaseline",
     "WeibullBaseline",
     "LogLogisticBaseline",
@@ -709,3 +710,33 @@ class Scenario(_Model):
         if isinstance(self.feed, TrialFeed):
             return self.feed.recruitment_days + self.feed.follow_up_days
         return self.feed.warm_up_days + self.feed.run_days
+
+
+def json_schema(partial: bool = False) -> dict[str, Any]:
+    """The scenario's JSON Schema, for editors and other tools (``crisis-sim schema``).
+
+    Generated from the models above. It also allows the ``base:`` key. With
+    ``partial``, no field is required anywhere: for a file that names a ``base:`` and
+    gives only what differs from it.
+    """
+    schema = Scenario.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "crisis-sim scenario" + (" (with base:, partial)" if partial else "")
+    schema["properties"]["base"] = {
+        "type": "string",
+        "description": "A scenario file (relative to this one) whose fields this one "
+        "overrides: mappings key by key, anything else replaced whole.",
+    }
+    if partial:
+        _drop_required(schema)
+    return schema
+
+
+def _drop_required(node: Any) -> None:
+    if isinstance(node, dict):
+        node.pop("required", None)
+        for value in node.values():
+            _drop_required(value)
+    elif isinstance(node, list):
+        for value in node:
+            _drop_required(value)
