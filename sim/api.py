@@ -16,6 +16,7 @@ Studies of a scenario (compare, sweep, power, calibration) are in :mod:`sim.stud
 from __future__ import annotations
 
 import functools
+import signal
 import sys
 import time
 import warnings
@@ -34,7 +35,7 @@ from sim.errors import CrisisSimWarning, OutputExists, RunInterrupted, UserError
 from sim.io import EventParts
 from sim.model.engine import collector_paused, stream_replication
 from sim.results import RunResult
-from sim.runner import Dask, default_jobs, run_replications
+from sim.runner import Dask, default_jobs, run_replications, stop_on_signals
 from sim.store import ReplicationStore
 
 __all__ = ["RunResult", "run", "replicate", "run_to_directory", "size_warning"]
@@ -209,7 +210,8 @@ def run_to_directory(
     UserError
         ``out`` cannot be written.
     RunInterrupted
-        Stopped by Ctrl-C; says how many replications are saved.
+        Stopped by Ctrl-C, SIGTERM or SIGHUP; says how many replications are saved, and
+        the signal.
     WorkerDied
         A worker process died; says how many replications are saved.
     ReplicationFailed
@@ -248,19 +250,21 @@ def run_to_directory(
         report(f"resuming: {len(saved)} of {len(reps)} replications were saved")
     t0 = time.perf_counter()
     try:
-        result = run(
-            scenario,
-            replications=reps,
-            jobs=jobs,
-            events=events,
-            events_dir=store.events if events else None,
-            progress=progress,
-            saved=saved,
-            on_results=store.save,
-            dask=dask,
-        )
-    except KeyboardInterrupt:
-        raise RunInterrupted(store.count(), len(reps), out) from None
+        with stop_on_signals():
+            result = run(
+                scenario,
+                replications=reps,
+                jobs=jobs,
+                events=events,
+                events_dir=store.events if events else None,
+                progress=progress,
+                saved=saved,
+                on_results=store.save,
+                dask=dask,
+            )
+    except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM / SIGHUP (Stopped)
+        signum = getattr(exc, "signum", signal.SIGINT)
+        raise RunInterrupted(store.count(), len(reps), out, signum) from None
     except BrokenProcessPool:
         raise WorkerDied(store.count(), len(reps), out) from None
     result.wall_seconds = time.perf_counter() - t0

@@ -1,14 +1,16 @@
 """Command line: each command parses its options, calls the library and prints.
 
 Exit codes, decided in one place (:class:`_Commands`): 0 success; 2 a user's mistake
-(a bad scenario or option, an output directory that exists), printed as one line on
-stderr; 130 stopped by Ctrl-C (finished replications kept, and how to resume said);
-1 a run that could not finish (a worker died, a replication raised); anything else is
-a bug and keeps its traceback.
+(a bad scenario or option, an output directory that exists), one line per mistake on
+stderr; 128 + the signal's number when stopped by Ctrl-C (130), SIGTERM (143) or SIGHUP
+(129), finished replications kept and how to resume said; 1 a run that could not
+finish (a worker died, a replication raised); anything else is a bug and keeps its
+traceback.
 """
 
 from __future__ import annotations
 
+import signal
 import sys
 import time
 import warnings
@@ -46,14 +48,17 @@ class _Commands(click.Group):
     """The commands; maps the package's errors to messages and exit codes."""
 
     def invoke(self, ctx: click.Context):
+        from sim.runner import stop_on_signals
+
         try:
-            return super().invoke(ctx)
+            with stop_on_signals():  # SIGTERM and SIGHUP stop a command as Ctrl-C does
+                return super().invoke(ctx)
         except UserError as exc:
             raise _Failure("\n".join(f"error: {line}" for line in exc.lines), 2) from None
         except RunInterrupted as exc:
             how = ctx.meta.get("resume_command")
             hint = f"; finish with: {how(exc.out)}" if how else ""
-            raise _Failure(f"\n{exc}{hint}", 130) from None
+            raise _Failure(f"\n{exc}{hint}", 128 + exc.signum) from None
         except WorkerDied as exc:
             how = ctx.meta.get("resume_command")
             hint = f"; finish with: {how(exc.out)}" if how else ""
@@ -69,8 +74,9 @@ class _Commands(click.Group):
             ) from None
         except EventsMissing as exc:
             raise _Failure(f"error: {exc}", 1) from None
-        except KeyboardInterrupt:  # a command that writes only at the end
-            raise _Failure("\ninterrupted: nothing was written", 130) from None
+        except KeyboardInterrupt as exc:  # a command that writes only at the end
+            signum = getattr(exc, "signum", signal.SIGINT)
+            raise _Failure("\ninterrupted: nothing was written", 128 + signum) from None
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:

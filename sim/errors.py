@@ -17,6 +17,7 @@ __all__ = [
     "ConfigError",
     "OutputExists",
     "RunInterrupted",
+    "Stopped",
     "WorkerDied",
     "ReplicationFailed",
     "EventsMissing",
@@ -58,8 +59,22 @@ class OutputExists(UserError, FileExistsError):
     """The output directory exists (and ``force`` was not given), or cannot be used."""
 
 
+class Stopped(KeyboardInterrupt):
+    """A stop signal (SIGTERM, SIGHUP) received while working, handled as Ctrl-C is.
+
+    Attributes
+    ----------
+    signum
+        The signal's number.
+    """
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+
 class RunInterrupted(CrisisSimError):
-    """A run was stopped (Ctrl-C); the replications finished so far are saved.
+    """A run was stopped (Ctrl-C, SIGTERM, SIGHUP); the replications finished are saved.
 
     Attributes
     ----------
@@ -67,11 +82,13 @@ class RunInterrupted(CrisisSimError):
         Replications saved, and in the run.
     out
         The run directory to give to ``--resume`` (``resume=True``) to finish it.
+    signum
+        The signal that stopped it (2, SIGINT, for Ctrl-C).
     """
 
-    def __init__(self, saved: int, total: int, out: object):
+    def __init__(self, saved: int, total: int, out: object, signum: int = 2):
         super().__init__(f"interrupted: {saved} of {total} replications saved")
-        self.saved, self.total, self.out = saved, total, out
+        self.saved, self.total, self.out, self.signum = saved, total, out, signum
 
 
 class WorkerDied(CrisisSimError):

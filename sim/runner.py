@@ -2,33 +2,58 @@
 
 The runner knows nothing of what a replication returns: it maps a picklable
 ``task(replication) -> result`` over replication indices, serially, on local
-processes or on a Dask distributed cluster, hands each result to ``on_result`` as
-soon as its replication finishes (so a caller can save it; in batches, as chunks
-finish), and returns the results
-in replication order. Each replication draws only from streams keyed by its own
-index, so the results do not depend on the executor, the number of processes or the
+processes or on a Dask distributed cluster, hands results to ``on_results`` as soon as
+they finish (so a caller can save them), and returns the results in replication
+order. Each replication draws only from streams keyed by its own index, so the
+results do not depend on the executor, the number of processes, the chunking or the
 order of completion.
+
+What a stop can lose is bounded in time: replications go to the workers in chunks
+sized, from the measured time per replication, to take about :data:`CHUNK_SECONDS`
+each, and a chunk's results are handed on when it finishes. Local workers ignore
+Ctrl-C, SIGTERM and SIGHUP (the main process decides, and kills them when it stops)
+and exit by themselves within a second if the main process dies, even by SIGKILL.
 """
 
 from __future__ import annotations
 
+import math
 import os
+import signal
+import threading
 import time
 import traceback
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from sim.errors import ReplicationFailed
+from sim.errors import ReplicationFailed, Stopped
 
-__all__ = ["Dask", "ReplicationFailed", "default_jobs", "local_cluster", "run_replications"]
+__all__ = [
+    "CHUNK_SECONDS",
+    "Dask",
+    "ReplicationFailed",
+    "default_jobs",
+    "local_cluster",
+    "run_replications",
+    "stop_on_signals",
+]
 
 T = TypeVar("T")
 
+# A chunk of replications is sized to take about this long on a worker: what a kill
+# can lose per worker (plus the chunks' start-up, which is small)
+CHUNK_SECONDS = 20.0
 # serially, finished replications are handed on about this often (not one by one)
 _SERIAL_BATCH_SECONDS = 1.0
+# how often a worker checks that the process that started it is still there
+_WATCH_SECONDS = 0.5
+STOP_SIGNALS = tuple(
+    getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)
+)
 
 
 def default_jobs() -> int:
@@ -39,43 +64,181 @@ def default_jobs() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def _chunks(reps: list[int], workers: int) -> list[list[int]]:
-    """About four chunks per worker: few enough to keep scheduling cheap, enough to balance."""
-    size = max(1, len(reps) // (max(workers, 1) * 4))
-    return [reps[i : i + size] for i in range(0, len(reps), size)]
+@contextmanager
+def stop_on_signals() -> Iterator[None]:
+    """While inside, SIGTERM and SIGHUP stop the work as Ctrl-C does.
+
+    They raise :class:`~sim.errors.Stopped` (a ``KeyboardInterrupt`` that knows its
+    signal) in the main thread, so that whatever saves work on Ctrl-C saves it on these
+    too. Outside the main thread this does nothing. The previous handlers come back on
+    the way out.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum: int, frame: object) -> None:
+        raise Stopped(signum)
+
+    previous = {}
+    for sig in STOP_SIGNALS:
+        if sig != signal.SIGINT:
+            previous[sig] = signal.signal(sig, stop)
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
-def _run_dask(task, reps: list[int], spec: Dask, done) -> None:
+class _Chunker:
+    """Cuts the replications into chunks of about :data:`CHUNK_SECONDS` of work.
+
+    The first chunks hold one replication each, to measure; then each chunk holds as
+    many as the measured time per replication allows, and never more than an even
+    share of what is left (so the last chunks end together).
+    """
+
+    def __init__(self, reps: list[int], workers: int, seconds: float):
+        self.left = deque(reps)
+        self.workers, self.seconds = max(workers, 1), seconds
+        self.measured_reps, self.measured_seconds = 0, 0.0
+
+    def __bool__(self) -> bool:
+        return bool(self.left)
+
+    def record(self, n: int, seconds: float) -> None:
+        """A chunk of ``n`` replications took ``seconds`` on its worker."""
+        self.measured_reps += n
+        self.measured_seconds += seconds
+
+    def size(self) -> int:
+        """How many replications the next chunk holds."""
+        if not self.measured_reps:
+            return 1
+        per_rep = max(self.measured_seconds / self.measured_reps, 1e-6)
+        by_time = max(1, int(self.seconds / per_rep))
+        return max(1, min(by_time, math.ceil(len(self.left) / self.workers)))
+
+    def take(self) -> list[int]:
+        """The next chunk."""
+        n = min(self.size(), len(self.left))
+        return [self.left.popleft() for _ in range(n)]
+
+
+def _chunk(task: Callable[[int], Any], reps: list[int]) -> tuple[list[tuple[int, Any]], float]:
+    """Run a chunk; return its (replication, result) pairs and the seconds it took."""
+    t0 = time.perf_counter()
+    out = []
+    for r in reps:
+        try:
+            out.append((r, task(r)))
+        except Exception:  # noqa: BLE001 - reported with its replication, then re-raised
+            raise ReplicationFailed(r, traceback.format_exc()) from None
+    return out, time.perf_counter() - t0
+
+
+def _worker_start(main: int) -> None:
+    """In each local worker: leave stopping to the main process, and exit if it dies.
+
+    The worker watches both its parent (the main process; under "forkserver", the fork
+    server, which exits with the main process) and the main process itself.
+    """
+    for sig in STOP_SIGNALS:
+        signal.signal(sig, signal.SIG_IGN)
+    parent = os.getppid()
+
+    def gone(pid: int) -> bool:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        except OSError:  # exists, owned by another user: not ours, so ours is gone
+            return True
+        return False
+
+    def watch() -> None:
+        while True:
+            time.sleep(_WATCH_SECONDS)
+            if os.getppid() != parent or gone(main):
+                os._exit(1)
+
+    threading.Thread(target=watch, name="crisis-sim-orphan-watch", daemon=True).start()
+
+
+def _kill_workers(pool: ProcessPoolExecutor) -> None:
+    """Stop a pool's workers now, not after their chunks: the run has been stopped."""
+    processes = getattr(pool, "_processes", None) or {}  # no public way before 3.14
+    for process in list(processes.values()):
+        if process.is_alive():
+            process.kill()
+
+
+def _run_processes(task, reps: list[int], jobs: int, seconds: float, finished) -> None:
+    chunker = _Chunker(reps, jobs, seconds)
+    pool = ProcessPoolExecutor(
+        max_workers=min(jobs, len(reps)), initializer=_worker_start, initargs=(os.getpid(),)
+    )
+    pending: set = set()
+    try:
+        while chunker or pending:
+            while chunker and len(pending) < 2 * jobs:  # each worker busy, one chunk queued
+                pending.add(pool.submit(_chunk, task, chunker.take()))
+            ready, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for fut in ready:
+                pairs, took = fut.result()
+                chunker.record(len(pairs), took)
+                finished(pairs)
+    except BaseException:
+        for fut in pending:
+            fut.cancel()
+        _kill_workers(pool)
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
+
+
+def _run_dask(task, reps: list[int], spec: Dask, seconds: float, finished) -> None:
     """Chunks of replications as Dask futures; results handed back as they complete."""
-    from dask.distributed import Client
+    from dask.distributed import Client, as_completed
 
     with ExitStack() as stack:
         address = spec.address or stack.enter_context(local_cluster(spec.workers or default_jobs()))
         client = stack.enter_context(Client(address))
-        _submit_chunks(client, task, reps, done)
+        workers = len(client.scheduler_info().get("workers", {})) or 1
+        chunker = _Chunker(reps, workers, seconds)
+        pending = set()
 
+        def submit() -> None:
+            fut = client.submit(_chunk, task, chunker.take(), pure=False)
+            pending.add(fut)
+            running.add(fut)
 
-def _submit_chunks(client, task, reps: list[int], done) -> None:
-    from dask.distributed import as_completed
-
-    workers = len(client.scheduler_info().get("workers", {})) or 1
-    pending = {client.submit(_chunk, task, c, pure=False) for c in _chunks(reps, workers)}
-    try:
-        for fut in as_completed(list(pending)):
-            done(fut.result())
-            # let the worker forget it: results kept there make its heap grow and
-            # its garbage collections slower chunk after chunk
-            pending.discard(fut)
-            fut.release()
-    except BaseException:
-        client.cancel(list(pending))
-        raise
+        running = as_completed([])
+        try:
+            while chunker and len(pending) < 2 * workers:
+                submit()
+            for fut in running:
+                pairs, took = fut.result()
+                # let the worker forget it: results kept there make its heap grow and
+                # its garbage collections slower chunk after chunk
+                pending.discard(fut)
+                fut.release()
+                chunker.record(len(pairs), took)
+                finished(pairs)
+                while chunker and len(pending) < 2 * workers:
+                    submit()
+        except BaseException:
+            client.cancel(list(pending))
+            raise
 
 
 @contextmanager
 def local_cluster(workers: int) -> Iterator[str]:
-    """A Dask cluster of ``workers`` processes on the loopback interface, one thread
-    each, no dashboard; yields the scheduler's address and closes it on the way out.
+    """A Dask cluster of ``workers`` processes on the loopback interface.
+
+    One thread each, no dashboard; yields the scheduler's address and closes the
+    cluster on the way out.
     """
     from dask.distributed import LocalCluster
 
@@ -89,20 +252,12 @@ def local_cluster(workers: int) -> Iterator[str]:
         yield cluster.scheduler_address
 
 
-def _chunk(task: Callable[[int], Any], reps: list[int]) -> list[tuple[int, Any]]:
-    out = []
-    for r in reps:
-        try:
-            out.append((r, task(r)))
-        except Exception:  # noqa: BLE001 - reported with its replication, then re-raised
-            raise ReplicationFailed(r, traceback.format_exc()) from None
-    return out
-
-
 @dataclass(frozen=True)
 class Dask:
-    """Run on a Dask distributed cluster: an existing one (``address``) or a local one
-    started for the run (``workers`` processes, on the loopback interface).
+    """Run on a Dask distributed cluster.
+
+    An existing one (``address``), or a local one started for the run (``workers``
+    processes, on the loopback interface).
     """
 
     address: str | None = None
@@ -116,6 +271,7 @@ def run_replications(
     progress: Callable[[int], None] | None = None,
     on_results: Callable[[list[tuple[int, T]]], None] | None = None,
     dask: Dask | None = None,
+    chunk_seconds: float | None = None,
 ) -> list[T]:
     """Run ``task`` for each replication index; results in the order given.
 
@@ -126,8 +282,7 @@ def run_replications(
     replications
         Replication indices to run.
     jobs
-        Worker processes; 1 runs in this process. Replications go to the workers in
-        chunks (about four per worker) so that scheduling costs stay small.
+        Worker processes; 1 runs in this process.
     progress
         Called with the number of replications just finished.
     on_results
@@ -136,6 +291,9 @@ def run_replications(
         and at once for those finished when a replication fails or the run is stopped.
     dask
         Run on a Dask cluster (:class:`Dask`) instead of local processes.
+    chunk_seconds
+        About how long a chunk of replications runs on a worker (default
+        :data:`CHUNK_SECONDS`): the work a kill can lose per worker.
 
     Raises
     ------
@@ -145,6 +303,7 @@ def run_replications(
     """
     reps = list(replications)
     results: dict[int, T] = {}
+    seconds = chunk_seconds if chunk_seconds is not None else CHUNK_SECONDS
 
     def done(pairs: list[tuple[int, T]]) -> None:
         results.update(pairs)
@@ -157,14 +316,13 @@ def run_replications(
             progress(len(pairs))
 
     if dask is not None:
-        _run_dask(task, reps, dask, finished)
-        return [results[r] for r in reps]
-    if jobs <= 1 or len(reps) <= 1:
+        _run_dask(task, reps, dask, seconds, finished)
+    elif jobs <= 1 or len(reps) <= 1:
         batch: list[tuple[int, T]] = []
         since = time.monotonic()
         try:
             for r in reps:
-                batch.extend(_chunk(task, [r]))
+                batch.extend(_chunk(task, [r])[0])
                 if progress:
                     progress(1)
                 if time.monotonic() - since >= _SERIAL_BATCH_SECONDS:
@@ -172,17 +330,6 @@ def run_replications(
                     batch, since = [], time.monotonic()
         finally:  # a failure or Ctrl-C: what finished is still handed on
             done(batch)
-        return [results[r] for r in reps]
-    chunks = _chunks(reps, jobs)
-    with ProcessPoolExecutor(max_workers=min(jobs, len(chunks))) as pool:
-        pending = {pool.submit(_chunk, task, c) for c in chunks}
-        try:
-            while pending:
-                ready, pending = wait(pending, return_when=FIRST_COMPLETED)
-                for fut in ready:
-                    finished(fut.result())
-        except BaseException:
-            for fut in pending:
-                fut.cancel()
-            raise
+    else:
+        _run_processes(task, reps, jobs, seconds, finished)
     return [results[r] for r in reps]

@@ -62,3 +62,19 @@ def test_the_repository_cites_only_what_it_contains() -> None:
             assert (ROOT / "docs" / name).exists(), f"{path.name} cites docs/{name}"
         for outside in ("core_trial.md", "DESIGN.md", "performance-facts.md", "shared/"):
             assert outside not in text, f"{path.name} cites {outside}, not in the repository"
+
+
+def test_the_readme_python_snippet_runs_as_written_under_spawn(tmp_path: Path) -> None:
+    """As it would on macOS or Windows, where processes start by "spawn"."""
+    text = (ROOT / "README.md").read_text()
+    snippet = text.split("```python\n", 1)[1].split("```", 1)[0]
+    script = tmp_path / "snippet.py"
+    script.write_text(
+        'import multiprocessing\nmultiprocessing.set_start_method("spawn", force=True)\n'
+        + snippet.replace("replications=50", "replications=4")
+    )
+    res = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=300, cwd=ROOT
+    )
+    assert res.returncode == 0, res.stderr
+    assert "p_readmit_365d" in res.stdout
