@@ -95,29 +95,30 @@ class _Chunker:
     """Cuts the replications into chunks of about :data:`CHUNK_SECONDS` of work.
 
     The first chunks hold one replication each, to measure; then each chunk holds as
-    many as the measured time per replication allows, and never more than an even
-    share of what is left (so the last chunks end together).
+    many as the time per replication of the last chunk to finish allows (the latest
+    figure: a worker's first chunk also pays for its start-up, and a machine's load
+    changes), and never more than an even share of what is left (so the last chunks
+    end together).
     """
 
     def __init__(self, reps: list[int], workers: int, seconds: float):
         self.left = deque(reps)
         self.workers, self.seconds = max(workers, 1), seconds
-        self.measured_reps, self.measured_seconds = 0, 0.0
+        self.per_rep: float | None = None
 
     def __bool__(self) -> bool:
         return bool(self.left)
 
     def record(self, n: int, seconds: float) -> None:
         """A chunk of ``n`` replications took ``seconds`` on its worker."""
-        self.measured_reps += n
-        self.measured_seconds += seconds
+        if n:
+            self.per_rep = max(seconds / n, 1e-6)
 
     def size(self) -> int:
         """How many replications the next chunk holds."""
-        if not self.measured_reps:
+        if self.per_rep is None:
             return 1
-        per_rep = max(self.measured_seconds / self.measured_reps, 1e-6)
-        by_time = max(1, int(self.seconds / per_rep))
+        by_time = max(1, int(self.seconds / self.per_rep))
         return max(1, min(by_time, math.ceil(len(self.left) / self.workers)))
 
     def take(self) -> list[int]:

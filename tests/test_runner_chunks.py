@@ -42,3 +42,13 @@ def test_every_replication_once_in_order() -> None:
         chunker.record(len(chunk), 0.2 * len(chunk))
         seen += chunk
     assert seen == list(range(500))
+
+
+def test_a_slow_start_does_not_keep_the_chunks_small() -> None:
+    chunker = _Chunker(list(range(10_000)), workers=2, seconds=20.0)
+    chunker.take()
+    chunker.record(1, 3.0)  # a worker's first replication pays for its imports
+    assert chunker.size() == 6
+    chunker.take()
+    chunker.record(6, 0.06)  # 10 ms a replication once started
+    assert chunker.size() == 2000
