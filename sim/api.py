@@ -92,6 +92,7 @@ def run(
     on_results: Callable[[list[tuple[int, dict]]], None] | None = None,
     dask: Dask | None = None,
     events_dir: Path | None = None,
+    keep_patients: bool = True,
 ) -> RunResult:
     """Run a scenario's replications and return its tables.
 
@@ -119,7 +120,21 @@ def run(
         Write the event log here, in Parquet parts (``rep-NNNNNNN/part-NNNNN.parquet``)
         as it is produced, instead of keeping it (:class:`sim.io.EventParts`). Workers
         write the parts themselves: on a cluster this must be a shared filesystem.
+    keep_patients
+        Keep the patients tables (the big ones) in the result. If not, each
+        replication's is let go once ``on_results`` has had it (to save it), and the
+        result's ``patients`` is None: memory then holds only the small tables.
     """
+    if not keep_patients and on_results is None:
+        raise ValueError("keep_patients=False needs on_results, to save the patients tables")
+    if not keep_patients:
+        save = on_results
+
+        def on_results(pairs: list[tuple[int, dict]]) -> None:
+            save(pairs)
+            for _, tables in pairs:
+                tables.pop("patients", None)
+
     n = replications if replications is not None else scenario.replications
     reps = list(range(n)) if isinstance(n, int) else list(n)
     done = {r: saved[r] for r in reps if saved and r in saved}
@@ -134,7 +149,9 @@ def run(
     if events_dir is not None:
         EventParts.check(events_dir, reps)
     parts = [done[r] for r in reps]
-    patients = pd.concat([p["patients"] for p in parts], ignore_index=True)
+    patients = (
+        pd.concat([p["patients"] for p in parts], ignore_index=True) if keep_patients else None
+    )
     metrics = pd.concat([p["metrics"] for p in parts], ignore_index=True)
     ev = None
     if events and events_dir is None:
@@ -199,7 +216,9 @@ def run_to_directory(
     Returns
     -------
     RunResult
-        The tables, with ``out``, ``wall_seconds`` and ``resumed`` set.
+        The tables, with ``out``, ``wall_seconds`` and ``resumed`` set. Its
+        ``patients`` is None: the patients table is written to ``out/patients.parquet``
+        batch by batch and never held whole (``pandas.read_parquet`` reads it back).
 
     Raises
     ------
@@ -239,10 +258,8 @@ def run_to_directory(
         raise
     except OSError as exc:
         raise UserError(f"{out}: cannot write the run directory ({exc.strerror})") from None
-    saved = store.saved() if resume else {}
-    saved = {r: t for r, t in saved.items() if r in set(reps)}
-    if events:  # replications saved by an attempt without events are run again
-        saved = {r: t for r, t in saved.items() if store.has_events(r)}
+    # replications saved by an attempt without events are run again with --events
+    saved = store.saved(reps, events=events, patients=False) if resume else {}
     warning = size_warning(scenario, len(reps) - len(saved), jobs)
     if warning:
         warnings.warn(warning, CrisisSimWarning, stacklevel=2)
@@ -261,6 +278,7 @@ def run_to_directory(
                 saved=saved,
                 on_results=store.save,
                 dask=dask,
+                keep_patients=False,  # saved batch by batch; streamed into the file below
             )
     except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM / SIGHUP (Stopped)
         signum = getattr(exc, "signum", signal.SIGINT)
@@ -279,6 +297,7 @@ def run_to_directory(
     )
     info["resumed_replications"] = len(saved)
     try:
+        store.write_patients(store.path / "patients.parquet")
         io.write_run(result, out, info, force=force, staging=store.finished())
     except OutputExists:  # appeared while the run was running
         raise

@@ -42,10 +42,16 @@ def capacity_figure(timeseries: pd.DataFrame, scenario: Scenario) -> Figure:
     return plots.capacity_over_time(timeseries, warm, scenario.acute_care.ward.capacity)
 
 
-def run_figures(result: RunResult) -> dict[str, Figure]:
+# the patients columns the run's figures read
+PATIENT_COLUMNS = ["replication", "arm", "first_readmission_day", "follow_up_days"]
+
+
+def run_figures(result: RunResult, patients: pd.DataFrame | None = None) -> dict[str, Figure]:
     """``run``: capacity over time; for a trial, survival, hazard ratios and attendance.
 
     The trial figures show the published figures, where the scenario gives them.
+    ``patients`` (at least :data:`PATIENT_COLUMNS`) stands in for ``result.patients``
+    when the result does not hold it.
     """
     sc = result.scenario
     out: dict[str, Figure] = {}
@@ -53,7 +59,8 @@ def run_figures(result: RunResult) -> dict[str, Figure]:
         out["capacity.png"] = capacity_figure(result.timeseries, sc)
     if result.trial is not None:
         pub, h = sc.outcomes.published, sc.outcomes.primary_horizon_days
-        out["km.png"] = plots.km_by_arm(result.patients, h, pub).figure
+        patients = patients if patients is not None else result.patients
+        out["km.png"] = plots.km_by_arm(patients, h, pub).figure
         out["hazard_ratios.png"] = plots.hazard_ratio_distribution(result.trial, h, pub).figure
         out["attendance.png"] = plots.attendance_plot(result.attendance, pub).figure
     return out

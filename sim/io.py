@@ -130,7 +130,8 @@ def write_run(
     """Write the run directory atomically (assembled beside it, then renamed); return it.
 
     ``staging`` is a directory to assemble it in (a run in progress's, whose event
-    parts are already there); by default a fresh hidden one beside ``out``.
+    parts and, if ``result.patients`` is None, patients table are already there); by
+    default a fresh hidden one beside ``out``.
     """
     check_out_dir(out, force)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -142,7 +143,8 @@ def write_run(
         (tmp / "scenario.resolved.yaml").write_text(
             resolved_yaml(result.scenario), encoding="utf-8"
         )
-        result.patients.to_parquet(tmp / "patients.parquet", index=False)
+        if result.patients is not None:
+            result.patients.to_parquet(tmp / "patients.parquet", index=False)
         result.metrics.to_csv(tmp / "metrics.csv", index=False)
         result.summary.to_csv(tmp / "summary.csv", index=False)
         if result.timeseries is not None:
@@ -152,7 +154,10 @@ def write_run(
             result.trial.to_csv(tmp / "trial.csv", index=False)
             result.trial_summary.to_csv(tmp / "trial_summary.csv", index=False)
             result.attendance.to_csv(tmp / "attendance.csv", index=False)
-        for name, fig in figures.run_figures(result).items():
+        patients = result.patients
+        if patients is None and result.trial is not None:  # written already: what the plots need
+            patients = pd.read_parquet(tmp / "patients.parquet", columns=figures.PATIENT_COLUMNS)
+        for name, fig in figures.run_figures(result, patients).items():
             fig.savefig(tmp / name, dpi=figures.DPI)
         (tmp / "manifest.json").write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
         _swap_into_place(tmp, out)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import shutil
 import uuid
+from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -68,20 +69,45 @@ class ReplicationStore:
             shutil.rmtree(self.path)
         self.reps.mkdir(parents=True, exist_ok=True)
         self.events = self.path / "events"  # --events: written by the workers, in parts
+        self.used: list[Path] = []  # the batches this run's tables come from
         atomic_text(marker, resolved)
 
     def has_events(self, replication: int) -> bool:
         """Whether a saved replication's events were written (it ran with --events)."""
         return (self.events / EventParts.name(replication)).is_dir()
 
-    def saved(self) -> dict[int, dict]:
-        """The replications already finished: index -> tables."""
-        out: dict[int, dict] = {}
-        for d in sorted(self.reps.glob("[0-9]*")):
+    def _batches(self) -> list[tuple[Path, list[int]]]:
+        """Saved batches and their replications, by first replication."""
+        out = []
+        for d in self.reps.glob("[0-9]*"):
             reps = json.loads((d / "replications.json").read_text(encoding="utf-8"))
+            out.append((d, reps))
+        return sorted(out, key=lambda b: min(b[1]))
+
+    def saved(
+        self, wanted: Sequence[int] | None = None, events: bool = False, patients: bool = True
+    ) -> dict[int, dict]:
+        """The replications already finished: index -> tables.
+
+        Only whole batches of ``wanted`` replications count (all of them, by default),
+        and with ``events`` only batches whose events were written. Without
+        ``patients`` the patients tables stay on disk (they are the big ones), to be
+        streamed into the run's file by :meth:`write_patients`.
+        """
+        want = None if wanted is None else set(wanted)
+        out: dict[int, dict] = {}
+        self.used = []
+        for d, reps in self._batches():
+            if want is not None and not set(reps) <= want:
+                continue
+            if events and not all(self.has_events(r) for r in reps):
+                continue
+            self.used.append(d)
             tables = {}
             for name in self.TABLES:
                 f = d / f"{name}.parquet"
+                if name == "patients" and not patients:
+                    continue
                 tables[name] = pd.read_parquet(f) if f.exists() else None
             for r in reps:
                 out[r] = {
@@ -89,6 +115,29 @@ class ReplicationStore:
                     for name, t in tables.items()
                 }
         return out
+
+    def write_patients(self, path: Path) -> None:
+        """Write the run's patients table from its batches, in replication order.
+
+        One batch at a time, a row group or more each: the table is never whole in
+        memory.
+        """
+        import pyarrow.parquet as pq
+
+        batches = sorted(
+            self.used,
+            key=lambda d: min(json.loads((d / "replications.json").read_text("utf-8"))),
+        )
+        writer = None
+        try:
+            for d in batches:
+                table = pq.read_table(d / "patients.parquet")
+                if writer is None:
+                    writer = pq.ParquetWriter(path, table.schema)
+                writer.write_table(table.replace_schema_metadata(writer.schema.metadata))
+        finally:
+            if writer is not None:
+                writer.close()
 
     def count(self) -> int:
         """How many replications are saved (without reading their tables)."""
@@ -113,6 +162,7 @@ class ReplicationStore:
                 )
         (tmp / "replications.json").write_text(json.dumps(reps), encoding="utf-8")
         tmp.rename(final)
+        self.used.append(final)
 
     def finished(self) -> Path:
         """Drop the saved batches (the run has them) and return where to assemble the run."""

@@ -84,8 +84,15 @@ def test_run_to_directory_resumes_after_an_interruption(tmp_path: Path) -> None:
     lines: list[str] = []
     again = api.run_to_directory(s, out, jobs=1, resume=True, report=lines.append)
     assert again.resumed == 4 and lines == ["resuming: 4 of 12 replications were saved"]
-    for name in ("patients", "metrics", "summary", "trial", "attendance", "timeseries"):
+    for name in ("metrics", "summary", "trial", "attendance", "timeseries"):
         pd.testing.assert_frame_equal(getattr(again, name), getattr(whole, name), obj=name)
+    assert again.patients is None and whole.patients is None  # never held whole: on disk
+    pd.testing.assert_frame_equal(
+        pd.read_parquet(out / "patients.parquet"),
+        pd.read_parquet(tmp_path / "whole" / "patients.parquet"),
+    )
+    in_memory = api.run(s, jobs=1).patients
+    pd.testing.assert_frame_equal(pd.read_parquet(out / "patients.parquet"), in_memory)
     assert (out / "summary.csv").read_text() == (tmp_path / "whole" / "summary.csv").read_text()
     with pytest.raises(errors.OutputExists, match="already finished"):
         api.run_to_directory(s, out, jobs=1, resume=True)
