@@ -46,7 +46,7 @@ T = TypeVar("T")
 
 # A chunk of replications is sized to take about this long on a worker: what a kill
 # can lose per worker (plus the chunks' start-up, which is small)
-CHUNK_SECONDS = 20.0
+CHUNK_SECONDS = 10.0
 # serially, finished replications are handed on about this often (not one by one)
 _SERIAL_BATCH_SECONDS = 1.0
 # how often a worker checks that the process that started it is still there
@@ -98,7 +98,9 @@ class _Chunker:
     many as the time per replication of the last chunk to finish allows (the latest
     figure: a worker's first chunk also pays for its start-up, and a machine's load
     changes), and never more than an even share of what is left (so the last chunks
-    end together).
+    end together). The executors keep one chunk per worker in flight and none queued
+    behind it, so that no large chunk taken early waits behind another at the end while
+    a worker is idle.
     """
 
     def __init__(self, reps: list[int], workers: int, seconds: float):
@@ -183,7 +185,7 @@ def _run_processes(task, reps: list[int], jobs: int, seconds: float, finished) -
     pending: set = set()
     try:
         while chunker or pending:
-            while chunker and len(pending) < 2 * jobs:  # each worker busy, one chunk queued
+            while chunker and len(pending) < jobs:  # a chunk per worker, none queued
                 pending.add(pool.submit(_chunk, task, chunker.take()))
             ready, pending = wait(pending, return_when=FIRST_COMPLETED)
             for fut in ready:
@@ -217,7 +219,7 @@ def _run_dask(task, reps: list[int], spec: Dask, seconds: float, finished) -> No
 
         running = as_completed([])
         try:
-            while chunker and len(pending) < 2 * workers:
+            while chunker and len(pending) < workers:
                 submit()
             for fut in running:
                 pairs, took = fut.result()
@@ -227,7 +229,7 @@ def _run_dask(task, reps: list[int], spec: Dask, seconds: float, finished) -> No
                 fut.release()
                 chunker.record(len(pairs), took)
                 finished(pairs)
-                while chunker and len(pending) < 2 * workers:
+                while chunker and len(pending) < workers:
                     submit()
         except BaseException:
             client.cancel(list(pending))
