@@ -297,12 +297,12 @@ def run_to_directory(
     )
     info["resumed_replications"] = len(saved)
     try:
-        store.write_patients(store.path / "patients.parquet")
-        io.write_run(result, out, info, force=force, staging=store.finished())
+        io.write_run(result, out, info, force=force, write_patients=store.write_patients)
     except OutputExists:  # appeared while the run was running
         raise
     except OSError as exc:
         raise UserError(f"{out}: cannot write the run directory ({exc.strerror})") from None
+    store.remove()  # the run directory is in place: the saved batches are done with
     return result
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -125,31 +126,34 @@ def write_run(
     out: Path,
     info: dict[str, Any],
     force: bool = False,
-    staging: Path | None = None,
+    write_patients: Callable[[Path], None] | None = None,
 ) -> Path:
     """Write the run directory atomically (assembled beside it, then renamed); return it.
 
-    ``staging`` is a directory to assemble it in (a run in progress's, whose event
-    parts and, if ``result.patients`` is None, patients table are already there); by
-    default a fresh hidden one beside ``out``.
+    ``write_patients(path)`` writes ``patients.parquet`` when ``result.patients`` is
+    None (a run in progress streams it from its saved batches). Event parts the
+    workers wrote (``result.events_dir``) are moved in, and moved back if the writing
+    fails, so that nothing saved is lost.
     """
     check_out_dir(out, force)
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = staging or out.parent / f".{out.name}.partial-{os.getpid()}"
-    if staging is None:
-        shutil.rmtree(tmp, ignore_errors=True)
-        tmp.mkdir()
+    tmp = out.parent / f".{out.name}.partial-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    moved: list[tuple[Path, Path]] = []
     try:
         (tmp / "scenario.resolved.yaml").write_text(
             resolved_yaml(result.scenario), encoding="utf-8"
         )
         if result.patients is not None:
             result.patients.to_parquet(tmp / "patients.parquet", index=False)
+        elif write_patients is not None:
+            write_patients(tmp / "patients.parquet")
         result.metrics.to_csv(tmp / "metrics.csv", index=False)
         result.summary.to_csv(tmp / "summary.csv", index=False)
         if result.timeseries is not None:
             result.timeseries.to_csv(tmp / "timeseries.csv", index=False)
-        _place_events(result, tmp / "events")
+        _place_events(result, tmp / "events", moved)
         if result.trial is not None:
             result.trial.to_csv(tmp / "trial.csv", index=False)
             result.trial_summary.to_csv(tmp / "trial_summary.csv", index=False)
@@ -162,33 +166,30 @@ def write_run(
         (tmp / "manifest.json").write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
         _swap_into_place(tmp, out)
     except BaseException:
+        for src, dst in reversed(moved):  # the event parts go back where they were saved
+            if dst.exists() and not src.exists():
+                dst.rename(src)
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return out
 
 
-def _place_events(result: RunResult, where: Path) -> None:
+def _place_events(result: RunResult, where: Path, moved: list[tuple[Path, Path]]) -> None:
     """Put the run directory's ``events`` in place.
 
-    Parts already written there by the workers (anything else there, e.g. of a
-    replication not in this run, is removed), or the in-memory log as one part; nothing
+    The parts the workers wrote are moved in (each move noted in ``moved``), those of
+    this run's replications only; or the in-memory log is written as one part; nothing
     if the run kept no events.
     """
     if result.events_dir is not None:
         src = Path(result.events_dir)
-        keep = {EventParts.name(r) for r in result.replications or []}
-        if src != where:
-            where.mkdir()
-            for r in sorted(keep):
-                (src / r).rename(where / r)
-        for d in where.iterdir():
-            if d.name not in keep:
-                shutil.rmtree(d) if d.is_dir() else d.unlink()
+        where.mkdir()
+        for r in sorted(EventParts.name(r) for r in result.replications or []):
+            moved.append((src / r, where / r))
+            (src / r).rename(where / r)
     elif result.events is not None:
         where.mkdir()
         result.events.to_parquet(where / "part-00000.parquet", index=False)
-    elif where.exists():  # left by an earlier attempt that had --events
-        shutil.rmtree(where)
 
 
 class EventParts:

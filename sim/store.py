@@ -164,7 +164,6 @@ class ReplicationStore:
         tmp.rename(final)
         self.used.append(final)
 
-    def finished(self) -> Path:
-        """Drop the saved batches (the run has them) and return where to assemble the run."""
-        shutil.rmtree(self.reps, ignore_errors=True)
-        return self.path
+    def remove(self) -> None:
+        """The run directory is in place: drop what was saved for it."""
+        shutil.rmtree(self.path, ignore_errors=True)

@@ -111,3 +111,29 @@ def test_plots_draw_on_the_axes_they_are_given() -> None:
     assert plots.capacity_over_time(r.timeseries, fig=own) is own and len(own.axes) == 2
     made = figures.run_figures(r)
     assert set(made) == {n for n in OUTPUT_FILES if n.endswith(".png")}
+
+
+def test_a_stop_while_writing_the_run_directory_loses_nothing(tmp_path, monkeypatch) -> None:
+    s = variant(scenario(TRIAL, **{"feed.n_patients": 60}), {"replications": 4})
+    whole = tmp_path / "whole"
+    api.run_to_directory(s, whole, jobs=1, events=True)
+
+    def stopped(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    out = tmp_path / "stopped"
+    with monkeypatch.context() as m:  # Ctrl-C after the run, while its figures are drawn
+        m.setattr(figures, "run_figures", stopped)
+        with pytest.raises(KeyboardInterrupt):
+            api.run_to_directory(s, out, jobs=1, events=True)
+    assert not out.exists()
+    again = api.run_to_directory(s, out, jobs=1, events=True, resume=True)
+    assert again.resumed == 4  # every replication, and its events, was still saved
+    for name in ("summary.csv", "metrics.csv", "trial.csv"):
+        assert (out / name).read_text() == (whole / name).read_text(), name
+    pd.testing.assert_frame_equal(
+        pd.read_parquet(out / "events"), pd.read_parquet(whole / "events")
+    )
+    pd.testing.assert_frame_equal(
+        pd.read_parquet(out / "patients.parquet"), pd.read_parquet(whole / "patients.parquet")
+    )
