@@ -69,7 +69,8 @@ class ReplicationStore:
             shutil.rmtree(self.path)
         self.reps.mkdir(parents=True, exist_ok=True)
         self.events = self.path / "events"  # --events: written by the workers, in parts
-        self.used: list[Path] = []  # the batches this run's tables come from
+        # the batches this run's tables come from, with their replications
+        self.used: list[tuple[Path, list[int]]] = []
         atomic_text(marker, resolved)
 
     def has_events(self, replication: int) -> bool:
@@ -102,7 +103,7 @@ class ReplicationStore:
                 continue
             if events and not all(self.has_events(r) for r in reps):
                 continue
-            self.used.append(d)
+            self.used.append((d, reps))
             tables = {}
             for name in self.TABLES:
                 f = d / f"{name}.parquet"
@@ -124,13 +125,9 @@ class ReplicationStore:
         """
         import pyarrow.parquet as pq
 
-        batches = sorted(
-            self.used,
-            key=lambda d: min(json.loads((d / "replications.json").read_text("utf-8"))),
-        )
         writer = None
         try:
-            for d in batches:
+            for d, _ in sorted(self.used, key=lambda batch: min(batch[1])):
                 table = pq.read_table(d / "patients.parquet")
                 if writer is None:
                     writer = pq.ParquetWriter(path, table.schema)
@@ -162,7 +159,7 @@ class ReplicationStore:
                 )
         (tmp / "replications.json").write_text(json.dumps(reps), encoding="utf-8")
         tmp.rename(final)
-        self.used.append(final)
+        self.used.append((final, reps))
 
     def remove(self) -> None:
         """The run directory is in place: drop what was saved for it."""

@@ -12,6 +12,7 @@ value and the rule that it breaks.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -384,13 +385,10 @@ def _resolve(schema: dict[str, Any], node: dict[str, Any], value: Any) -> dict[s
     return node
 
 
-_SCHEMA: dict[str, Any] = {}
-
-
+@functools.cache
 def _json_schema() -> dict[str, Any]:
-    if not _SCHEMA:
-        _SCHEMA.update(json_schema())
-    return _SCHEMA
+    """The scenario's JSON Schema, made once (only when a file has a mistake)."""
+    return json_schema()
 
 
 def _data_path(doc: Any, loc: tuple[Any, ...]) -> tuple[tuple[Any, ...], Any]:
