@@ -26,7 +26,7 @@ from array import array
 
 import numpy as np
 
-from sim.config import Scenario
+from sim.config import Arm, Scenario
 from sim.distributions import make_sampler
 
 __all__ = [
@@ -121,6 +121,10 @@ class Draws:
             self._bank._overflow_episode(self, len(self.budget))
 
 
+def _zeros(rng: np.random.Generator, size: tuple[int, ...] | int) -> np.ndarray:
+    return np.zeros(size)
+
+
 def _rows(x: np.ndarray) -> list[array]:
     """Each row as an ``array.array`` of doubles: what a list of floats does for the
     model (index, append, len) in 40% of the memory, which counts when hundreds of
@@ -140,25 +144,35 @@ class PatientBank:
         Replication index; part of every stream key.
     """
 
-    def __init__(self, scenario: Scenario, replication: int):
+    def __init__(self, scenario: Scenario, replication: int, arm: Arm | None = None):
         self.seed, self.rep = scenario.seed, replication
         groups = scenario.population.risk_groups
         self._cum_shares = np.cumsum([g.share for g in groups])
         self._cum_shares[-1] = 1.0
         self._theta = scenario.population.frailty_variance
-        att = scenario.attendance
+        att = scenario.attendance_of(arm) if arm is not None else scenario.attendance
+        acute = scenario.acute_care_of(arm) if arm is not None else scenario.acute_care
         self._a, self._b, self._p_never = (
             att.engagement.alpha,
             att.engagement.beta,
             att.p_never_engage,
         )
-        self._los_ward = make_sampler(scenario.acute_care.ward.length_of_stay)
-        self._los_crt = make_sampler(scenario.acute_care.crt.length_of_stay)
+        self._los_ward = make_sampler(acute.ward.length_of_stay)
+        # no CRT (every readmission to a ward): its lengths of stay are never read
+        self._los_crt = make_sampler(acute.crt.length_of_stay) if acute.crt else _zeros
         n_max = max((a.peer_support.n_sessions for a in scenario.arms if a.peer_support), default=0)
         self._chunks = math.ceil(n_max / SESSION_CHUNK)
         self._n_sessions = n_max
         self._block_index = -1
         self._block: dict[str, list] = {}
+
+    @staticmethod
+    def key(scenario: Scenario, arm: Arm) -> str:
+        """What an arm's draws depend on beyond the scenario: arms with equal keys share."""
+        att = scenario.attendance_of(arm)
+        acute = scenario.acute_care_of(arm)
+        stays = (acute.ward.length_of_stay, acute.crt.length_of_stay if acute.crt else None)
+        return repr((att.engagement, att.p_never_engage, stays))
 
     def _gen(self, name: str, *key: int) -> np.random.Generator:
         return stream(self.seed, self.rep, name, *key)

@@ -60,7 +60,7 @@ def one_patient(**changes):
 
 def test_exact_event_sequence() -> None:
     s = one_patient()
-    _, events = simulate_replication(s, 0, lambda sc, r: FixedBank(sc, r, engagement=0.9))
+    _, events = simulate_replication(s, 0, lambda sc, r, arm=None: FixedBank(sc, r, engagement=0.9))
     got = [(e[2], pytest.approx(e[3]), e[4], e[5]) for e in events]
     assert got == [
         (0, 0.0, "entry", "all"),
@@ -94,7 +94,7 @@ def test_dose_response_exact() -> None:
         "full_dose_sessions": 2,
     }
     s = scenario_from_dict(d)
-    _, events = simulate_replication(s, 0, lambda sc, r: FixedBank(sc, r, engagement=0.9))
+    _, events = simulate_replication(s, 0, lambda sc, r, arm=None: FixedBank(sc, r, engagement=0.9))
     readm = next(e for e in events if e[4] == "readmission")
     assert readm[3] == pytest.approx(7.0 + 0.4475 / 0.005)
 
@@ -103,7 +103,7 @@ def test_never_attending_gets_no_dose_response_benefit() -> None:
     d = one_patient().model_dump(mode="json")
     d["arms"][0]["effect"] = {"mechanism": "dose_response", "hazard_ratio_at_full_dose": 0.5}
     s = scenario_from_dict(d)
-    _, events = simulate_replication(s, 0, lambda sc, r: FixedBank(sc, r, engagement=0.0))
+    _, events = simulate_replication(s, 0, lambda sc, r, arm=None: FixedBank(sc, r, engagement=0.0))
     readm = next(e for e in events if e[4] == "readmission")
     assert readm[3] == pytest.approx(50.0)
 
@@ -122,7 +122,7 @@ def test_a_full_ward_queues_until_a_bed_is_released() -> None:
     # both patients (entering together) are readmitted at day 100 to the one bed: the
     # second waits until the first is discharged at 110, stays 10 days, leaves at 120
     s = _two_patients(1, "queue")
-    _, events = simulate_replication(s, 0, lambda sc, r: FixedBank(sc, r, engagement=0.9))
+    _, events = simulate_replication(s, 0, lambda sc, r, arm=None: FixedBank(sc, r, engagement=0.9))
     second = [(e[3], e[4], e[5]) for e in events if e[1] == 1 and e[2] == 0 and e[3] > 50]
     assert second == [
         (pytest.approx(100.0), "readmission", "ward"),
@@ -134,7 +134,7 @@ def test_a_full_ward_queues_until_a_bed_is_released() -> None:
 
 def test_a_full_ward_sends_overflow_out_of_area() -> None:
     s = _two_patients(1, "out_of_area")
-    _, events = simulate_replication(s, 0, lambda sc, r: FixedBank(sc, r, engagement=0.9))
+    _, events = simulate_replication(s, 0, lambda sc, r, arm=None: FixedBank(sc, r, engagement=0.9))
     placements = sorted(e[5] for e in events if e[4] == "admission" and e[2] == 0)
     assert placements == ["out_of_area", "ward"]
 
@@ -142,7 +142,7 @@ def test_a_full_ward_sends_overflow_out_of_area() -> None:
 def test_one_peer_worker_place_makes_the_second_patient_wait() -> None:
     # one place: patient 0 holds it for 3 weekly sessions (21 days); patient 1 starts then
     s = _two_patients(None, "queue", workers=1)
-    _, events = simulate_replication(s, 0, lambda sc, r: FixedBank(sc, r, engagement=0.9))
+    _, events = simulate_replication(s, 0, lambda sc, r, arm=None: FixedBank(sc, r, engagement=0.9))
     second = [(e[3], e[4]) for e in events if e[1] == 1 and e[4] in ("queue", "support_start")]
     assert second == [(0.0, "queue"), (pytest.approx(21.0), "support_start")]
 
@@ -170,7 +170,7 @@ def test_no_one_starts_peer_support_at_the_end_of_follow_up(monkeypatch) -> None
             p._sessions = np.full((3, 30), 0.5)
             return p
 
-    _, events = simulate_replication(s, 0, lambda sc, r: Bank(sc, r, engagement=0.9))
+    _, events = simulate_replication(s, 0, lambda sc, r, arm=None: Bank(sc, r, engagement=0.9))
     second = [(e[3], e[4]) for e in events if e[1] == 1]
     assert second == [
         (99.0, "entry"),

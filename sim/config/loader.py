@@ -2,8 +2,12 @@
 
 A scenario is a YAML file. It may name a ``base:`` scenario (a path relative to
 itself); the file's own keys are then merged over the base, mappings key by key
-and everything else (lists included) replaced whole. The merged document is
-validated against :class:`~sim.config.schema.Scenario`.
+and everything else (lists included) replaced whole, with three refinements:
+``arms:`` given as a mapping changes the base's arms by name; a mapping whose tag
+(``dist``, ``mechanism``, ``kind``) changes is replaced whole; and the blocks about a
+particular trial's evidence (``outcomes.published``, ``calibration``) are replaced
+whole, or dropped with ``null``. The merged document is validated against
+:class:`~sim.config.schema.Scenario`.
 
 Every user mistake becomes a :class:`~sim.errors.ConfigError` whose one-line message
 names the file, the dotted path of the field, the line where the YAML gives it, the
@@ -253,18 +257,70 @@ def _load_merged(path: Path, seen: tuple[Path, ...]) -> tuple[dict[str, Any], Li
         )
     base_path = (path.parent / base) if not Path(base).is_absolute() else Path(base)
     base_doc, base_lines = _load_merged(base_path, (*seen, resolved))
+    if isinstance(doc.get("arms"), dict) and isinstance(base_doc.get("arms"), list):
+        doc["arms"], lines = _arms_by_name(doc["arms"], base_doc["arms"], lines, path, base_path)
     base_lines.update(lines)  # the overriding file's lines win
     return _deep_merge(base_doc, doc), base_lines
 
 
-def _deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+# Blocks about one particular trial's evidence: a derived file replaces them whole (or
+# drops them with null), never mixes its fields with the base's.
+_REPLACED_WHOLE = {("outcomes", "published"), ("calibration",)}
+_TAG_KEYS = ("dist", "mechanism", "kind")
+
+
+def _deep_merge(
+    base: dict[str, Any], over: dict[str, Any], at: tuple[str, ...] = ()
+) -> dict[str, Any]:
+    """Mappings key by key; anything else, a block in :data:`_REPLACED_WHOLE`, or a tagged
+    mapping whose tag changes (``dist: gamma`` over ``dist: fixed``), replaced whole.
+    """
     out = dict(base)
     for key, value in over.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = _deep_merge(out[key], value)
+        here = (*at, key)
+        old = out.get(key)
+        retagged = isinstance(old, dict) and isinstance(value, dict) and any(
+            t in value and value[t] != old.get(t) for t in _TAG_KEYS
+        )
+        if (
+            isinstance(value, dict)
+            and isinstance(old, dict)
+            and here not in _REPLACED_WHOLE
+            and not retagged
+        ):
+            out[key] = _deep_merge(old, value, here)
         else:
             out[key] = value
     return out
+
+
+def _arms_by_name(
+    changes: dict[str, Any], arms: list[Any], lines: LineIndex, path: Path, base_path: Path
+) -> tuple[list[Any], LineIndex]:
+    """``arms:`` given as a mapping from arm name to changes: the base's arms with those
+    changes merged into the arms they name (the list's order kept)."""
+    names = [a.get("name") if isinstance(a, dict) else None for a in arms]
+    out = list(arms)
+    index: dict[str, int] = {}
+    for name, change in changes.items():
+        line = lines.get(("arms", name), (path, "?"))[1]
+        if name not in names:
+            raise ConfigError(
+                f"{path}: arms.{name} (line {line}): names no arm of {base_path.name}; "
+                f"its arms: {[n for n in names if n]} (to change the list whole, give a list)"
+            )
+        if not isinstance(change, dict):
+            raise ConfigError(
+                f"{path}: arms.{name} (line {line}): must be a mapping of the arm's changes"
+            )
+        i = index[name] = names.index(name)
+        out[i] = _deep_merge(arms[i], change)
+    moved: LineIndex = {}
+    for key, value in lines.items():
+        if len(key) >= 2 and key[0] == "arms" and key[1] in index:
+            key = ("arms", index[key[1]], *key[2:])
+        moved[key] = value
+    return out, moved
 
 
 def _kind(value: Any) -> str:
@@ -286,7 +342,9 @@ def _validate(doc: dict[str, Any], lines: LineIndex, path: Path) -> Scenario:
     for err in errors:
         ctx_error = (err.get("ctx") or {}).get("error")
         if isinstance(ctx_error, PathError):
-            found.append((ctx_error.path, ctx_error.value, ctx_error.rule, err["type"]))
+            # the path is relative to the model that raised it, found at err["loc"]
+            where, _ = _data_path(doc, err["loc"])
+            found.append(((*where, *ctx_error.path), ctx_error.value, ctx_error.rule, err["type"]))
             continue
         data_path, value = _data_path(doc, err["loc"])
         found.append(

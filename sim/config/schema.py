@@ -19,6 +19,7 @@ from pydantic import (
     ConfigDict,
     Field,
     StrictBool,
+    ValidationError,
     field_validator,
     model_validator,
 )
@@ -67,6 +68,20 @@ __all__ = [
     "Feed",
     "Effect",
     "STATISTICS",
+    "FIRST_READMISSION_STATISTICS",
+    "COUNT_STATISTICS",
+    "BED_DAYS_STATISTICS",
+    "ATTENDANCE_STATISTICS",
+    "RATIO_STATISTICS",
+    "COMPARED_STATISTICS",
+    "PublishedFigure",
+    "Endpoints",
+    "FirstReadmissionEndpoint",
+    "CountEndpoint",
+    "BedDaysEndpoint",
+    "AcuteCareChange",
+    "AcuteSettingChange",
+    "AttendanceChange",
     "PathError",
 ]
 
@@ -372,7 +387,61 @@ class AcuteCare(_Model):
         default=0.5, description="Share of readmissions to an inpatient ward; the rest to CRT."
     )
     ward: AcuteSetting = Field(description="Inpatient ward: beds, stays, overflow.")
-    crt: AcuteSetting = Field(description="CRT home treatment: caseload, episodes, overflow.")
+    crt: AcuteSetting | None = Field(
+        default=None,
+        description="CRT home treatment: caseload, episodes, overflow. May be left out "
+        "when p_ward is 1 (every readmission goes to a ward).",
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> AcuteCare:
+        if self.crt is None and self.p_ward < 1:
+            raise PathError(
+                ("crt",),
+                f"is required: p_ward is {self.p_ward:g}, so some readmissions go to CRT "
+                "home treatment (give crt, or set p_ward: 1)",
+                None,
+            )
+        return self
+
+
+class AcuteSettingChange(_Model):
+    """Fields of an acute setting that an arm changes; the rest as the scenario says."""
+
+    capacity: int | None = Field(
+        default=None, ge=0, le=1_000_000, description="Places; null = unlimited."
+    )
+    length_of_stay: Duration | None = Field(default=None, description="Length of stay.")
+    overflow: Literal["queue", "out_of_area"] | None = Field(
+        default=None, description="When full: wait, or out of area."
+    )
+
+
+class AcuteCareChange(_Model):
+    """An arm's changes to ``acute_care``: only the fields given differ from the scenario's."""
+
+    p_ward: Probability | None = Field(
+        default=None, description="Share of the arm's readmissions that go to a ward."
+    )
+    ward: AcuteSettingChange | None = Field(default=None, description="Ward changes.")
+    crt: AcuteSettingChange | None = Field(default=None, description="CRT changes.")
+
+
+class AttendanceChange(_Model):
+    """An arm's changes to ``attendance``: only the fields given differ from the scenario's."""
+
+    engagement: Engagement | None = Field(
+        default=None, description="Beta distribution of the per-session attendance probability."
+    )
+    p_never_engage: Probability | None = Field(
+        default=None, description="Share who attend no session at all."
+    )
+    disengage_after_missed: int | None = Field(
+        default=None,
+        ge=1,
+        le=1000,
+        description="Consecutive missed sessions after which a patient leaves; null = never.",
+    )
 
 
 # ------------------------------------------------------------------------------- arms
@@ -387,9 +456,42 @@ class PeerSupportOffer(_Model):
     risk_groups: tuple[Name, ...] | None = Field(
         default=None, description="Only these risk groups are offered; null = everyone."
     )
-    reoffer_after_readmission: StrictBool = Field(
-        default=False, description="Offer again at each discharge after a readmission."
+    schedule: Literal["per_episode", "fixed"] = Field(
+        default="per_episode",
+        description="per_episode: a programme of n_sessions that a readmission ends (CORE); "
+        "fixed: a programme fixed in calendar time from entry (randomisation, which is the "
+        "first discharge here): a contact every interval_days, n_sessions in all, that "
+        "carries on through readmissions.",
     )
+    pause_in_hospital: StrictBool = Field(
+        default=False,
+        description="Fixed schedule only: contacts that fall while the patient is in acute "
+        "care are not offered (the calendar does not stretch). false = they go on, and "
+        "are attended or missed as any other.",
+    )
+    reoffer_after_readmission: StrictBool = Field(
+        default=False,
+        description="Per-episode schedule only: offer a fresh programme at each discharge "
+        "after a readmission.",
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> PeerSupportOffer:
+        if self.schedule == "fixed" and self.reoffer_after_readmission:
+            raise PathError(
+                ("reoffer_after_readmission",),
+                "applies to schedule: per_episode only (a fixed programme already runs "
+                "through readmissions)",
+                True,
+            )
+        if self.schedule == "per_episode" and self.pause_in_hospital:
+            raise PathError(
+                ("pause_in_hospital",),
+                "applies to schedule: fixed only (a per-episode programme ends at the "
+                "readmission)",
+                True,
+            )
+        return self
 
 
 class NoEffect(_Model):
@@ -448,6 +550,14 @@ class Arm(_Model):
     effect: Effect = Field(
         default=NoEffect(mechanism="none"), description="What the offer does to the hazard."
     )
+    acute_care: AcuteCareChange | None = Field(
+        default=None,
+        description="This arm's changes to the scenario's acute_care (length of stay, "
+        "ward/CRT split; capacity and overflow in a service only); null = none.",
+    )
+    attendance: AttendanceChange | None = Field(
+        default=None, description="This arm's changes to the scenario's attendance; null = none."
+    )
 
     @model_validator(mode="after")
     def _check(self) -> Arm:
@@ -464,8 +574,55 @@ class Interval(_Model):
     ci_high: float = Field(gt=0, allow_inf_nan=False, description="95% CI, upper.")
 
 
+# Every statistic the trial analysis produces per simulated trial (trial.csv), with the
+# endpoint that must be switched on for it, and the attendance shares (metrics.csv).
+FIRST_READMISSION_STATISTICS = (
+    "p_readmitted",
+    "odds_ratio",
+    "hazard_ratio",
+    "rmst_days",
+    "mean_days_readmitted",
+    "median_days_readmitted",
+)
+COUNT_STATISTICS = ("readmissions_mean", "readmissions_sd", "readmissions_mcf", "rate_ratio")
+BED_DAYS_STATISTICS = ("bed_days_mean", "bed_days_sd", "bed_days_difference")
+ATTENDANCE_STATISTICS = ("p_attended_3plus", "p_attended_all")
+STATISTICS = (
+    FIRST_READMISSION_STATISTICS + COUNT_STATISTICS + BED_DAYS_STATISTICS + ATTENDANCE_STATISTICS
+)
+RATIO_STATISTICS = ("odds_ratio", "hazard_ratio", "rate_ratio")  # compared arm vs reference
+COMPARED_STATISTICS = (*RATIO_STATISTICS, "bed_days_difference")
+
+
+class PublishedFigure(_Model):
+    """One published figure: any statistic of the trial analysis, with its spread."""
+
+    statistic: Literal[STATISTICS] = Field(  # type: ignore[valid-type]
+        description="Statistic, as named in trial.csv (attendance shares: metrics.csv)."
+    )
+    arm: Name = Field(description="Arm it was measured in (ratios, differences: the compared arm).")
+    horizon_days: PositiveDays | None = Field(
+        default=None, description="Horizon; null = the primary horizon."
+    )
+    value: float = Field(allow_inf_nan=False, description="Published value.")
+    ci_low: float | None = Field(default=None, allow_inf_nan=False, description="95% CI, lower.")
+    ci_high: float | None = Field(default=None, allow_inf_nan=False, description="95% CI, upper.")
+    sd: float | None = Field(
+        default=None, ge=0, allow_inf_nan=False, description="Standard deviation (of a mean ± SD)."
+    )
+    n: int | None = Field(default=None, ge=1, description="Patients it was measured on.")
+
+    @model_validator(mode="after")
+    def _check(self) -> PublishedFigure:
+        if (self.ci_low is None) != (self.ci_high is None):
+            raise ValueError("give both ci_low and ci_high, or neither")
+        if self.ci_low is not None and not self.ci_low <= self.value <= self.ci_high:
+            raise ValueError("value must lie within [ci_low, ci_high]")
+        return self
+
+
 class Published(_Model):
-    """Published trial results, drawn over the plots for comparison (not used to simulate)."""
+    """Published trial results, shown beside the simulated ones (not used to simulate)."""
 
     source: str = Field(description="Citation of the figures.")
     p_readmitted: dict[Name, Probability] = Field(
@@ -482,16 +639,81 @@ class Published(_Model):
     n_per_arm: int | None = Field(
         default=None, ge=1, description="Trial size per arm, marked on power curves."
     )
+    figures: tuple[PublishedFigure, ...] = Field(
+        default=(),
+        description="Any other published figure (counts and bed-days per person, their SD, "
+        "rate ratios...), each set beside the simulated trials' distribution.",
+    )
+
+
+Alternative = Literal["two-sided", "less", "greater"]
+_ALTERNATIVE = (
+    "Alternative hypothesis, for the compared arm against the reference: two-sided, less "
+    "(the compared arm lower: one-sided, as for a programme meant to reduce readmissions) "
+    "or greater."
+)
+
+
+class FirstReadmissionEndpoint(_Model):
+    """Time to and odds of the first readmission: odds ratio (logistic), hazard ratio (Cox)."""
+
+    alternative: Alternative = Field(default="two-sided", description=_ALTERNATIVE)
+    alpha: float = Field(default=0.05, gt=0, lt=1, description="Significance level (power).")
+
+
+class CountEndpoint(_Model):
+    """Readmissions per person within the horizon: mean, SD, rate ratio, a test."""
+
+    test: Literal["negative_binomial", "poisson", "t_test", "welch_t", "mann_whitney"] = Field(
+        default="negative_binomial",
+        description="Test of the difference: Wald test of a negative binomial (NB2) or "
+        "Poisson rate ratio with log follow-up as offset; Student's or Welch's t-test of "
+        "the means; Mann-Whitney U. The rate ratio and its CI are always the negative "
+        "binomial's.",
+    )
+    alternative: Alternative = Field(default="two-sided", description=_ALTERNATIVE)
+    alpha: float = Field(default=0.05, gt=0, lt=1, description="Significance level (power).")
+
+
+class BedDaysEndpoint(_Model):
+    """Days in a hospital bed (ward or out of area) per person within the horizon."""
+
+    test: Literal["t_test", "welch_t", "mann_whitney"] = Field(
+        default="welch_t",
+        description="Test of the difference: Student's or Welch's t-test, or Mann-Whitney U. "
+        "The difference in means and its CI come from the t-test (Welch's for Mann-Whitney).",
+    )
+    alternative: Alternative = Field(default="two-sided", description=_ALTERNATIVE)
+    alpha: float = Field(default=0.05, gt=0, lt=1, description="Significance level (power).")
+
+
+class Endpoints(_Model):
+    """What each simulated trial is analysed for, and with which test."""
+
+    first_readmission: FirstReadmissionEndpoint = Field(
+        default=FirstReadmissionEndpoint(), description="Always analysed (CORE's endpoint)."
+    )
+    readmission_count: CountEndpoint | None = Field(
+        default=None, description="Readmissions per person; null = not analysed."
+    )
+    bed_days: BedDaysEndpoint | None = Field(
+        default=None, description="Hospital bed-days per person; null = not analysed."
+    )
 
 
 class Outcomes(_Model):
-    """Horizons at which readmission is summarised, days from entry."""
+    """Horizons and endpoints of the trial analysis, and published results."""
 
     primary_horizon_days: PositiveDays = Field(
-        default=365.0, description="Primary horizon (CORE: 365 days)."
+        default=365.0,
+        description="Primary horizon, days from entry (CORE: 365). Default: 365, or a "
+        "trial's follow-up if shorter.",
     )
     secondary_horizons_days: tuple[PositiveDays, ...] = Field(
         default=(), description="Other horizons (CORE: 120 and 540 days)."
+    )
+    endpoints: Endpoints = Field(
+        default=Endpoints(), description="Endpoints analysed in each simulated trial."
     )
     published: Published | None = Field(
         default=None, description="Published results to compare with (plots, tables)."
@@ -562,16 +784,6 @@ class Costs(_Model):
 
 
 # ------------------------------------------------------------------------ calibration
-STATISTICS = (
-    "p_readmitted",
-    "odds_ratio",
-    "hazard_ratio",
-    "rmst_days",
-    "mean_days_readmitted",
-    "median_days_readmitted",
-    "p_attended_3plus",
-    "p_attended_all",
-)
 
 
 class FreeParameter(_Model):
@@ -596,9 +808,13 @@ class Target(_Model):
     """A published figure the simulated trials should reproduce."""
 
     statistic: Literal[STATISTICS] = Field(  # type: ignore[valid-type]
-        description="Trial statistic (docs/outputs.md, trial.csv and metrics)."
+        description="A statistic of the trial analysis, as named in trial.csv (those of "
+        "an endpoint need it switched on in outcomes.endpoints), or an attendance share "
+        "(p_attended_3plus, p_attended_all, from metrics.csv)."
     )
-    arm: Name = Field(description="Arm it is measured in (ratios: the compared arm).")
+    arm: Name = Field(
+        description="Arm it is measured in (ratios and differences: the compared arm)."
+    )
     horizon_days: PositiveDays | None = Field(
         default=None, description="Horizon; null = the primary horizon."
     )
@@ -608,7 +824,8 @@ class Target(_Model):
     )
     summary: Literal["mean", "median"] | None = Field(
         default=None,
-        description="Across simulated trials: median for ratios, mean otherwise (null = that).",
+        description="Across simulated trials: the mean, or the median; null = the median "
+        "for ratios, the mean otherwise.",
     )
     source: str = Field(default="", description="Where the value comes from.")
 
@@ -661,6 +878,25 @@ class Scenario(_Model):
             raise ValueError("arm names must be unique")
         return arms
 
+    @model_validator(mode="before")
+    @classmethod
+    def _default_horizon(cls, data: Any) -> Any:
+        """A trial followed up for less than a year gets its follow-up as primary horizon."""
+        if not isinstance(data, dict):
+            return data
+        feed, outcomes = data.get("feed"), data.get("outcomes", {})
+        if (
+            isinstance(feed, dict)
+            and feed.get("kind") == "trial"
+            and isinstance(feed.get("follow_up_days"), int | float)
+            and not isinstance(feed.get("follow_up_days"), bool)
+            and isinstance(outcomes, dict)
+            and "primary_horizon_days" not in outcomes
+            and 0 < feed["follow_up_days"] < 365
+        ):
+            data = {**data, "outcomes": {**outcomes, "primary_horizon_days": feed["follow_up_days"]}}
+        return data
+
     @model_validator(mode="after")
     def _cross_checks(self) -> Scenario:
         arm_names = [a.name for a in self.arms]
@@ -671,21 +907,24 @@ class Scenario(_Model):
                     f"must name exactly the arms {arm_names}",
                     dict(self.feed.allocation),
                 )
-            horizons = (self.outcomes.primary_horizon_days, *self.outcomes.secondary_horizons_days)
-            if max(horizons) > self.feed.follow_up_days:
+            follow = self.feed.follow_up_days
+            o = self.outcomes
+            if o.primary_horizon_days > follow:
                 raise PathError(
-                    ("feed", "follow_up_days"),
-                    f"must cover every outcome horizon (the longest is {max(horizons):g} days)",
-                    self.feed.follow_up_days,
+                    ("outcomes", "primary_horizon_days"),
+                    f"must not exceed feed.follow_up_days ({follow:g}): set "
+                    f"outcomes.primary_horizon_days to {follow:g} or less (365 when not given)",
+                    o.primary_horizon_days,
                 )
-        if self.calibration is not None:
-            for i, t in enumerate(self.calibration.targets):
-                if t.arm not in arm_names:
+            for i, h in enumerate(o.secondary_horizons_days):
+                if h > follow:
                     raise PathError(
-                        ("calibration", "targets", i, "arm"),
-                        f"names no arm; arms: {arm_names}",
-                        t.arm,
+                        ("outcomes", "secondary_horizons_days", i),
+                        f"must not exceed feed.follow_up_days ({follow:g})",
+                        h,
                     )
+        self._check_statistics(arm_names)
+        self._check_arm_changes()
         groups = {g.name for g in self.population.risk_groups}
         for i, arm in enumerate(self.arms):
             offer = arm.peer_support
@@ -699,6 +938,88 @@ class Scenario(_Model):
                     )
         return self
 
+    def _check_statistics(self, arm_names: list[str]) -> None:
+        """Published figures and calibration targets name arms and analysed statistics."""
+        ends = self.outcomes.endpoints
+        needs = {
+            **{s: ("readmission_count", ends.readmission_count) for s in COUNT_STATISTICS},
+            **{s: ("bed_days", ends.bed_days) for s in BED_DAYS_STATISTICS},
+        }
+        items: list[tuple[tuple[Any, ...], Any]] = []
+        pub = self.outcomes.published
+        if pub is not None:
+            items += [(("outcomes", "published", "figures", i), f) for i, f in enumerate(pub.figures)]
+        if self.calibration is not None:
+            items += [(("calibration", "targets", i), t) for i, t in enumerate(self.calibration.targets)]
+        horizons = {self.outcomes.primary_horizon_days, *self.outcomes.secondary_horizons_days}
+        for where, item in items:
+            if item.arm not in arm_names:
+                hint = (
+                    " (a block inherited from a base: file can be dropped with "
+                    f"`{where[0]}: null`, or replaced whole)"
+                )
+                raise PathError((*where, "arm"), f"names no arm; arms: {arm_names}{hint}", item.arm)
+            if item.statistic in needs and needs[item.statistic][1] is None:
+                raise PathError(
+                    (*where, "statistic"),
+                    f"needs outcomes.endpoints.{needs[item.statistic][0]} (switch it on)",
+                    item.statistic,
+                )
+            if item.horizon_days is not None and item.horizon_days not in horizons:
+                raise PathError(
+                    (*where, "horizon_days"),
+                    f"is not an outcome horizon; horizons: {sorted(horizons)}",
+                    item.horizon_days,
+                )
+
+    def _check_arm_changes(self) -> None:
+        """Each arm's changes to acute care and attendance give valid settings."""
+        for i, arm in enumerate(self.arms):
+            change = arm.acute_care
+            if change is None:
+                continue
+            if self.is_trial:
+                for setting in ("ward", "crt"):
+                    part = getattr(change, setting)
+                    shared = sorted({"capacity", "overflow"} & (part.model_fields_set if part else set()))
+                    if shared:
+                        raise PathError(
+                            ("arms", i, "acute_care", setting, shared[0]),
+                            "cannot differ by arm in a trial: the arms share the wards and "
+                            "CRT (set it in acute_care)",
+                            getattr(part, shared[0]),
+                        )
+            try:
+                self.acute_care_of(arm)
+            except ValidationError as exc:
+                err = exc.errors(include_url=False)[0]
+                ctx = (err.get("ctx") or {}).get("error")
+                if isinstance(ctx, PathError):
+                    where, rule = ctx.path, ctx.rule
+                else:
+                    where, rule = tuple(p for p in err["loc"] if p not in _TAGS), err["msg"]
+                raise PathError(
+                    ("arms", i, "acute_care", *where),
+                    f"{rule} (once this arm's changes are applied to acute_care)",
+                    None,
+                ) from None
+
+    def acute_care_of(self, arm: Arm) -> AcuteCare:
+        """The acute care an arm's patients get: the scenario's, with the arm's changes."""
+        if arm.acute_care is None:
+            return self.acute_care
+        return AcuteCare.model_validate(
+            _merge(self.acute_care.model_dump(), arm.acute_care.model_dump(exclude_unset=True))
+        )
+
+    def attendance_of(self, arm: Arm) -> Attendance:
+        """How an arm's patients attend: the scenario's attendance, with the arm's changes."""
+        if arm.attendance is None:
+            return self.attendance
+        return Attendance.model_validate(
+            _merge(self.attendance.model_dump(), arm.attendance.model_dump(exclude_unset=True))
+        )
+
     @property
     def is_trial(self) -> bool:
         """True for a trial feed, False for a service feed."""
@@ -710,6 +1031,19 @@ class Scenario(_Model):
         if isinstance(self.feed, TrialFeed):
             return self.feed.recruitment_days + self.feed.follow_up_days
         return self.feed.warm_up_days + self.feed.run_days
+
+
+_TAGS = {"fixed", "exponential", "gamma", "lognormal"}
+
+
+def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict) and "dist" not in value:
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = value
+    return out
 
 
 def json_schema(partial: bool = False) -> dict[str, Any]:

@@ -27,6 +27,7 @@ import simpy
 
 from sim.capacity import peer_places
 from sim.config import (
+    AcuteCare,
     Arm,
     Scenario,
     ServiceFeed,
@@ -114,7 +115,7 @@ def _resource(env: simpy.Environment, capacity: int | None, priority: bool = Fal
 
 @dataclass(frozen=True)
 class _ArmPlan:
-    """An arm, pre-digested for the hot loop."""
+    """An arm, pre-digested for the hot loop (its own acute care and attendance applied)."""
 
     index: int
     name: str
@@ -123,10 +124,16 @@ class _ArmPlan:
     n_sessions: int
     interval: float
     reoffer: bool
+    fixed: bool  # a programme fixed in time from entry, through readmissions
+    pause: bool  # fixed programme: no contact while in acute care
     effect: Effect
+    p_ward: float
+    k_disengage: int  # consecutive misses that end the programme; 0 = never
 
     @classmethod
-    def build(cls, index: int, arm: Arm, group_index: dict[str, int]) -> _ArmPlan:
+    def build(
+        cls, index: int, arm: Arm, group_index: dict[str, int], scenario: Scenario
+    ) -> _ArmPlan:
         ps = arm.peer_support
         eligible = None
         if ps is not None and ps.risk_groups is not None:
@@ -139,8 +146,44 @@ class _ArmPlan:
             n_sessions=ps.n_sessions if ps else 0,
             interval=ps.interval_days if ps else 7.0,
             reoffer=ps.reoffer_after_readmission if ps else False,
+            fixed=ps is not None and ps.schedule == "fixed",
+            pause=ps.pause_in_hospital if ps else False,
             effect=effect_of(arm.effect),
+            p_ward=scenario.acute_care_of(arm).p_ward,
+            k_disengage=scenario.attendance_of(arm).disengage_after_missed or 0,
         )
+
+
+class _Programme:
+    """A programme fixed in time, in progress: its calendar, attendance so far, its place.
+
+    Contact ``j`` is at ``t0 + j * interval``; the programme ends at ``t0 + n * interval``
+    (the last contact covers its interval), at disengagement, or at the exit.
+    """
+
+    __slots__ = (
+        "pid",
+        "engagement",
+        "t0",
+        "n",
+        "interval",
+        "j",
+        "attended",
+        "missed",
+        "u",
+        "place",
+        "open",
+    )
+
+    def __init__(self, dr: Draws, t0: float, arm: _ArmPlan, u: list[float], place: object | None):
+        self.pid, self.engagement = dr.pid, dr.engagement
+        self.t0, self.n, self.interval = t0, arm.n_sessions, arm.interval
+        self.j = self.attended = self.missed = 0
+        self.u, self.place, self.open = u, place, True
+
+    def next_time(self) -> float:
+        """When the programme next needs attention: a contact, or its end."""
+        return self.t0 + self.j * self.interval
 
 
 class _World:
@@ -158,6 +201,7 @@ class _World:
         offering: list[Arm],
         sink: Callable[[list[Event]], None],
         chunk_events: float = CHUNK_EVENTS,
+        acute_care: AcuteCare | None = None,
     ):
         self.env = simpy.Environment()
         self.chunk: list[Event] = []
@@ -174,17 +218,15 @@ class _World:
         self.by_risk = pw.queue == "risk" and pw.count not in (None, 0)
         self.workers = _resource(self.env, peer_places(scenario, offering), self.by_risk)
         self.max_wait = pw.max_wait_days if pw.max_wait_days is not None else INF
-        ac = scenario.acute_care
-        self.p_ward = ac.p_ward
+        # a trial's arms share the acute places; a service policy's world has its own
+        ac = acute_care or scenario.acute_care
         self.ward = _resource(self.env, ac.ward.capacity)
-        self.crt = _resource(self.env, ac.crt.capacity)
         self.ward_queue = ac.ward.overflow == "queue"
-        self.crt_queue = ac.crt.overflow == "queue"
+        self.crt = _resource(self.env, ac.crt.capacity) if ac.crt else None
+        self.crt_queue = ac.crt is not None and ac.crt.overflow == "queue"
         comp = scenario.competing
         self.death_rate = comp.death_per_year / DAYS_PER_YEAR
         self.loss_rate = comp.loss_to_follow_up_per_year / DAYS_PER_YEAR
-        att = scenario.attendance
-        self.k_disengage = att.disengage_after_missed or 0
 
     def _done(self, events: list[Event]) -> None:
         """A patient's follow-up is over: its events join the chunk."""
@@ -230,13 +272,23 @@ class _World:
         if not offers:
             dr.drop_sessions()  # memory: a patient may be followed up for years
         episode = 0
+        prog: _Programme | None = None  # a fixed programme, once started
+        last: Clock | None = None
         while True:
             now = env.now
             if episode >= len(dr.budget):
                 dr.extend_to(episode)
             clock = Clock(self.hazard, c, now, dr.budget[episode])
             t_r = INF  # readmission time, once known
-            if offers and (episode == 0 or arm.reoffer):
+            if arm.fixed:
+                if last is not None:  # the programme's effect carries on through readmissions
+                    clock.set_effect(last.level, last.t_w, last.half_life)
+                last = clock
+                if offers and episode == 0:
+                    prog, t_r = yield from self._offer_fixed(log, clock, dr, arm, t_stop)
+                if prog is not None and prog.open and t_r == INF:
+                    t_r = yield from self._programme(log, clock, arm, prog, episode, t_stop)
+            elif offers and (episode == 0 or arm.reoffer):
                 # peer support: the offer, a worker (at once or after a wait), the programme
                 log((a, pid, episode, now, OFFER, ""))
                 arm.effect.at_offer(clock, now)
@@ -257,16 +309,95 @@ class _World:
                 # Nothing more can happen to the patient and it holds no place: record
                 # the exit now rather than keep a process pending until then (a million
                 # pending processes slow SimPy's event heap and hold their draws).
+                if prog is not None and prog.open:  # no contact left before the exit
+                    self._close(log, arm, pid, prog, t_stop, "exited")
                 log((a, pid, episode, t_stop, why, ""))
                 self._done(events)
                 return
             if t_r > env.now:
                 yield _until(env, t_r)
-            exited = yield from self._acute(log, dr, arm, episode, t_stop, why)
+            exited = yield from self._acute(log, dr, arm, episode, t_stop, why, prog, last)
             if exited:
                 self._done(events)
                 return
             episode += 1
+
+    # -------------------------------------------------- a programme fixed in time
+    def _offer_fixed(self, log, clock: Clock, dr: Draws, arm: _ArmPlan, t_stop: float):
+        """The offer at entry, a worker, the start: returns ``(programme or None, t_r)``."""
+        env, a, pid = self.env, arm.index, dr.pid
+        log((a, pid, 0, env.now, OFFER, ""))
+        arm.effect.at_offer(clock, env.now)
+        place, t_r = None, INF
+        if self.workers is not None:
+            place, t_r = yield from self._wait_for_worker(log, clock, dr, arm, 0, t_stop)
+            if place is None:
+                dr.drop_sessions()
+                return None, t_r
+        u = dr.session_uniforms(0)
+        dr.drop_sessions()
+        log((a, pid, 0, env.now, START, ""))
+        arm.effect.at_start(clock, env.now)
+        return _Programme(dr, env.now, arm, u, place), INF
+
+    def _programme(
+        self, log, clock: Clock, arm: _ArmPlan, prog: _Programme, episode: int, t_stop: float
+    ):
+        """Out of hospital: the programme's contacts up to the readmission or ``t_stop``.
+
+        Returns the readmission time, or ``inf`` (the clock run up to the last contact).
+        """
+        env = self.env
+        now = env.now
+        while prog.open:
+            t = prog.next_time()
+            if t >= t_stop:
+                break
+            t_r = clock.run(now, t)
+            if t_r < INF:
+                return t_r
+            if t > now:
+                yield _until(env, t)
+            now = t
+            self._contact(log, clock, arm, prog, episode, now, in_hospital=False)
+        return INF
+
+    def _contact(
+        self,
+        log,
+        clock: Clock,
+        arm: _ArmPlan,
+        prog: _Programme,
+        episode: int,
+        now: float,
+        in_hospital: bool,
+    ) -> None:
+        """The programme's next contact (attended, missed, or paused), or its end."""
+        j, a, pid = prog.j, arm.index, prog.pid
+        if j >= prog.n:
+            self._close(log, arm, pid, prog, now, "completed")
+            return
+        prog.j = j + 1
+        if in_hospital and arm.pause:
+            return  # not offered: the calendar goes on
+        if prog.u[j] < prog.engagement:
+            prog.attended += 1
+            prog.missed = 0
+            log((a, pid, episode, now, SESSION, "attended"))
+            arm.effect.at_attended(clock, now, prog.attended)
+        else:
+            prog.missed += 1
+            log((a, pid, episode, now, SESSION, "missed"))
+            if arm.k_disengage and prog.missed >= arm.k_disengage:
+                self._close(log, arm, pid, prog, now, "disengaged")
+
+    def _close(self, log, arm: _ArmPlan, pid: int, prog: _Programme, now: float, why: str) -> None:
+        """The programme ends: logged with the episode of its start (0); the place freed."""
+        log((arm.index, pid, 0, now, SUPPORT_END, why))
+        prog.open = False
+        if prog.place is not None:
+            self.workers.release(prog.place)  # type: ignore[union-attr]
+            prog.place = None
 
     def _wait_for_worker(
         self,
@@ -329,7 +460,7 @@ class _World:
         log((a, pid, episode, t0, START, ""))
         effect.at_start(clock, t0)
         engagement, u = dr.engagement, dr.session_uniforms(episode)
-        interval, k = arm.interval, self.k_disengage
+        interval, k = arm.interval, arm.k_disengage
         attended = missed = 0
         reason, t_r, now = "completed", INF, t0
         for j in range(arm.n_sessions):
@@ -381,10 +512,16 @@ class _World:
         episode: int,
         t_stop: float,
         why: str,
+        prog: _Programme | None = None,
+        clock: Clock | None = None,
     ):
-        """Readmission now: a ward or CRT place, a stay, then discharge. True if exited."""
+        """Readmission now: a ward or CRT place, a stay, then discharge. True if exited.
+
+        A fixed programme goes on meanwhile (its contacts paused or not, as the arm says);
+        contacts due while the patient waits for a place are dealt with at admission.
+        """
         env, a, pid = self.env, arm.index, dr.pid
-        ward = dr.setting_u[episode] < self.p_ward
+        ward = dr.setting_u[episode] < arm.p_ward
         setting = "ward" if ward else "crt"
         log((a, pid, episode, env.now, READMISSION, setting))
         res = self.ward if ward else self.crt
@@ -397,6 +534,8 @@ class _World:
                     yield req | _until(env, t_stop)
                     if not req.triggered:
                         req.cancel()
+                        if prog is not None and prog.open:
+                            self._close(log, arm, pid, prog, env.now, "exited")
                         log((a, pid, episode, env.now, why, ""))
                         return True
                 else:
@@ -405,7 +544,17 @@ class _World:
         log((a, pid, episode, env.now, ADMISSION, placement))
         t_out = env.now + (dr.los_ward[episode] if ward else dr.los_crt[episode])
         exited = t_out >= t_stop
-        yield _until(env, t_stop if exited else t_out)
+        t_leave = t_stop if exited else t_out
+        if prog is not None:
+            while prog.open and prog.next_time() < t_leave:
+                t = prog.next_time()
+                if t > env.now:
+                    yield _until(env, t)
+                self._contact(log, clock, arm, prog, episode, env.now, in_hospital=True)  # type: ignore[arg-type]
+            if exited and prog.open:
+                yield _until(env, t_leave)
+                self._close(log, arm, pid, prog, env.now, "exited")
+        yield _until(env, t_leave)
         if req is not None:
             res.release(req)
         log((a, pid, episode, env.now, why if exited else DISCHARGE, ""))
@@ -472,7 +621,21 @@ def collector_paused():
             gc.enable()
 
 
-BankFactory = Callable[[Scenario, int], PatientBank]
+BankFactory = Callable[[Scenario, int, Arm], PatientBank]
+
+
+def _banks(scenario: Scenario, replication: int, factory: BankFactory) -> list[PatientBank]:
+    """Each trial arm's bank of draws; arms whose attendance and stays do not differ share
+    one (so a patient's draws are the same whichever such arm it is randomised to).
+    """
+    shared: dict[str, PatientBank] = {}
+    out = []
+    for arm in scenario.arms:
+        key = PatientBank.key(scenario, arm)
+        if key not in shared:
+            shared[key] = factory(scenario, replication, arm)
+        out.append(shared[key])
+    return out
 
 
 def stream_replication(
@@ -494,17 +657,24 @@ def stream_replication(
     """
     names = [a.name for a in scenario.arms]
     group_index = {g.name: i for i, g in enumerate(scenario.population.risk_groups)}
-    plans = [_ArmPlan.build(i, arm, group_index) for i, arm in enumerate(scenario.arms)]
+    plans = [
+        _ArmPlan.build(i, arm, group_index, scenario) for i, arm in enumerate(scenario.arms)
+    ]
     entries = entry_times(scenario, replication)
     offering = [a for a in scenario.arms if a.peer_support is not None]
     if isinstance(scenario.feed, TrialFeed):
         follow = scenario.feed.follow_up_days
         arm_of = allocate(scenario, replication)
-        bank = bank_factory(scenario, replication)
+        banks = _banks(scenario, replication, bank_factory)
         world = _World(scenario, plans, offering, sink, chunk_events)
         world.env.process(
             world.source(
-                (float(t), bank.patient(pid), plans[arm_of[pid]], float(t) + follow)
+                (
+                    float(t),
+                    banks[arm_of[pid]].patient(pid),
+                    plans[arm_of[pid]],
+                    float(t) + follow,
+                )
                 for pid, t in enumerate(entries)
             )
         )
@@ -514,8 +684,15 @@ def stream_replication(
     else:
         end = scenario.end_day
         for plan, arm in zip(plans, scenario.arms, strict=True):
-            bank = bank_factory(scenario, replication)
-            world = _World(scenario, plans, [arm] if arm.peer_support else [], sink, chunk_events)
+            bank = bank_factory(scenario, replication, arm)
+            world = _World(
+                scenario,
+                plans,
+                [arm] if arm.peer_support else [],
+                sink,
+                chunk_events,
+                scenario.acute_care_of(arm),
+            )
             world.env.process(
                 world.source(
                     (float(t), bank.patient(pid), plan, end) for pid, t in enumerate(entries)
