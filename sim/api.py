@@ -28,8 +28,9 @@ from pathlib import Path
 import pandas as pd
 
 from sim import io
+from sim.analysis.published import published_table
 from sim.analysis.tables import Reduction, summarise
-from sim.analysis.trial import attendance_table, trial_summary, trial_table
+from sim.analysis.trial import attendance_table, mcf_table, trial_summary, trial_table
 from sim.config import Scenario, TrialFeed, resolved_yaml
 from sim.errors import CrisisSimWarning, OutputExists, RunInterrupted, UserError, WorkerDied
 from sim.io import EventParts
@@ -77,8 +78,14 @@ def replicate(
         if keep_events:
             out["events"] = pd.concat(chunks, ignore_index=True) if chunks else reduction.frame([])
         if scenario.is_trial:
-            out["trial"] = trial_table(patients, scenario)
+            ends = scenario.outcomes.endpoints
+            times = None
+            if (ends.readmission_count or ends.bed_days) is not None:
+                times = reduction.episode_times(patients)
+            out["trial"] = trial_table(patients, scenario, times=times)
             out["attendance"] = attendance_table(patients, scenario)
+            if ends.readmission_count is not None:
+                out["mcf"] = mcf_table(patients, scenario, times)
     return out
 
 
@@ -164,6 +171,10 @@ def run(
         result.trial = pd.concat([p["trial"] for p in parts], ignore_index=True)
         result.attendance = pd.concat([p["attendance"] for p in parts], ignore_index=True)
         result.trial_summary = trial_summary(result.trial, scenario)
+        if scenario.outcomes.endpoints.readmission_count is not None:
+            result.mcf = pd.concat([p["mcf"] for p in parts], ignore_index=True)
+        if scenario.outcomes.published is not None:
+            result.published = published_table(result.trial, metrics, scenario)
     return result
 
 

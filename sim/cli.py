@@ -260,6 +260,8 @@ def run(
     )
     if result.trial_summary is not None:
         click.echo("\n" + console.format_trial(result.trial_summary, result.attendance, scenario))
+        if result.published is not None and len(result.published):
+            click.echo("\n" + console.format_published(result.published))
     files = ", ".join(sorted(p.name for p in result.out.iterdir()))
     click.echo(f"\nwrote {result.out}/  ({files})")
 

@@ -17,6 +17,7 @@ from sim.config import Scenario, TrialFeed
 __all__ = [
     "format_summary",
     "format_trial",
+    "format_published",
     "format_compare",
     "format_sweep",
     "format_power",
@@ -122,13 +123,20 @@ def format_trial(summary: pd.DataFrame, attendance: pd.DataFrame, scenario: Scen
         v = r[kind]
         return f"{v * k:.{digits}f}{unit} ({r['p2_5'] * k:.{digits}f}-{r['p97_5'] * k:.{digits}f})"
 
+    ends = scenario.outcomes.endpoints
+
+    def power(spec) -> str:
+        side = "" if spec.alternative == "two-sided" else f", one-sided ({spec.alternative})"
+        return f"  power, p < {spec.alpha:g}{side}"
+
+    first = ends.first_readmission
     lines = [
         (
             f"readmitted within {h:g}d: mean (2.5-97.5%)",
             {a: cell(a, "p_readmitted", "mean", True, 1) for a in arms},
         ),
         ("odds ratio: median (2.5-97.5%)", {a: cell(a, "odds_ratio") for a in arms if a != ref}),
-        ("  power, p < 0.05", {a: cell(a, "power_or", "share") for a in arms if a != ref}),
+        (power(first), {a: cell(a, "power_or", "share") for a in arms if a != ref}),
         (
             "  CI coverage of the true ratio",
             {a: cell(a, "coverage_or", "share") for a in arms if a != ref},
@@ -137,7 +145,7 @@ def format_trial(summary: pd.DataFrame, attendance: pd.DataFrame, scenario: Scen
             "hazard ratio (Cox): median (2.5-97.5%)",
             {a: cell(a, "hazard_ratio") for a in arms if a != ref},
         ),
-        ("  power, p < 0.05", {a: cell(a, "power_hr", "share") for a in arms if a != ref}),
+        (power(first), {a: cell(a, "power_hr", "share") for a in arms if a != ref}),
         (
             "  CI coverage of the true ratio",
             {a: cell(a, "coverage_hr", "share") for a in arms if a != ref},
@@ -156,13 +164,52 @@ def format_trial(summary: pd.DataFrame, attendance: pd.DataFrame, scenario: Scen
             {a: cell(a, "deaths", "mean", digits=1) for a in arms},
         ),
     ]
+    if ends.readmission_count is not None:
+        c = ends.readmission_count
+        lines += [
+            (
+                f"readmissions per person within {h:g}d: mean (2.5-97.5%)",
+                {a: cell(a, "readmissions_mean", "mean") for a in arms},
+            ),
+            ("  SD", {a: cell(a, "readmissions_sd", "mean") for a in arms}),
+            (
+                "  mean cumulative (censoring accounted for)",
+                {a: cell(a, "readmissions_mcf", "mean") for a in arms},
+            ),
+            (
+                "rate ratio (negative binomial): median (2.5-97.5%)",
+                {a: cell(a, "rate_ratio") for a in arms if a != ref},
+            ),
+            (
+                f"{power(c)}, {c.test.replace('_', ' ')}",
+                {a: cell(a, "power_count", "share") for a in arms if a != ref},
+            ),
+        ]
+    if ends.bed_days is not None:
+        b = ends.bed_days
+        lines += [
+            (
+                f"bed-days per person within {h:g}d: mean (2.5-97.5%)",
+                {a: cell(a, "bed_days_mean", "mean", digits=1) for a in arms},
+            ),
+            ("  SD", {a: cell(a, "bed_days_sd", "mean", digits=1) for a in arms}),
+            (
+                "difference in bed-days: mean (2.5-97.5%)",
+                {a: cell(a, "bed_days_difference", "mean", digits=1) for a in arms if a != ref},
+            ),
+            (
+                f"{power(b)}, {b.test.replace('_', ' ')}",
+                {a: cell(a, "power_bed_days", "share") for a in arms if a != ref},
+            ),
+        ]
     att = attendance.groupby(["arm", "sessions_attended"])["share"].mean()
     for arm in scenario.arms:
         if arm.peer_support is None:
             continue
         a = att.loc[arm.name]
         n = arm.peer_support.n_sessions
-        lines.append(("attended >= 3 sessions", {arm.name: f"{a[a.index >= 3].sum() * 100:.1f}%"}))
+        what = "contacts" if arm.peer_support.schedule == "fixed" else "sessions"
+        lines.append((f"attended >= 3 {what}", {arm.name: f"{a[a.index >= 3].sum() * 100:.1f}%"}))
         lines.append((f"attended all {n}", {arm.name: f"{a.loc[n] * 100:.1f}%"}))
     table = pd.DataFrame(
         [{"statistic": name, **{a: vals.get(a, "") for a in arms}} for name, vals in lines]
@@ -172,9 +219,38 @@ def format_trial(summary: pd.DataFrame, attendance: pd.DataFrame, scenario: Scen
     n_trials = int(s["replications"].max()) if len(s) else 0
     head = (
         f"Trial analysis, {n_trials} simulated trials, primary horizon {h:g} days "
-        f"(reference arm: {ref}; complete case, as CORE)"
+        f"(reference arm: {ref}; complete case: patients lost to follow-up before the "
+        "horizon are left out)"
     )
     return head + "\n" + table.to_string(index=False)
+
+
+def format_published(table: pd.DataFrame) -> str:
+    """Published figures beside the simulated trials, with their percentiles."""
+
+    def spread(r) -> str:
+        if pd.notna(r.published_ci_low):
+            return f" ({r.published_ci_low:g}-{r.published_ci_high:g})"
+        if pd.notna(r.published_sd):
+            return f" ± {r.published_sd:g}"
+        return ""
+
+    rows = [
+        {
+            "statistic": r.statistic,
+            "arm": r.arm,
+            "horizon": "" if pd.isna(r.horizon_days) else f"{r.horizon_days:g}d",
+            "published": f"{r.published:g}{spread(r)}",
+            "simulated: median (2.5-97.5%)": f"{r.simulated_median:.3g} "
+            f"({r.simulated_p2_5:.3g}-{r.simulated_p97_5:.3g})",
+            "percentile": "-" if pd.isna(r.percentile) else f"{r.percentile:.0f}",
+        }
+        for r in table.itertuples()
+    ]
+    return (
+        "Published figures among the simulated trials (percentile: share of simulated "
+        "trials below the published value)\n" + pd.DataFrame(rows).to_string(index=False)
+    )
 
 
 def format_sweep(summary: pd.DataFrame, metrics: list[str], scenario: Scenario, reps: int) -> str:
@@ -223,8 +299,22 @@ def format_calibration(res, source_name: str, checked: int) -> str:
         f"Calibration of {source_name}: {res.evaluations} evaluations, checked on "
         f"{checked} simulated trials"
     ]
-    for name, a, b in zip(res.names, res.start, res.best, strict=True):
-        lines.append(f"  {name}: {a:.6g} -> {b:.6g}")
+    se = res.standard_errors
+    for i, (name, a, b) in enumerate(zip(res.names, res.start, res.best, strict=True)):
+        err = f"  (approximate SE {se[i]:.3g})" if se is not None else ""
+        lines.append(f"  {name}: {a:.6g} -> {b:.6g}{err}")
+    if res.correlation is not None and len(res.names) > 1:
+        lines.append("  correlation of the fitted values:")
+        short = [n.split(".")[-1] for n in res.names]
+        corr = pd.DataFrame(res.correlation, index=short, columns=short).round(2)
+        lines.extend("    " + line for line in corr.to_string().splitlines())
+    if se is not None:
+        lines.append(
+            "  (SE and correlation from the Jacobian at the fit, reading each tolerance as "
+            "its target's standard error)"
+        )
+    for w in res.warnings:
+        lines.append(f"  WARNING: {w}")
     with pd.option_context("display.width", 200):
         lines.append(shown.to_string(index=False))
     missed = res.table[~res.table["within_tolerance"]]

@@ -13,6 +13,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from sim import plots
+from sim.analysis.published import simulated_values
 from sim.config import Scenario, ServiceFeed
 from sim.results import RunResult
 
@@ -63,6 +64,18 @@ def run_figures(result: RunResult, patients: pd.DataFrame | None = None) -> dict
         out["km.png"] = plots.km_by_arm(patients, h, pub).figure
         out["hazard_ratios.png"] = plots.hazard_ratio_distribution(result.trial, h, pub).figure
         out["attendance.png"] = plots.attendance_plot(result.attendance, pub).figure
+        if result.mcf is not None:
+            out["mcf.png"] = plots.mean_cumulative_readmissions(result.mcf, result.published).figure
+        if result.published is not None and len(result.published):
+            values = [
+                simulated_values(
+                    result.trial, result.metrics, sc, r.statistic, r.arm, r.horizon_days
+                )
+                if pd.notna(r.horizon_days)
+                else simulated_values(result.trial, result.metrics, sc, r.statistic, r.arm)
+                for r in result.published.itertuples()
+            ]
+            out["published.png"] = plots.published_against_simulated(result.published, values)
     return out
 
 

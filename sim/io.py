@@ -49,6 +49,12 @@ OUTPUT_FILES = {
     "km.png": "trial scenarios: time to first readmission by arm (Kaplan-Meier)",
     "hazard_ratios.png": "trial scenarios: distribution of the simulated trials' hazard ratios",
     "attendance.png": "trial scenarios: sessions attended against the published shares",
+    "mcf.csv": "trials with the readmission-count endpoint: mean cumulative readmissions per "
+    "person, by arm, weekly, per simulated trial",
+    "mcf.png": "the same: median and 95% of the simulated trials, published counts marked",
+    "published.csv": "trials with published results: each published figure, the simulated "
+    "distribution of the same statistic, and its percentile among the simulated trials",
+    "published.png": "the same, one panel per published figure",
 }
 
 
@@ -158,6 +164,10 @@ def write_run(
             result.trial.to_csv(tmp / "trial.csv", index=False)
             result.trial_summary.to_csv(tmp / "trial_summary.csv", index=False)
             result.attendance.to_csv(tmp / "attendance.csv", index=False)
+        if result.mcf is not None:
+            result.mcf.to_csv(tmp / "mcf.csv", index=False)
+        if result.published is not None:
+            result.published.to_csv(tmp / "published.csv", index=False)
         patients = result.patients
         if patients is None and result.trial is not None:  # written already: what the plots need
             patients = pd.read_parquet(tmp / "patients.parquet", columns=figures.PATIENT_COLUMNS)

@@ -301,3 +301,67 @@ def sweep_curves(sweep: pd.DataFrame, metrics: list[str], fig: Figure | None = N
     axes[-1].set_xlabel(x.removeprefix("set:"))
     axes[0].set_title("Sweep: mean across replications, 95% CI band")
     return fig
+
+
+def mean_cumulative_readmissions(
+    mcf: pd.DataFrame, published: pd.DataFrame | None = None, ax: Axes | None = None
+) -> Axes:
+    """Mean cumulative readmissions per person by arm, with published counts.
+
+    The line is the median of the simulated trials, the band their 2.5-97.5%.
+    """
+    ax = _axes(ax)
+    for i, (arm, g) in enumerate(mcf.groupby("arm", sort=False)):
+        q = g.groupby("day")["mcf"].quantile([0.025, 0.5, 0.975]).unstack()
+        colour = _COLOURS[i % len(_COLOURS)]
+        ax.fill_between(q.index, q[0.025], q[0.975], color=colour, alpha=0.15, linewidth=0)
+        ax.plot(q.index, q[0.5], color=colour, label=f"{arm} (median, 95% of trials)")
+        if published is not None:
+            mine = published[
+                (published["arm"] == arm)
+                & published["statistic"].isin(["readmissions_mean", "readmissions_mcf"])
+            ]
+            for r in mine.itertuples():
+                ax.plot(r.horizon_days, r.published, "D", color=colour, markeredgecolor="black")
+    if published is not None and len(published):
+        ax.plot([], [], "D", color="0.6", markeredgecolor="black", label="published")
+    ax.set(
+        xlabel="days since entry",
+        ylabel="readmissions per person",
+        title="Mean cumulative number of readmissions (censoring accounted for)",
+    )
+    ax.set_ylim(bottom=0)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="upper left")
+    return ax
+
+
+def published_against_simulated(
+    published: pd.DataFrame, values: list[np.ndarray], fig: Figure | None = None
+) -> Figure:
+    """One panel per published figure, among the simulated trials' values.
+
+    Each panel: the simulated trials' values of the same statistic, the published value
+    (and its 95% CI) and its percentile among them.
+    """
+    n = len(published)
+    cols = min(n, 3)
+    rows = -(-n // cols)
+    fig = fig or Figure(figsize=(4.2 * cols, 3.2 * rows), layout="constrained")
+    axes = fig.subplots(rows, cols, squeeze=False).ravel()
+    for ax, r, v in zip(axes, published.itertuples(), values, strict=False):
+        if len(v):
+            ax.hist(v, bins=min(30, max(5, len(v) // 10)), color=_COLOURS[0], alpha=0.6)
+        if pd.notna(r.published_ci_low):
+            ax.axvspan(r.published_ci_low, r.published_ci_high, color="0.5", alpha=0.2)
+        ax.axvline(r.published, color="black", linestyle="--")
+        at = "" if pd.isna(r.horizon_days) else f", {r.horizon_days:g} d"
+        pct = "n/a" if pd.isna(r.percentile) else f"{r.percentile:.0f}"
+        ax.set_title(f"{r.statistic}\n{r.arm}{at}: published at percentile {pct}", fontsize=9)
+        ax.set_ylabel("simulated trials", fontsize=8)
+        ax.tick_params(labelsize=8)
+        ax.grid(alpha=0.3)
+    for ax in axes[n:]:
+        ax.set_visible(False)
+    fig.suptitle("Published figures (dashed; grey: 95% CI) among the simulated trials")
+    return fig

@@ -30,6 +30,12 @@ class RunResult:
         trials, and the shares attending k sessions.
     timeseries
         Weekly ward occupancy, waiting list and peer places in use.
+    mcf
+        Trials with the readmission-count endpoint: the mean cumulative number of
+        readmissions per person by arm, weekly from entry, per simulated trial.
+    published
+        Trials with published results: each published figure beside the simulated
+        trials' distribution of the same statistic, and its percentile among them.
     replications
         The replication indices run.
     events_dir
@@ -48,6 +54,8 @@ class RunResult:
     trial_summary: pd.DataFrame | None = None
     attendance: pd.DataFrame | None = None
     timeseries: pd.DataFrame | None = None
+    mcf: pd.DataFrame | None = None
+    published: pd.DataFrame | None = None
     replications: list[int] | None = None
     events_dir: Path | None = None
     out: Path | None = None

@@ -45,7 +45,7 @@ class ReplicationStore:
         interrupted run is there, unless ``force``).
     """
 
-    TABLES = ("patients", "metrics", "trial", "attendance", "timeseries")
+    TABLES = ("patients", "metrics", "trial", "attendance", "timeseries", "mcf")
 
     def __init__(self, out: Path, resolved: str, resume: bool, force: bool):
         self.out = out

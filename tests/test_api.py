@@ -99,7 +99,17 @@ def test_run_to_directory_resumes_after_an_interruption(tmp_path: Path) -> None:
 
 
 def test_plots_draw_on_the_axes_they_are_given() -> None:
-    s = scenario(TRIAL, **{"feed.n_patients": 60})
+    s = scenario(
+        TRIAL,
+        **{
+            "feed.n_patients": 60,
+            "outcomes.endpoints.readmission_count": {},
+            "outcomes.published": {
+                "source": "test",
+                "figures": [{"statistic": "readmissions_mean", "arm": "peer", "value": 0.4}],
+            },
+        },
+    )
     r = api.run(s, replications=3, jobs=1)
     fig = Figure()
     left, right = fig.subplots(1, 2)

@@ -49,6 +49,7 @@ from sim.events import (
 
 __all__ = [
     "EventLog",
+    "EpisodeTimes",
     "Reduction",
     "Spans",
     "timeseries_table",
@@ -543,6 +544,40 @@ def _level(start: np.ndarray, end: np.ndarray, grid: np.ndarray) -> np.ndarray:
     ).astype(np.int32)
 
 
+@dataclass
+class EpisodeTimes:
+    """Readmissions and hospital-bed stays (ward or out of area) of one replication, in
+    days since each patient's entry, with the row of the patient in the patients table."""
+
+    readmission_row: np.ndarray
+    readmission_day: np.ndarray
+    bed_row: np.ndarray
+    bed_in: np.ndarray
+    bed_out: np.ndarray
+
+
+def _times_since_entry(E: EventLog) -> dict[str, np.ndarray]:
+    """Readmission days and bed stays of a chunk of whole patients, since their entry."""
+    entry = E.is_(ENTRY)
+    keys = E.key[entry]
+    order = np.argsort(keys, kind="stable")
+    keys, entry_day = keys[order], E.t[entry][order]
+    readm = E.is_(READMISSION)
+    k_r = E.key[readm]
+    st = E.stays
+    bed = st["placement"] != "crt"
+    k_b = st["key"][bed]
+    return {
+        "readm_arm": k_r // E.n_pid,
+        "readm_pid": k_r % E.n_pid,
+        "readm_day": E.t[readm] - entry_day[np.searchsorted(keys, k_r)],
+        "bed_arm": k_b // E.n_pid,
+        "bed_pid": k_b % E.n_pid,
+        "bed_in": st["day_in"][bed] - entry_day[np.searchsorted(keys, k_b)],
+        "bed_out": st["day_out"][bed] - entry_day[np.searchsorted(keys, k_b)],
+    }
+
+
 class Reduction:
     """One replication's tables, reduced chunk by chunk as patients finish.
 
@@ -564,6 +599,9 @@ class Reduction:
         self.details = detail_categories(scenario)
         self._patients: list[pd.DataFrame] = []
         self._spans: list[Spans] = []
+        ends = scenario.outcomes.endpoints
+        keep = scenario.is_trial and (ends.readmission_count or ends.bed_days) is not None
+        self._times: list[dict[str, np.ndarray]] | None = [] if keep else None
 
     def frame(self, events: list[Event]) -> pd.DataFrame:
         """Events as a frame with this run's fixed categories."""
@@ -580,6 +618,31 @@ class Reduction:
         log = EventLog(frame)
         self._patients.append(patients_table(log, self.scenario))
         self._spans.append(Spans.of(log, self.scenario))
+        if self._times is not None:
+            self._times.append(_times_since_entry(log))
+
+    def episode_times(self, patients: pd.DataFrame) -> EpisodeTimes:
+        """Readmissions and hospital stays in days since entry, each mapped to its row of
+        ``patients`` (the table :meth:`tables` returned). Trial endpoints only."""
+        assert self._times is not None, "episode times are kept for trial endpoints only"
+        parts = self._times or [_times_since_entry(EventLog(self.frame([])))]
+        cols = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+        arm = pd.Categorical(patients["arm"], categories=self.names).codes.astype(np.int64)
+        pid = patients["patient_id"].to_numpy().astype(np.int64)
+        n = int(pid.max()) + 1 if len(pid) else 1
+        key = arm * n + pid  # patients are sorted by arm, then patient id
+
+        def rows(prefix: str) -> np.ndarray:
+            k = cols[f"{prefix}_arm"] * n + cols[f"{prefix}_pid"]
+            return np.searchsorted(key, k)
+
+        return EpisodeTimes(
+            readmission_row=rows("readm"),
+            readmission_day=cols["readm_day"],
+            bed_row=rows("bed"),
+            bed_in=cols["bed_in"],
+            bed_out=cols["bed_out"],
+        )
 
     def tables(self) -> dict[str, pd.DataFrame]:
         """Patients (sorted by arm, then patient id), metrics and timeseries."""

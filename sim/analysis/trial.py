@@ -23,13 +23,18 @@ import math
 import numpy as np
 import pandas as pd
 
+from sim.analysis import counts as ct
 from sim.analysis import survival as sv
-from sim.analysis.tables import horizons
+from sim.analysis.tables import EpisodeTimes, horizons
 from sim.config import ITTEffect, NoEffect, Scenario
 
 __all__ = [
     "reference_arm",
     "trial_table",
+    "trial_columns",
+    "mcf_table",
+    "COUNT_COLUMNS",
+    "BED_DAYS_COLUMNS",
     "attendance_table",
     "trial_summary",
     "true_ratios",
@@ -83,17 +88,80 @@ def _outcomes(p: pd.DataFrame, h: float) -> dict[str, np.ndarray]:
     }
 
 
-def trial_table(patients: pd.DataFrame, scenario: Scenario, method: str = "fast") -> pd.DataFrame:
-    """Trial statistics per replication, horizon and arm (columns: :data:`TRIAL_COLUMNS`)."""
+COUNT_COLUMNS = {
+    "readmissions_mean": "readmissions per person within the horizon (complete case)",
+    "readmissions_sd": "their standard deviation",
+    "readmissions_mcf": "mean cumulative number of readmissions at the horizon (all "
+    "patients, censoring accounted for: Nelson-Aalen)",
+    "rate_ratio": "readmission rate ratio vs the reference arm (negative binomial, log "
+    "follow-up offset)",
+    "rr_ci_low": "95% CI, lower",
+    "rr_ci_high": "95% CI, upper",
+    "nb_dispersion": "negative binomial dispersion alpha (variance = mean + alpha mean^2)",
+    "count_p": "p-value of the readmission-count test named in outcomes.endpoints",
+}
+BED_DAYS_COLUMNS = {
+    "bed_days_mean": "days in a hospital bed (ward or out of area) per person within the "
+    "horizon (complete case)",
+    "bed_days_sd": "their standard deviation",
+    "bed_days_difference": "difference in mean bed-days vs the reference arm",
+    "bd_ci_low": "95% CI, lower (t-interval)",
+    "bd_ci_high": "95% CI, upper",
+    "bed_days_p": "p-value of the bed-days test named in outcomes.endpoints",
+}
+
+
+def trial_columns(scenario: Scenario) -> list[str]:
+    """The columns of ``trial.csv`` for this scenario's endpoints."""
+    ends = scenario.outcomes.endpoints
+    cols = list(TRIAL_COLUMNS)
+    if ends.readmission_count is not None:
+        cols += list(COUNT_COLUMNS)
+    if ends.bed_days is not None:
+        cols += list(BED_DAYS_COLUMNS)
+    return cols
+
+
+def _one_sided(e: sv.Estimate, alternative: str) -> float:
+    if alternative == "two-sided" or not math.isfinite(e.log_se):
+        return e.p_value
+    return ct.wald_p(math.log(e.ratio) / e.log_se, alternative)
+
+
+def trial_table(
+    patients: pd.DataFrame,
+    scenario: Scenario,
+    method: str = "fast",
+    times: EpisodeTimes | None = None,
+) -> pd.DataFrame:
+    """Trial statistics per replication, horizon and arm (columns: :func:`trial_columns`).
+
+    The count and bed-day endpoints need ``times`` (:meth:`Reduction.episode_times`).
+    """
     odds = sv.odds_ratio if method == "fast" else sv.odds_ratio_statsmodels
     cox = sv.cox_hazard_ratio if method == "fast" else sv.cox_hazard_ratio_statsmodels
+    nb = ct.negative_binomial if method == "fast" else ct.negative_binomial_statsmodels
+    pois = ct.poisson if method == "fast" else ct.poisson_statsmodels
+    ends = scenario.outcomes.endpoints
+    first_alt = ends.first_readmission.alternative
+    counts, beds = ends.readmission_count, ends.bed_days
+    if (counts or beds) is not None and times is None:
+        raise ValueError("count and bed-day endpoints need the episode times")
     ref = reference_arm(scenario)
     arms = [a.name for a in scenario.arms]
     rows = []
     for rep, pr in patients.groupby("replication", sort=True):
         by_arm = {a: pr[pr["arm"] == a] for a in arms}
+        # positions of each arm's patients in the table the episode times point into
+        pos = {
+            a: np.flatnonzero((patients["replication"] == rep) & (patients["arm"] == a))
+            for a in arms
+        }
         for h in horizons(scenario):
             out = {a: _outcomes(by_arm[a], h) for a in arms}
+            per = {}
+            if times is not None:
+                per = {a: _per_person(times, pos[a], by_arm[a], h, len(patients)) for a in arms}
             for a in arms:
                 o = out[a]
                 readm_t = o["first"][o["readm"]]
@@ -114,6 +182,19 @@ def trial_table(patients: pd.DataFrame, scenario: Scenario, method: str = "fast"
                     "deaths": int(o["died"].sum()),
                     "lost": int(o["lost"].sum()),
                 }
+                if counts is not None:
+                    c = per[a]["count"][o["known"]]
+                    row.update(
+                        readmissions_mean=c.mean() if len(c) else math.nan,
+                        readmissions_sd=c.std(ddof=1) if len(c) > 1 else math.nan,
+                        readmissions_mcf=per[a]["mcf"],
+                    )
+                if beds is not None:
+                    b = per[a]["bed_days"][o["known"]]
+                    row.update(
+                        bed_days_mean=b.mean() if len(b) else math.nan,
+                        bed_days_sd=b.std(ddof=1) if len(b) > 1 else math.nan,
+                    )
                 if a != ref:
                     r = out[ref]
                     known = np.concatenate([r["known"], o["known"]])
@@ -131,14 +212,89 @@ def trial_table(patients: pd.DataFrame, scenario: Scenario, method: str = "fast"
                         odds_ratio=orr.ratio,
                         or_ci_low=orr.ci_low,
                         or_ci_high=orr.ci_high,
-                        or_p=orr.p_value,
+                        or_p=_one_sided(orr, first_alt),
                         hazard_ratio=hr.ratio,
                         hr_ci_low=hr.ci_low,
                         hr_ci_high=hr.ci_high,
-                        hr_p=hr.p_value,
+                        hr_p=_one_sided(hr, first_alt),
                     )
+                    if counts is not None:
+                        row.update(_count_comparison(per[ref], per[a], r, o, counts, nb, pois))
+                    if beds is not None:
+                        d = ct.compare_means(
+                            per[a]["bed_days"][o["known"]],
+                            per[ref]["bed_days"][r["known"]],
+                            beds.test,
+                            beds.alternative,
+                        )
+                        row.update(
+                            bed_days_difference=d.value,
+                            bd_ci_low=d.ci_low,
+                            bd_ci_high=d.ci_high,
+                            bed_days_p=d.p_value,
+                        )
                 rows.append(row)
-    return pd.DataFrame(rows, columns=list(TRIAL_COLUMNS))
+    return pd.DataFrame(rows, columns=trial_columns(scenario))
+
+
+def _per_person(
+    times: EpisodeTimes, rows: np.ndarray, p: pd.DataFrame, h: float, n_rows: int
+) -> dict:
+    """An arm's readmissions and bed-days per person within ``h`` days of entry."""
+    in_h = times.readmission_day <= h
+    count = np.bincount(times.readmission_row[in_h], minlength=n_rows)[rows]
+    days = np.clip(np.minimum(times.bed_out, h) - np.maximum(times.bed_in, 0.0), 0.0, None)
+    bed_days = np.bincount(times.bed_row, weights=days, minlength=n_rows)[rows]
+    follow = p["follow_up_days"].to_numpy(float)
+    mine = np.isin(times.readmission_row, rows) & in_h
+    mcf = ct.mean_cumulative(times.readmission_day[mine], follow, np.array([h]))[0]
+    return {
+        "count": count.astype(float),
+        "exposure": np.minimum(follow, h),
+        "bed_days": bed_days,
+        "mcf": float(mcf) if len(follow) else math.nan,
+    }
+
+
+def _count_comparison(ref: dict, arm: dict, o_ref: dict, o_arm: dict, spec, nb, pois) -> dict:
+    """Rate ratio (negative binomial) and the p-value of the count test named."""
+    y = np.concatenate([ref["count"], arm["count"]])
+    t = np.concatenate([ref["exposure"], arm["exposure"]])
+    x = np.concatenate([np.zeros(len(ref["count"]), bool), np.ones(len(arm["count"]), bool)])
+    est, alpha = nb(y, t, x, spec.alternative)
+    if spec.test == "negative_binomial":
+        p = est.p_value
+    elif spec.test == "poisson":
+        p = pois(y, t, x, spec.alternative).p_value
+    else:
+        p = ct.compare_means(
+            arm["count"][o_arm["known"]], ref["count"][o_ref["known"]], spec.test, spec.alternative
+        ).p_value
+    return {
+        "rate_ratio": est.ratio,
+        "rr_ci_low": est.ci_low,
+        "rr_ci_high": est.ci_high,
+        "nb_dispersion": alpha,
+        "count_p": p,
+    }
+
+
+def mcf_table(
+    patients: pd.DataFrame, scenario: Scenario, times: EpisodeTimes, step_days: float = 7.0
+) -> pd.DataFrame:
+    """Mean cumulative number of readmissions per person, by arm, on a grid of days from
+    entry up to the longest horizon (one replication): replication, arm, day, mcf.
+    """
+    grid = np.arange(0.0, max(horizons(scenario)) + 1e-9, step_days)
+    rep = int(patients["replication"].iloc[0]) if len(patients) else 0
+    frames = []
+    for a in (arm.name for arm in scenario.arms):
+        rows = np.flatnonzero(patients["arm"].to_numpy() == a)
+        mine = np.isin(times.readmission_row, rows)
+        follow = patients["follow_up_days"].to_numpy(float)[rows]
+        mcf = ct.mean_cumulative(times.readmission_day[mine], follow, grid)
+        frames.append(pd.DataFrame({"replication": rep, "arm": a, "day": grid, "mcf": mcf}))
+    return pd.concat(frames, ignore_index=True)
 
 
 def attendance_table(patients: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
@@ -195,17 +351,33 @@ _STATS = [
 ]
 
 
+_MORE_STATS = [
+    "readmissions_mean",
+    "readmissions_sd",
+    "readmissions_mcf",
+    "rate_ratio",
+    "nb_dispersion",
+    "bed_days_mean",
+    "bed_days_sd",
+    "bed_days_difference",
+]
+
+
 def trial_summary(trial: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
     """Across replications: mean, median and 2.5-97.5 percentiles; power; CI coverage.
 
     Long table: horizon_days, arm, statistic, mean, median, p2_5, p97_5, replications.
-    ``power_or`` / ``power_hr``: share of replications with p < 0.05. ``coverage_or`` /
+    ``power_or`` / ``power_hr`` (and ``power_count``, ``power_bed_days`` for those
+    endpoints): share of replications whose p-value is below the endpoint's alpha
+    (0.05 by default), for its alternative. ``coverage_or`` /
     ``coverage_hr``: share whose 95% CI holds the true ratio (only where
     :func:`true_ratios` defines one).
     """
     rows = []
+    ends = scenario.outcomes.endpoints
+    stats = [*_STATS, *(c for c in _MORE_STATS if c in trial.columns)]
     for (h, arm), g in trial.groupby(["horizon_days", "arm"], sort=False):
-        for stat in _STATS:
+        for stat in stats:
             v = g[stat].dropna().to_numpy(float)
             if len(v) == 0:
                 continue
@@ -228,7 +400,7 @@ def trial_summary(trial: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
                 ("hr", "hr_p", "hr_ci_low", "hr_ci_high"),
             ):
                 ok = g[col].notna()
-                power = float((g.loc[ok, col] < 0.05).mean())
+                power = float((g.loc[ok, col] < ends.first_readmission.alpha).mean())
                 rows.append((h, arm, f"power_{key}", power, np.nan, np.nan, np.nan, int(ok.sum())))
                 true = truth["odds_ratio" if key == "or" else "hazard_ratio"]
                 if true is not None:
@@ -236,6 +408,15 @@ def trial_summary(trial: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
                     rows.append(
                         (h, arm, f"coverage_{key}", cover, np.nan, np.nan, np.nan, int(ok.sum()))
                     )
+            for key, col, spec in (
+                ("count", "count_p", ends.readmission_count),
+                ("bed_days", "bed_days_p", ends.bed_days),
+            ):
+                if spec is None or col not in g:
+                    continue
+                ok = g[col].notna()
+                power = float((g.loc[ok, col] < spec.alpha).mean())
+                rows.append((h, arm, f"power_{key}", power, np.nan, np.nan, np.nan, int(ok.sum())))
     return pd.DataFrame(
         rows,
         columns=[

@@ -272,15 +272,19 @@ _TAG_KEYS = ("dist", "mechanism", "kind")
 def _deep_merge(
     base: dict[str, Any], over: dict[str, Any], at: tuple[str, ...] = ()
 ) -> dict[str, Any]:
-    """Mappings key by key; anything else, a block in :data:`_REPLACED_WHOLE`, or a tagged
-    mapping whose tag changes (``dist: gamma`` over ``dist: fixed``), replaced whole.
+    """Merge ``over`` into ``base``: mappings key by key, anything else replaced.
+
+    A block in :data:`_REPLACED_WHOLE`, or a tagged mapping whose tag changes
+    (``dist: gamma`` over ``dist: fixed``), is replaced whole.
     """
     out = dict(base)
     for key, value in over.items():
         here = (*at, key)
         old = out.get(key)
-        retagged = isinstance(old, dict) and isinstance(value, dict) and any(
-            t in value and value[t] != old.get(t) for t in _TAG_KEYS
+        retagged = (
+            isinstance(old, dict)
+            and isinstance(value, dict)
+            and any(t in value and value[t] != old.get(t) for t in _TAG_KEYS)
         )
         if (
             isinstance(value, dict)
@@ -297,8 +301,10 @@ def _deep_merge(
 def _arms_by_name(
     changes: dict[str, Any], arms: list[Any], lines: LineIndex, path: Path, base_path: Path
 ) -> tuple[list[Any], LineIndex]:
-    """``arms:`` given as a mapping from arm name to changes: the base's arms with those
-    changes merged into the arms they name (the list's order kept)."""
+    """The base's arms with the changes of ``arms:`` given as a mapping by arm name.
+
+    Each change is merged into the arm it names; the list's order is kept.
+    """
     names = [a.get("name") if isinstance(a, dict) else None for a in arms]
     out = list(arms)
     index: dict[str, int] = {}

@@ -487,8 +487,7 @@ class PeerSupportOffer(_Model):
         if self.schedule == "per_episode" and self.pause_in_hospital:
             raise PathError(
                 ("pause_in_hospital",),
-                "applies to schedule: fixed only (a per-episode programme ends at the "
-                "readmission)",
+                "applies to schedule: fixed only (a per-episode programme ends at the readmission)",
                 True,
             )
         return self
@@ -894,7 +893,10 @@ class Scenario(_Model):
             and "primary_horizon_days" not in outcomes
             and 0 < feed["follow_up_days"] < 365
         ):
-            data = {**data, "outcomes": {**outcomes, "primary_horizon_days": feed["follow_up_days"]}}
+            data = {
+                **data,
+                "outcomes": {**outcomes, "primary_horizon_days": feed["follow_up_days"]},
+            }
         return data
 
     @model_validator(mode="after")
@@ -948,9 +950,13 @@ class Scenario(_Model):
         items: list[tuple[tuple[Any, ...], Any]] = []
         pub = self.outcomes.published
         if pub is not None:
-            items += [(("outcomes", "published", "figures", i), f) for i, f in enumerate(pub.figures)]
+            items += [
+                (("outcomes", "published", "figures", i), f) for i, f in enumerate(pub.figures)
+            ]
         if self.calibration is not None:
-            items += [(("calibration", "targets", i), t) for i, t in enumerate(self.calibration.targets)]
+            items += [
+                (("calibration", "targets", i), t) for i, t in enumerate(self.calibration.targets)
+            ]
         horizons = {self.outcomes.primary_horizon_days, *self.outcomes.secondary_horizons_days}
         for where, item in items:
             if item.arm not in arm_names:
@@ -981,7 +987,9 @@ class Scenario(_Model):
             if self.is_trial:
                 for setting in ("ward", "crt"):
                     part = getattr(change, setting)
-                    shared = sorted({"capacity", "overflow"} & (part.model_fields_set if part else set()))
+                    shared = sorted(
+                        {"capacity", "overflow"} & (part.model_fields_set if part else set())
+                    )
                     if shared:
                         raise PathError(
                             ("arms", i, "acute_care", setting, shared[0]),

@@ -657,9 +657,7 @@ def stream_replication(
     """
     names = [a.name for a in scenario.arms]
     group_index = {g.name: i for i, g in enumerate(scenario.population.risk_groups)}
-    plans = [
-        _ArmPlan.build(i, arm, group_index, scenario) for i, arm in enumerate(scenario.arms)
-    ]
+    plans = [_ArmPlan.build(i, arm, group_index, scenario) for i, arm in enumerate(scenario.arms)]
     entries = entry_times(scenario, replication)
     offering = [a for a in scenario.arms if a.peer_support is not None]
     if isinstance(scenario.feed, TrialFeed):

@@ -29,7 +29,9 @@ import numpy as np
 import pandas as pd
 
 from sim import api, provenance
+from sim.analysis.published import simulated_values, summary_of
 from sim.config import (
+    ATTENDANCE_STATISTICS,
     ConfigError,
     Scenario,
     Target,
@@ -43,7 +45,6 @@ from sim.io import atomic_text
 
 __all__ = ["CalibrationResult", "calibrate", "target_statistic", "write_calibrated"]
 
-RATIOS = ("odds_ratio", "hazard_ratio")
 BEGIN = "# --- calibration: written by `crisis-sim calibrate`"
 END = "# --- end of calibration ---"
 
@@ -53,27 +54,19 @@ class _Budget(Exception):
 
 
 def target_statistic(result: api.RunResult, scenario: Scenario, t: Target) -> float:
-    """The simulated value of a target: mean or median across the simulated trials."""
-    how = t.summary or ("median" if t.statistic in RATIOS else "mean")
-    if t.statistic in ("p_attended_3plus", "p_attended_all"):
-        m = result.metrics
-        v = m[(m["arm"] == t.arm) & (m["metric"] == t.statistic)]["value"].dropna()
-        return float(v.median() if how == "median" else v.mean())
-    if result.trial is None:
+    """The simulated value of a target: its summary (mean or median) across the trials."""
+    if result.trial is None and t.statistic not in ATTENDANCE_STATISTICS:
         raise ConfigError(f"calibration target {t.statistic} needs a trial scenario")
-    h = t.horizon_days or scenario.outcomes.primary_horizon_days
-    tr = result.trial
-    v = tr[(tr["arm"] == t.arm) & (tr["horizon_days"] == h)][t.statistic].dropna()
-    if v.empty:
+    v = simulated_values(result.trial, result.metrics, scenario, t.statistic, t.arm, t.horizon_days)
+    if len(v) == 0:
         return math.nan
-    return float(v.median() if how == "median" else v.mean())
+    return float(np.median(v) if summary_of(t.statistic, t.summary) == "median" else v.mean())
 
 
 def _label(scenario: Scenario, t: Target) -> str:
     h = t.horizon_days or scenario.outcomes.primary_horizon_days
-    how = t.summary or ("median" if t.statistic in RATIOS else "mean")
-    at = "" if t.statistic.startswith("p_attended") else f" {h:g}d"
-    return f"{t.statistic} {t.arm}{at} ({how})"
+    at = "" if t.statistic in ATTENDANCE_STATISTICS else f" {h:g}d"
+    return f"{t.statistic} {t.arm}{at} ({summary_of(t.statistic, t.summary)})"
 
 
 @dataclass
@@ -87,6 +80,9 @@ class CalibrationResult:
     table: pd.DataFrame
     evaluations: int
     history: list[tuple[np.ndarray, float]] = field(default_factory=list)
+    standard_errors: np.ndarray | None = None
+    correlation: np.ndarray | None = None
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def all_met(self) -> bool:
@@ -182,11 +178,18 @@ def calibrate(
             cols.append((residuals(xi) - f0) / h)
         return np.array(cols).T
 
+    jacobians: dict[tuple[float, ...], np.ndarray] = {}
+
+    def jacobian_kept(x: np.ndarray) -> np.ndarray:
+        j = jacobian(x)
+        jacobians[tuple(np.round(x, 12))] = j
+        return j
+
     try:
         optimize.least_squares(
             residuals,
             x0,
-            jac=jacobian,
+            jac=jacobian_kept,
             bounds=(lo, hi),
             x_scale=hi - lo,
             method="trf",
@@ -197,6 +200,15 @@ def calibrate(
     except _Budget:
         say(f"calibrate: stopped at the budget of {budget} evaluations; keeping the best so far")
     best = min(history, key=lambda h: h[1])[0]
+    try:
+        jac = jacobians.get(tuple(np.round(best, 12)))
+        if jac is None:
+            jac = jacobian(best)
+    except _Budget:
+        jac = None
+    se, corr, warns = _uncertainty(jac, names, lo, hi)
+    for w in warns:
+        say(f"calibrate: warning: {w}")
     check = check_replications or cal.check_replications
     say(f"calibrate: checking the best parameters on {check} simulated trials")
     final = scenario_at(best)
@@ -215,7 +227,50 @@ def calibrate(
                 "source": t.source,
             }
         )
-    return CalibrationResult(final, names, x0, best, pd.DataFrame(rows), len(history), history)
+    return CalibrationResult(
+        final, names, x0, best, pd.DataFrame(rows), len(history), history, se, corr, warns
+    )
+
+
+def _uncertainty(
+    jac: np.ndarray | None, names: list[str], lo: np.ndarray, hi: np.ndarray
+) -> tuple[np.ndarray | None, np.ndarray | None, list[str]]:
+    """Approximate standard errors and correlation of the fitted parameters.
+
+    The residuals are (simulated - target) / tolerance, so if each tolerance is read as
+    the standard error of its target, the covariance of the fit is (J'J)^-1 (Gauss-
+    Newton, J the Jacobian at the fit). A column of J that is all but zero (a parameter
+    that moves no target) or a J'J that is near singular (parameters that move the
+    targets in the same proportions) means the targets cannot identify the parameters;
+    that is reported, not hidden.
+    """
+    if jac is None:
+        return None, None, ["no Jacobian at the fit (budget spent): no standard errors"]
+    warns = []
+    scale = hi - lo
+    js = jac * scale  # per whole range of each parameter: comparable columns
+    flat = [n for n, col in zip(names, js.T, strict=True) if np.max(np.abs(col)) < 1e-6]
+    if flat:
+        warns.append(
+            "the targets do not move with " + ", ".join(flat) + " over the step the fit "
+            "takes (flat): they cannot identify it; fix it, or add a target it moves"
+        )
+    jtj = js.T @ js
+    cond = np.linalg.cond(jtj) if len(jtj) else 0.0
+    if not flat and (not np.isfinite(cond) or cond > 1e10):
+        warns.append(
+            f"the fit is (near) singular (condition number {cond:.2g}): some combination "
+            "of the parameters moves no target; the fitted values are not identified"
+        )
+    if flat or not np.isfinite(cond) or cond > 1e10:
+        return None, None, warns
+    cov_s = np.linalg.inv(jtj)
+    cov = cov_s * np.outer(scale, scale)
+    se = np.sqrt(np.diag(cov))
+    corr = cov / np.outer(se, se)
+    if len(names) > len(jac):
+        warns.append(f"{len(names)} parameters but only {len(jac)} targets: not identified")
+    return se, corr, warns
 
 
 def write_calibrated(source: Path, out: Path, res: CalibrationResult, checked: int) -> str:
@@ -252,8 +307,14 @@ def write_calibrated(source: Path, out: Path, res: CalibrationResult, checked: i
         "# parameters (start -> fitted):",
         *[
             f"#   {n}: {a:.6g} -> {b:.6g}"
-            for n, a, b in zip(res.names, res.start, res.best, strict=True)
+            + (
+                f" (approximate SE {res.standard_errors[i]:.3g})"
+                if res.standard_errors is not None
+                else ""
+            )
+            for i, (n, a, b) in enumerate(zip(res.names, res.start, res.best, strict=True))
         ],
+        *[f"# warning: {w}" for w in res.warnings],
         f"# targets: {met} of {len(res.table)} within tolerance",
         *[
             f"#   {r.target}: target {r.value:g} +- {r.tolerance:g}, simulated {r.simulated:.4g} "
