@@ -128,3 +128,77 @@ def test_cli_power(tmp_path: Path) -> None:
         timeout=60,
     )
     assert bad.returncode == 2 and "--n-per-arm" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def count_file(tmp_path: Path, targets: list[dict], params: list[dict]) -> Path:
+    d = doc(
+        TRIAL,
+        **{
+            "feed.n_patients": 400,
+            "competing": {},
+            "outcomes": {"primary_horizon_days": 365, "endpoints": {"readmission_count": {}}},
+            "readmission.baseline": {"dist": "exponential", "rate_per_day": 0.003},
+            "population.frailty_variance": 0.8,
+            "acute_care": {"p_ward": 1, "ward": {"length_of_stay": {"dist": "fixed", "days": 5}}},
+            "peer_workers": {"weekly_session_hours": 30},
+            "arms.1.effect": {"mechanism": "none"},
+            "calibration": {
+                "replications": 30,
+                "check_replications": 30,
+                "max_evaluations": 40,
+                "parameters": params,
+                "targets": targets,
+            },
+        },
+    )
+    path = tmp_path / "counts.yaml"
+    path.write_text(yaml.safe_dump(d, sort_keys=False))
+    return path
+
+
+def test_recovers_known_parameters_from_their_own_count_summaries(tmp_path: Path) -> None:
+    # the truth: rate 0.003/day, frailty 0.8. Its own simulated summaries (the same seed
+    # and replications) are the targets; the fit starts elsewhere and must come back
+    from sim import api
+    from sim.studies.calibrate import target_statistic
+
+    params = [
+        {"path": "readmission.baseline.rate_per_day", "lower": 0.001, "upper": 0.006},
+        {"path": "population.frailty_variance", "lower": 0.1, "upper": 2.0},
+    ]
+    probe = [
+        {"statistic": s, "arm": "control", "value": 0, "tolerance": 1}
+        for s in ("readmissions_mean", "readmissions_sd")
+    ]
+    truth = load_scenario(count_file(tmp_path, probe, params))
+    r = api.run(truth, replications=30, jobs=1)
+    targets = [
+        {**t, "value": target_statistic(r, truth, tt), "tolerance": 0.01}
+        for t, tt in zip(probe, truth.calibration.targets, strict=True)
+    ]
+    path = count_file(tmp_path, targets, params)
+    text = path.read_text()
+    text = text.replace("rate_per_day: 0.003", "rate_per_day: 0.0045")
+    path.write_text(text.replace("frailty_variance: 0.8", "frailty_variance: 0.3"))
+    res = calibrate(path, jobs=1)
+    assert res.all_met, res.table
+    assert res.standard_errors is not None and not res.warnings
+    for got, want, se in zip(res.best, (0.003, 0.8), res.standard_errors, strict=True):
+        assert abs(got - want) < 3 * se, (got, want, se)
+    assert res.best == pytest.approx([0.003, 0.8], rel=0.1)
+    assert -1 <= res.correlation[0, 1] <= 1
+
+
+def test_a_parameter_no_target_moves_is_reported_as_unidentified(tmp_path: Path) -> None:
+    path = count_file(
+        tmp_path,
+        [{"statistic": "readmissions_mean", "arm": "control", "value": 0.8, "tolerance": 0.02}],
+        [
+            {"path": "readmission.baseline.rate_per_day", "lower": 0.001, "upper": 0.006},
+            # peer workers are unlimited here: their hours change nothing
+            {"path": "peer_workers.weekly_session_hours", "lower": 10, "upper": 40},
+        ],
+    )
+    res = calibrate(path, jobs=1, max_evaluations=12)
+    assert res.standard_errors is None
+    assert any("weekly_session_hours" in w and "cannot identify" in w for w in res.warnings)

@@ -130,9 +130,222 @@ def test_allocation_must_name_the_arms(tmp_path: Path) -> None:
     assert "feed.allocation" in msg and "exactly the arms" in msg
 
 
-def test_follow_up_must_cover_horizons(tmp_path: Path) -> None:
+def test_a_horizon_past_the_follow_up_names_the_horizon_to_change(tmp_path: Path) -> None:
     msg = error_of(tmp_path, doc(TRIAL, **{"feed.follow_up_days": 200}))
-    assert "feed.follow_up_days" in msg and "365" in msg
+    assert "outcomes.primary_horizon_days (line" in msg and "200" in msg, msg
+    msg = error_of(
+        tmp_path,
+        doc(TRIAL, **{"outcomes.primary_horizon_days": 100, "feed.follow_up_days": 110}),
+    )
+    assert "outcomes.secondary_horizons_days.0" in msg and "110" in msg, msg
+
+
+def test_a_short_follow_up_is_the_default_primary_horizon(tmp_path: Path) -> None:
+    d = doc(TRIAL, **{"feed.follow_up_days": 270})
+    d["outcomes"] = {}
+    s = load_scenario(write(tmp_path, d))
+    assert s.outcomes.primary_horizon_days == 270
+    d["feed"]["follow_up_days"] = 540
+    assert load_scenario(write(tmp_path, d)).outcomes.primary_horizon_days == 365
+
+
+def test_crt_may_be_left_out_only_when_every_readmission_goes_to_a_ward(tmp_path: Path) -> None:
+    d = doc(TRIAL)
+    del d["acute_care"]["crt"]
+    msg = error_of(tmp_path, d)
+    assert "acute_care.crt" in msg and "p_ward is 0.5" in msg, msg
+    d["acute_care"]["p_ward"] = 1
+    assert load_scenario(write(tmp_path, d)).acute_care.crt is None
+
+
+@pytest.mark.parametrize(
+    ("changes", "where", "rule"),
+    [
+        (
+            {
+                "arms.peer.peer_support.schedule": "fixed",
+                "arms.peer.peer_support.reoffer_after_readmission": True,
+            },
+            "arms.1.peer_support.reoffer_after_readmission",
+            "per_episode only",
+        ),
+        (
+            {"arms.peer.peer_support.pause_in_hospital": True},
+            "arms.1.peer_support.pause_in_hospital",
+            "schedule: fixed only",
+        ),
+        (
+            {"arms.peer.peer_support.schedule": "weekly"},
+            "arms.1.peer_support.schedule",
+            "'per_episode' or 'fixed'",
+        ),
+        (
+            {"arms.peer.acute_care": {"ward": {"capacity": 3}}},
+            "arms.1.acute_care.ward.capacity",
+            "cannot differ by arm in a trial",
+        ),
+        (
+            {"arms.peer.acute_care": {"p_ward": 1.5}},
+            "arms.1.acute_care.p_ward",
+            "less than or equal to 1",
+        ),
+        (
+            {"arms.peer.attendance": {"disengage_after_missed": 0}},
+            "arms.1.attendance.disengage_after_missed",
+            "greater than or equal to 1",
+        ),
+        (
+            {"outcomes.endpoints": {"readmission_count": {"test": "z_test"}}},
+            "outcomes.endpoints.readmission_count.test",
+            "'negative_binomial'",
+        ),
+        (
+            {"outcomes.endpoints": {"bed_days": {"alternative": "smaller"}}},
+            "outcomes.endpoints.bed_days.alternative",
+            "'two-sided', 'less' or 'greater'",
+        ),
+        (
+            {"outcomes.endpoints": {"bed_days": {"alpha": 1.5}}},
+            "outcomes.endpoints.bed_days.alpha",
+            "less than 1",
+        ),
+        (
+            {
+                "outcomes.published": {
+                    "source": "x",
+                    "figures": [{"statistic": "rate_ratio", "arm": "peer", "value": 0.8}],
+                }
+            },
+            "outcomes.published.figures.0.statistic",
+            "needs outcomes.endpoints.readmission_count",
+        ),
+        (
+            {
+                "outcomes.published": {
+                    "source": "x",
+                    "figures": [{"statistic": "p_readmitted", "arm": "pear", "value": 0.3}],
+                }
+            },
+            "outcomes.published.figures.0.arm",
+            "names no arm",
+        ),
+        (
+            {
+                "outcomes.published": {
+                    "source": "x",
+                    "figures": [
+                        {"statistic": "p_readmitted", "arm": "peer", "value": 0.3, "ci_low": 0.2}
+                    ],
+                }
+            },
+            "outcomes.published.figures.0",
+            "both ci_low and ci_high",
+        ),
+        (
+            {
+                "outcomes.published": {
+                    "source": "x",
+                    "figures": [
+                        {
+                            "statistic": "p_readmitted",
+                            "arm": "peer",
+                            "value": 0.3,
+                            "horizon_days": 200,
+                        }
+                    ],
+                }
+            },
+            "outcomes.published.figures.0.horizon_days",
+            "not an outcome horizon",
+        ),
+        (
+            {
+                "outcomes.published": {
+                    "source": "x",
+                    "figures": [{"statistic": "readmission_rate", "arm": "peer", "value": 0.3}],
+                }
+            },
+            "outcomes.published.figures.0.statistic",
+            "'p_readmitted'",
+        ),
+    ],
+)
+def test_trial_emulation_rules(tmp_path: Path, changes: dict, where: str, rule: str) -> None:
+    msg = error_of(tmp_path, doc(TRIAL, **changes))
+    assert f"{where} (line" in msg and rule in msg, msg
+
+
+def test_an_arm_change_that_leaves_acute_care_invalid_is_named(tmp_path: Path) -> None:
+    d = doc(TRIAL, **{"acute_care.p_ward": 1, "arms.peer.acute_care": {"p_ward": 0.7}})
+    del d["acute_care"]["crt"]
+    msg = error_of(tmp_path, d)
+    assert "arms.1.acute_care.crt" in msg and "once this arm's changes are applied" in msg, msg
+
+
+def test_base_changes_one_arm_by_name_and_replaces_evidence_blocks(tmp_path: Path) -> None:
+    base = doc(
+        TRIAL,
+        **{
+            "outcomes.published": {"source": "base trial", "p_readmitted": {"control": 0.4}},
+            "calibration": {
+                "parameters": [{"path": "seed", "lower": 0, "upper": 1}],
+                "targets": [
+                    {"statistic": "p_readmitted", "arm": "peer", "value": 0.3, "tolerance": 0.1}
+                ],
+            },
+        },
+    )
+    write(tmp_path, base, "base.yaml")
+    child = write(
+        tmp_path,
+        "base: base.yaml\nname: child\n"
+        "arms:\n  peer:\n    effect: {mechanism: dose_response, hazard_ratio_at_full_dose: 0.6}\n"
+        "    peer_support: {n_sessions: 12}\n"
+        "outcomes:\n  published: {source: my trial, figures: []}\n"
+        "calibration: null\n",
+        "child.yaml",
+    )
+    s = load_scenario(child)
+    peer = s.arms[1]
+    assert [a.name for a in s.arms] == ["control", "peer"]
+    assert peer.peer_support.n_sessions == 12 and peer.peer_support.interval_days == 7
+    assert peer.effect.mechanism == "dose_response"  # a new mechanism: replaced whole
+    assert s.outcomes.published.source == "my trial" and s.outcomes.published.p_readmitted == {}
+    assert s.calibration is None
+    bad = write(tmp_path, "base: base.yaml\narms:\n  pear: {description: x}\n", "bad.yaml")
+    with pytest.raises(ConfigError) as info:
+        load_scenario(bad)
+    assert "arms.pear (line 3): names no arm of base.yaml" in str(info.value)
+    typo = write(tmp_path, "base: base.yaml\narms:\n  peer: {efect: {}}\n", "typo.yaml")
+    with pytest.raises(ConfigError) as info:
+        load_scenario(typo)
+    assert "arms.1.efect (line 3)" in str(info.value), str(info.value)
+
+
+def test_an_inherited_calibration_naming_a_dropped_arm_says_how_to_drop_it(tmp_path: Path) -> None:
+    base = doc(
+        TRIAL,
+        **{
+            "calibration": {
+                "parameters": [{"path": "seed", "lower": 0, "upper": 1}],
+                "targets": [
+                    {"statistic": "p_readmitted", "arm": "peer", "value": 0.3, "tolerance": 0.1}
+                ],
+            }
+        },
+    )
+    write(tmp_path, base, "base.yaml")
+    child = write(
+        tmp_path,
+        "base: base.yaml\narms: [{name: control}, {name: other}]\n"
+        "feed: {allocation: {control: 1, other: 1}}\n",
+        "child.yaml",
+    )
+    with pytest.raises(ConfigError) as info:
+        load_scenario(child)
+    assert "calibration.targets.0.arm" in str(info.value) and "`calibration: null`" in str(
+        info.value
+    )
 
 
 @pytest.mark.parametrize(

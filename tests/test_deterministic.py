@@ -8,7 +8,7 @@ from helpers import TRIAL, doc
 
 from sim.config import scenario_from_dict
 from sim.model.engine import simulate_replication
-from sim.rng import Draws
+from sim.rng import Draws, PatientBank
 
 
 class FixedBank:
@@ -178,3 +178,89 @@ def test_no_one_starts_peer_support_at_the_end_of_follow_up(monkeypatch) -> None
         (99.0, "queue"),
         (pytest.approx(100.0), "end"),
     ]
+
+
+class ProgrammeBank(FixedBank):
+    """FixedBank with 20 contact uniforms: contact 3 (day 21) is missed, the rest attended."""
+
+    def patient(self, pid: int) -> Draws:
+        d = super().patient(pid)
+        u = [0.5] * 20
+        u[3] = 0.99
+        d._sessions = np.array([u, u, u])
+        return d
+
+
+def _fixed(pause: bool):
+    d = one_patient().model_dump(mode="json")
+    d["arms"][0]["peer_support"].update(
+        schedule="fixed", n_sessions=20, interval_days=7, pause_in_hospital=pause
+    )
+    s = scenario_from_dict(d)
+    _, events = simulate_replication(
+        s, 0, lambda sc, r, arm=None: ProgrammeBank(sc, r, engagement=0.9)
+    )
+    return [(e[2], e[3], e[4], e[5]) for e in events]
+
+
+@pytest.mark.parametrize("pause", [False, True])
+def test_a_programme_fixed_in_time_runs_through_readmissions(pause: bool) -> None:
+    got = _fixed(pause)
+    contacts = [(ep, t, detail) for ep, t, ev, detail in got if ev == "session"]
+    # weekly from day 0 for 20 weeks; day 105 falls in the ward stay (100-110)
+    days = [7.0 * j for j in range(20) if not (pause and j == 15)]
+    assert [c[1] for c in contacts] == pytest.approx(days)
+    assert [c[2] for c in contacts].count("missed") == 1  # contact 3 only
+    assert [c[0] for c in contacts if c[1] > 100] == [0] * (not pause) + [1] * 4
+    rest = [(ep, pytest.approx(t), ev, detail) for ep, t, ev, detail in got if ev != "session"]
+    assert rest == [
+        (0, 0.0, "entry", "all"),
+        (0, 0.0, "offer", ""),
+        (0, 0.0, "support_start", ""),
+        # ratio 0.5 from the offer for 365 days: budget 0.5 at 0.005/day
+        (0, 100.0, "readmission", "ward"),
+        (0, 100.0, "admission", "ward"),
+        (0, 110.0, "discharge", ""),
+        # the programme's calendar ends at 20 weeks, in the second episode; the place is
+        # held to then, and the support_end carries the episode it started in
+        (0, 140.0, "support_end", "completed"),
+        # the effect carries through the readmission: 0.5 / 0.005 = 100 days more
+        (1, 210.0, "readmission", "crt"),
+        (1, 210.0, "admission", "crt"),
+        (1, 240.0, "discharge", ""),
+        # budget 5: 125 days at 0.005 (0.625), then 0.01/day: 437.5 more days; censored
+        (2, 400.0, "end", ""),
+    ]
+
+
+def test_a_per_episode_programme_and_its_effect_end_at_the_readmission() -> None:
+    # the same patient under the CORE-style offer: episode 1 has no effect (0.5 / 0.01)
+    _, events = simulate_replication(
+        one_patient(), 0, lambda sc, r, arm=None: FixedBank(sc, r, engagement=0.9)
+    )
+    assert [e[3] for e in events if e[4] == "readmission"] == [
+        pytest.approx(100.0),
+        pytest.approx(160.0),
+    ]
+
+
+def test_an_arm_can_change_its_acute_care_and_attendance() -> None:
+    d = one_patient().model_dump(mode="json")
+    d["arms"][0]["acute_care"] = {
+        "p_ward": 1.0,
+        "ward": {"length_of_stay": {"dist": "fixed", "days": 3}},
+    }
+    d["arms"][0]["attendance"] = {"disengage_after_missed": 1}
+    s = scenario_from_dict(d)
+    _, events = simulate_replication(s, 0, lambda sc, r, arm=None: FixedBank(sc, r, engagement=0.9))
+    got = [(e[3], e[4], e[5]) for e in events if e[4] in ("admission", "discharge", "support_end")]
+    assert got == [
+        (pytest.approx(14.0), "support_end", "disengaged"),  # the one missed session
+        (pytest.approx(100.0), "admission", "ward"),
+        (pytest.approx(110.0), "discharge", ""),  # (this bank's stays are fixed)
+        (pytest.approx(160.0), "admission", "ward"),  # u 0.9 would be CRT; p_ward 1
+        (pytest.approx(170.0), "discharge", ""),
+    ]
+    # the arm's own length of stay: its bank draws 3 days, the scenario's 10
+    assert PatientBank(s, 0, s.arms[0]).patient(0).los_ward[0] == 3.0
+    assert PatientBank(s, 0).patient(0).los_ward[0] == 10.0

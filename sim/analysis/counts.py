@@ -167,9 +167,9 @@ def negative_binomial_statsmodels(
 
     y, t, x = np.asarray(y, float), np.asarray(exposure, float), np.asarray(x, bool)
     X = sm.add_constant(x.astype(float))
-    fit = sm.NegativeBinomial(y, X, exposure=t, loglike_method="nb2").fit(
-        disp=0, maxiter=200, method="newton"
-    )
+    model = sm.NegativeBinomial(y, X, exposure=t, loglike_method="nb2")
+    rough = model.fit(disp=0, maxiter=500)  # BFGS: robust from statsmodels' own start
+    fit = model.fit(start_params=rough.params, method="newton", disp=0, maxiter=100)
     return _estimate(float(fit.params[1]), float(fit.bse[1]), alternative), float(fit.params[2])
 
 

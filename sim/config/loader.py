@@ -6,7 +6,7 @@ and everything else (lists included) replaced whole, with three refinements:
 ``arms:`` given as a mapping changes the base's arms by name; a mapping whose tag
 (``dist``, ``mechanism``, ``kind``) changes is replaced whole; and the blocks about a
 particular trial's evidence (``outcomes.published``, ``calibration``) are replaced
-whole, or dropped with ``null``. The merged document is validated against
+whole, or dropped with ``null``, as is ``feed.allocation``. The merged document is validated against
 :class:`~sim.config.schema.Scenario`.
 
 Every user mistake becomes a :class:`~sim.errors.ConfigError` whose one-line message
@@ -263,9 +263,10 @@ def _load_merged(path: Path, seen: tuple[Path, ...]) -> tuple[dict[str, Any], Li
     return _deep_merge(base_doc, doc), base_lines
 
 
-# Blocks about one particular trial's evidence: a derived file replaces them whole (or
-# drops them with null), never mixes its fields with the base's.
-_REPLACED_WHOLE = {("outcomes", "published"), ("calibration",)}
+# Blocks about one particular trial's evidence, and the allocation (which must name
+# exactly the arms): a derived file replaces them whole (or drops the evidence with
+# null), never mixes its entries with the base's.
+_REPLACED_WHOLE = {("outcomes", "published"), ("calibration",), ("feed", "allocation")}
 _TAG_KEYS = ("dist", "mechanism", "kind")
 
 
