@@ -283,7 +283,7 @@ def format_power(table: pd.DataFrame, scenario: Scenario, reps: int) -> str:
     )
     return (
         f"Power at the primary horizon ({scenario.outcomes.primary_horizon_days:g} days), "
-        f"{reps} simulated trials per size, p < 0.05:\n"
+        f"{reps} simulated trials per size, p below each endpoint's alpha:\n"
         + shown[["n_per_arm", "arm", "test", "power", "ci", "replications"]].to_string(index=False)
     )
 

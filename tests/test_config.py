@@ -268,6 +268,30 @@ def test_crt_may_be_left_out_only_when_every_readmission_goes_to_a_ward(tmp_path
             "outcomes.published.figures.0.statistic",
             "'p_readmitted'",
         ),
+        (
+            {"arms.peer.peer_support.phases": [{"n_sessions": 2, "interval_days": 7}]},
+            "arms.1.peer_support.phases",
+            "schedule: fixed only",
+        ),
+        (
+            {
+                "arms.peer.peer_support.schedule": "fixed",
+                "arms.peer.peer_support.phases": [{"n_sessions": 2, "interval_days": 7}],
+            },
+            "arms.1.peer_support.n_sessions",
+            "the phases' total (2)",
+        ),
+        (
+            {
+                "arms.peer.peer_support": {
+                    "schedule": "fixed",
+                    "interval_days": 7,
+                    "phases": [{"n_sessions": 2, "interval_days": 14}],
+                }
+            },
+            "arms.1.peer_support.interval_days",
+            "shortest interval (14)",
+        ),
     ],
 )
 def test_trial_emulation_rules(tmp_path: Path, changes: dict, where: str, rule: str) -> None:

@@ -264,3 +264,24 @@ def test_an_arm_can_change_its_acute_care_and_attendance() -> None:
     # the arm's own length of stay: its bank draws 3 days, the scenario's 10
     assert PatientBank(s, 0, s.arms[0]).patient(0).los_ward[0] == 3.0
     assert PatientBank(s, 0).patient(0).los_ward[0] == 10.0
+
+
+def test_a_tapering_programme_keeps_its_calendar() -> None:
+    # weekly for 10 weeks, then fortnightly for 6: contacts at 0, 7, ..., 63, then 70, 84,
+    # ..., 140; the programme ends a fortnight after the last, at 154
+    d = one_patient().model_dump(mode="json")
+    d["arms"][0]["peer_support"] = {
+        "schedule": "fixed",
+        "phases": [{"n_sessions": 10, "interval_days": 7}, {"n_sessions": 6, "interval_days": 14}],
+    }
+    d["arms"][0]["effect"] = {"mechanism": "none"}
+    d["readmission"]["baseline"]["rate_per_day"] = 0.0
+    s = scenario_from_dict(d)
+    assert (s.arms[0].peer_support.n_sessions, s.arms[0].peer_support.interval_days) == (16, 7)
+    _, events = simulate_replication(
+        s, 0, lambda sc, r, arm=None: ProgrammeBank(sc, r, engagement=0.9)
+    )
+    days = [e[3] for e in events if e[4] == "session"]
+    assert days == pytest.approx([7.0 * j for j in range(10)] + [70.0 + 14 * j for j in range(6)])
+    end = next(e for e in events if e[4] == "support_end")
+    assert (end[3], end[5]) == (pytest.approx(154.0), "completed")

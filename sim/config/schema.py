@@ -75,6 +75,7 @@ __all__ = [
     "RATIO_STATISTICS",
     "COMPARED_STATISTICS",
     "PublishedFigure",
+    "Phase",
     "Endpoints",
     "FirstReadmissionEndpoint",
     "CountEndpoint",
@@ -445,8 +446,28 @@ class AttendanceChange(_Model):
 
 
 # ------------------------------------------------------------------------------- arms
+class Phase(_Model):
+    """Part of a fixed programme: so many contacts, one every so many days."""
+
+    n_sessions: int = Field(ge=1, le=200, description="Contacts in this phase.")
+    interval_days: PositiveDays = Field(description="Days between contacts in this phase.")
+
+
 class PeerSupportOffer(_Model):
     """An offer of weekly (or other interval) peer-support sessions."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_phases(cls, data: Any) -> Any:
+        """With phases, n_sessions and interval_days follow from them unless given."""
+        if not isinstance(data, dict) or not isinstance(data.get("phases"), list | tuple):
+            return data
+        try:
+            n = sum(int(p["n_sessions"]) for p in data["phases"])
+            shortest = min(float(p["interval_days"]) for p in data["phases"])
+        except (TypeError, KeyError, ValueError):
+            return data  # the phases' own rules say what is wrong
+        return {"n_sessions": n, "interval_days": shortest, **data}
 
     n_sessions: int = Field(default=10, ge=0, le=200, description="Sessions offered.")
     interval_days: PositiveDays = Field(default=7.0, description="Days between sessions.")
@@ -474,9 +495,39 @@ class PeerSupportOffer(_Model):
         description="Per-episode schedule only: offer a fresh programme at each discharge "
         "after a readmission.",
     )
+    phases: tuple[Phase, ...] | None = Field(
+        default=None,
+        min_length=1,
+        description="Fixed schedule only: a programme whose pace changes, e.g. weekly for "
+        "10 weeks then fortnightly for 6: [{n_sessions: 10, interval_days: 7}, {n_sessions: "
+        "6, interval_days: 14}]. n_sessions is then their total, and interval_days the "
+        "shortest interval (it sets the caseload a worker's hours allow); null = one "
+        "contact every interval_days.",
+    )
 
     @model_validator(mode="after")
     def _check(self) -> PeerSupportOffer:
+        if self.phases is not None:
+            if self.schedule != "fixed":
+                raise PathError(
+                    ("phases",),
+                    "applies to schedule: fixed only",
+                    [p.model_dump() for p in self.phases],
+                )
+            total = sum(p.n_sessions for p in self.phases)
+            if self.n_sessions != total:
+                raise PathError(
+                    ("n_sessions",),
+                    f"must be the phases' total ({total}), or be left out",
+                    self.n_sessions,
+                )
+            shortest = min(p.interval_days for p in self.phases)
+            if self.interval_days != shortest:
+                raise PathError(
+                    ("interval_days",),
+                    f"must be the phases' shortest interval ({shortest:g}), or be left out",
+                    self.interval_days,
+                )
         if self.schedule == "fixed" and self.reoffer_after_readmission:
             raise PathError(
                 ("reoffer_after_readmission",),

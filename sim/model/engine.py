@@ -29,6 +29,7 @@ from sim.capacity import peer_places
 from sim.config import (
     AcuteCare,
     Arm,
+    PeerSupportOffer,
     Scenario,
     ServiceFeed,
     TrialFeed,
@@ -126,6 +127,7 @@ class _ArmPlan:
     reoffer: bool
     fixed: bool  # a programme fixed in time from entry, through readmissions
     pause: bool  # fixed programme: no contact while in acute care
+    offsets: tuple[float, ...]  # fixed programme: day of each contact from its start, then its end
     effect: Effect
     p_ward: float
     k_disengage: int  # consecutive misses that end the programme; 0 = never
@@ -147,6 +149,7 @@ class _ArmPlan:
             interval=ps.interval_days if ps else 7.0,
             reoffer=ps.reoffer_after_readmission if ps else False,
             fixed=ps is not None and ps.schedule == "fixed",
+            offsets=_offsets(ps) if ps is not None else (),
             pause=ps.pause_in_hospital if ps else False,
             effect=effect_of(arm.effect),
             p_ward=scenario.acute_care_of(arm).p_ward,
@@ -154,10 +157,22 @@ class _ArmPlan:
         )
 
 
+def _offsets(ps: PeerSupportOffer) -> tuple[float, ...]:
+    """Days from a fixed programme's start to each contact, and to its end."""
+    if ps.phases is None:
+        return tuple(j * ps.interval_days for j in range(ps.n_sessions + 1))
+    out, t = [], 0.0
+    for phase in ps.phases:
+        for _ in range(phase.n_sessions):
+            out.append(t)
+            t += phase.interval_days
+    return (*out, t)
+
+
 class _Programme:
     """A programme fixed in time, in progress: its calendar, attendance so far, its place.
 
-    Contact ``j`` is at ``t0 + j * interval``; the programme ends at ``t0 + n * interval``
+    Contact ``j`` is at ``t0 + offsets[j]``; the programme ends at ``t0 + offsets[n]``
     (the last contact covers its interval), at disengagement, or at the exit.
     """
 
@@ -166,7 +181,7 @@ class _Programme:
         "engagement",
         "t0",
         "n",
-        "interval",
+        "offsets",
         "j",
         "attended",
         "missed",
@@ -177,13 +192,13 @@ class _Programme:
 
     def __init__(self, dr: Draws, t0: float, arm: _ArmPlan, u: list[float], place: object | None):
         self.pid, self.engagement = dr.pid, dr.engagement
-        self.t0, self.n, self.interval = t0, arm.n_sessions, arm.interval
+        self.t0, self.n, self.offsets = t0, arm.n_sessions, arm.offsets
         self.j = self.attended = self.missed = 0
         self.u, self.place, self.open = u, place, True
 
     def next_time(self) -> float:
         """When the programme next needs attention: a contact, or its end."""
-        return self.t0 + self.j * self.interval
+        return self.t0 + self.offsets[self.j]
 
 
 class _World:

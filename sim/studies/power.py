@@ -1,7 +1,7 @@
 """Power against trial size.
 
 Many simulated trials at each size, analysed as the trial would be, counting how often
-the effect is found (p < 0.05).
+each endpoint's test finds the effect (p below the endpoint's alpha, 0.05 by default).
 """
 
 from __future__ import annotations
@@ -49,6 +49,26 @@ def parse_sizes(text: str) -> list[int]:
     return sizes
 
 
+def tests_of(scenario: Scenario) -> list[tuple[str, str, float]]:
+    """Each endpoint's test: its label, the trial.csv column of its p-value, its alpha."""
+    ends = scenario.outcomes.endpoints
+    first = ends.first_readmission
+
+    def label(name: str, alternative: str) -> str:
+        return name + ("" if alternative == "two-sided" else f", one-sided ({alternative})")
+
+    out = [
+        (label("odds ratio (logistic)", first.alternative), "or_p", first.alpha),
+        (label("hazard ratio (Cox)", first.alternative), "hr_p", first.alpha),
+    ]
+    c, b = ends.readmission_count, ends.bed_days
+    if c is not None:
+        out.append((label(f"readmissions ({c.test})", c.alternative), "count_p", c.alpha))
+    if b is not None:
+        out.append((label(f"bed-days ({b.test})", b.alternative), "bed_days_p", b.alpha))
+    return out
+
+
 def power(
     scenario: Scenario,
     n_per_arm: list[int],
@@ -56,10 +76,12 @@ def power(
     jobs: int | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> pd.DataFrame:
-    """Power (share of simulated trials with p < 0.05 at the primary horizon) by trial size.
+    """Power (share of simulated trials with p below alpha at the primary horizon) by size.
 
-    Returns n_per_arm, arm, test (odds ratio / hazard ratio), power, ci_low, ci_high
-    (Wilson 95% interval for the share) and replications.
+    One row per trial size, arm and endpoint test (:func:`tests_of`: the odds and hazard
+    ratios, and the count and bed-day tests the scenario's endpoints name, with their
+    alternatives and alphas): n_per_arm, arm, test, power, ci_low, ci_high (Wilson 95%
+    interval for the share) and replications.
     """
     from statsmodels.stats.proportion import proportion_confint
 
@@ -70,9 +92,9 @@ def power(
         t = result.trial
         t = t[(t["horizon_days"] == h) & t["hazard_ratio"].notna()]
         for arm, g in t.groupby("arm", sort=False):
-            for test, col in (("odds ratio (logistic)", "or_p"), ("hazard ratio (Cox)", "hr_p")):
+            for test, col, alpha in tests_of(scenario):
                 p = g[col].dropna()
-                k = int((p < 0.05).sum())
+                k = int((p < alpha).sum())
                 lo, hi = proportion_confint(k, len(p), alpha=0.05, method="wilson")
                 rows.append((n, arm, test, k / len(p), lo, hi, len(p)))
         if progress:
