@@ -121,7 +121,9 @@ def format_trial(summary: pd.DataFrame, attendance: pd.DataFrame, scenario: Scen
         if kind == "share":
             return f"{r['mean'] * 100:.1f}%"
         v = r[kind]
-        return f"{v * k:.{digits}f}{unit} ({r['p2_5'] * k:.{digits}f}-{r['p97_5'] * k:.{digits}f})"
+        lo, hi = r["p2_5"] * k, r["p97_5"] * k
+        dash = " to " if lo < 0 else "-"  # "-9.4-0.0" would read as a subtraction
+        return f"{v * k:.{digits}f}{unit} ({lo:.{digits}f}{dash}{hi:.{digits}f})"
 
     ends = scenario.outcomes.endpoints
 

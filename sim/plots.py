@@ -178,7 +178,7 @@ def attendance_plot(
 
 
 def power_curve(power: pd.DataFrame, marked_n: int | None = None, ax: Axes | None = None) -> Axes:
-    """Power (share of trials with p < 0.05) against patients per arm, with 95% CIs."""
+    """Power (share of trials significant at their test's alpha) against patients per arm."""
     ax = _axes(ax)
     for i, (test, g) in enumerate(power.groupby("test", sort=False)):
         g = g.sort_values("n_per_arm")
@@ -198,7 +198,7 @@ def power_curve(power: pd.DataFrame, marked_n: int | None = None, ax: Axes | Non
     ax.axhline(0.8, color="0.5", linewidth=0.8, linestyle=":")
     ax.set(
         xlabel="patients per arm",
-        ylabel="power (share of trials with p < 0.05)",
+        ylabel="power (share of trials significant)",
         title="Power to detect the effect",
         ylim=(0, 1.02),
     )
@@ -311,6 +311,7 @@ def mean_cumulative_readmissions(
     The line is the median of the simulated trials, the band their 2.5-97.5%.
     """
     ax = _axes(ax)
+    drew = False
     for i, (arm, g) in enumerate(mcf.groupby("arm", sort=False)):
         q = g.groupby("day")["mcf"].quantile([0.025, 0.5, 0.975]).unstack()
         colour = _COLOURS[i % len(_COLOURS)]
@@ -323,7 +324,8 @@ def mean_cumulative_readmissions(
             ]
             for r in mine.itertuples():
                 ax.plot(r.horizon_days, r.published, "D", color=colour, markeredgecolor="black")
-    if published is not None and len(published):
+                drew = True
+    if drew:
         ax.plot([], [], "D", color="0.6", markeredgecolor="black", label="published")
     ax.set(
         xlabel="days since entry",

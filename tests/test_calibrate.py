@@ -202,3 +202,41 @@ def test_a_parameter_no_target_moves_is_reported_as_unidentified(tmp_path: Path)
     res = calibrate(path, jobs=1, max_evaluations=12)
     assert res.standard_errors is None
     assert any("weekly_session_hours" in w and "cannot identify" in w for w in res.warnings)
+
+
+def test_the_editor_modeline_stays_the_first_line(tmp_path: Path) -> None:
+    import numpy as np
+    import pandas as pd
+
+    from sim.studies.calibrate import CalibrationResult
+
+    path = scenario_file(
+        tmp_path, [{"statistic": "p_readmitted", "arm": "control", "value": 0.3, "tolerance": 0.01}]
+    )
+    modeline = "# yaml-language-server: $schema=../docs/scenario.schema.json"
+    path.write_text(modeline + "\n" + path.read_text())
+    table = pd.DataFrame(
+        [
+            {
+                "target": "t",
+                "value": 0.3,
+                "simulated": 0.3,
+                "tolerance": 0.01,
+                "miss": 0.0,
+                "within_tolerance": True,
+                "source": "",
+            }
+        ]
+    )
+    res = CalibrationResult(
+        load_scenario(path),
+        ["readmission.baseline.rate_per_day"],
+        np.array([0.002]),
+        np.array([0.001]),
+        table,
+        1,
+    )
+    text = write_calibrated(path, tmp_path / "out.yaml", res, 10)
+    assert text.splitlines()[0] == modeline and text.splitlines()[1].startswith("# --- calibration")
+    again = write_calibrated(tmp_path / "out.yaml", tmp_path / "out.yaml", res, 10)
+    assert again.splitlines()[0] == modeline and again.count("--- calibration") == 1

@@ -28,8 +28,17 @@ fails if this file and the schema disagree. Units are in the names: `*_days` in 
 
 A scenario may start with `base: other.yaml` (a path relative to the file): its keys
 are merged over that file's, mappings key by key, anything else (lists included)
-replaced whole. Tagged blocks choose their variant with one key (`dist:`, `kind:`,
-`mechanism:`); each variant's fields are listed under it.
+replaced whole, except that:
+
+- `arms:` given as a mapping from arm name to changes changes those arms of the base
+  and keeps the rest (`arms: {peer_support: {effect: {hazard_ratio: 0.8}}}`); a list
+  replaces the arms whole;
+- a tagged block whose tag changes (`dist:`, `kind:`, `mechanism:`) is replaced whole;
+- `outcomes.published`, `calibration` and `feed.allocation` are replaced whole, never
+  merged; `published: null` or `calibration: null` drops an inherited block.
+
+Tagged blocks choose their variant with one key (`dist:`, `kind:`, `mechanism:`); each
+variant's fields are listed under it.
 """
 
 

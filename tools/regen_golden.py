@@ -13,7 +13,17 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 GOLDEN = ROOT / "tests" / "golden"
-TABLES = ("patients", "metrics", "summary", "timeseries", "trial", "trial_summary", "attendance")
+TABLES = (
+    "patients",
+    "metrics",
+    "summary",
+    "timeseries",
+    "trial",
+    "trial_summary",
+    "attendance",
+    "mcf",
+    "published",
+)
 
 
 def tables(path: Path) -> dict[str, str]:

@@ -323,7 +323,11 @@ def write_calibrated(source: Path, out: Path, res: CalibrationResult, checked: i
         ],
         END,
     ]
-    new_text = "\n".join(block) + "\n" + body
+    head = ""
+    if body.startswith("# yaml-language-server:"):  # an editor's modeline stays first
+        head, _, body = body.partition("\n")
+        head += "\n"
+    new_text = head + "\n".join(block) + "\n" + body
     atomic_text(out, new_text)
     return new_text
 

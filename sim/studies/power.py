@@ -63,9 +63,13 @@ def tests_of(scenario: Scenario) -> list[tuple[str, str, float]]:
     ]
     c, b = ends.readmission_count, ends.bed_days
     if c is not None:
-        out.append((label(f"readmissions ({c.test})", c.alternative), "count_p", c.alpha))
+        out.append(
+            (label(f"readmissions ({c.test.replace('_', ' ')})", c.alternative), "count_p", c.alpha)
+        )
     if b is not None:
-        out.append((label(f"bed-days ({b.test})", b.alternative), "bed_days_p", b.alpha))
+        out.append(
+            (label(f"bed-days ({b.test.replace('_', ' ')})", b.alternative), "bed_days_p", b.alpha)
+        )
     return out
 
 
