@@ -60,6 +60,10 @@ def km_by_arm(
     """
     ax = _axes(ax)
     grid = np.linspace(0, horizon, 366)
+    shares = dict(published.p_readmitted) if published else {}
+    for f in published.figures if published else ():
+        if f.statistic == "p_readmitted" and f.horizon_days in (None, horizon):
+            shares.setdefault(f.arm, f.value)
     for i, (arm, p) in enumerate(patients.groupby("arm", sort=False)):
         first = p["first_readmission_day"].to_numpy(float)
         follow = p["follow_up_days"].to_numpy(float)
@@ -74,10 +78,10 @@ def km_by_arm(
         colour = _COLOURS[i % len(_COLOURS)]
         ax.fill_between(grid, lo, hi, color=colour, alpha=0.18, linewidth=0, step="post")
         ax.step(grid, _step(t, s, grid), where="post", color=colour, label=f"{arm}")
-        if published and arm in published.p_readmitted:
+        if arm in shares:
             ax.plot(
                 [horizon],
-                [1 - published.p_readmitted[arm]],
+                [1 - shares[arm]],
                 "D",
                 color=colour,
                 markeredgecolor="black",

@@ -37,6 +37,7 @@ STUDIES = [
     ("service-more-workers", ["run", "scenarios/service-more-workers.yaml", "--reps", "3"]),
     ("service-reoffer", ["run", "scenarios/service-reoffer.yaml", "--reps", "3"]),
     ("service-targeted", ["run", "scenarios/service-targeted.yaml", "--reps", "3"]),
+    ("enrich-design", ["run", "scenarios/enrich-design.yaml", "--reps", "20"]),
     (
         "compare",
         [

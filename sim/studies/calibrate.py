@@ -131,6 +131,7 @@ def calibrate(
     x0 = np.clip(np.array([float(get_field(doc, k)) for k in keys], float), lo, hi)
     n_reps = replications or cal.replications
     budget = max_evaluations or cal.max_evaluations
+    limit = [budget]  # lifted for the standard errors' Jacobian at the end
     say = report or (lambda _msg: None)
     names = [p.path for p in cal.parameters]
     cache: dict[tuple[float, ...], np.ndarray] = {}
@@ -148,7 +149,7 @@ def calibrate(
         key = tuple(np.round(x, 12))
         if key in cache:
             return cache[key]
-        if len(history) >= budget:
+        if len(history) >= limit[0]:
             raise _Budget
         sc = scenario_at(x)
         result = api.run(sc, replications=n_reps, jobs=jobs)
@@ -161,7 +162,7 @@ def calibrate(
         history.append((x.copy(), cost))
         shown = ", ".join(f"{n.split('.')[-1]}={v:.4g}" for n, v in zip(names, x, strict=True))
         say(
-            f"calibrate: evaluation {len(history)}/{budget}: sum of squared residuals "
+            f"calibrate: evaluation {len(history)}/{limit[0]:g}: sum of squared residuals "
             f"{cost:.3g} [{shown}]"
         )
         return r
@@ -200,12 +201,14 @@ def calibrate(
     except _Budget:
         say(f"calibrate: stopped at the budget of {budget} evaluations; keeping the best so far")
     best = min(history, key=lambda h: h[1])[0]
-    try:
-        jac = jacobians.get(tuple(np.round(best, 12)))
-        if jac is None:
-            jac = jacobian(best)
-    except _Budget:
-        jac = None
+    jac = jacobians.get(tuple(np.round(best, 12)))
+    if jac is None:
+        spent = len(history)
+        limit[0] = math.inf
+        say("calibrate: the Jacobian at the fit, for the standard errors")
+        jac = jacobian(best)
+        extra = len(history) - spent
+        say(f"calibrate: {extra} evaluation(s) beyond the search, for the standard errors")
     se, corr, warns = _uncertainty(jac, names, lo, hi)
     for w in warns:
         say(f"calibrate: warning: {w}")
@@ -245,7 +248,7 @@ def _uncertainty(
     that is reported, not hidden.
     """
     if jac is None:
-        return None, None, ["no Jacobian at the fit (budget spent): no standard errors"]
+        return None, None, ["no Jacobian at the fit: no standard errors"]
     warns = []
     scale = hi - lo
     js = jac * scale  # per whole range of each parameter: comparable columns
