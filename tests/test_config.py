@@ -514,3 +514,29 @@ def test_a_far_off_key_gets_no_suggestion_and_the_list_is_capped(tmp_path: Path)
         load_scenario(path)
     lines = str(info.value).splitlines()
     assert len(lines) == 21 and lines[-1] == f"{path}: ... and 11 more"
+
+
+def test_arm_changes_survive_the_resolved_file_and_variants(tmp_path: Path) -> None:
+    # an arm's changes hold only what was given: written back (the resolved scenario, a
+    # variant) they must mean the same, not "every field at its default"
+    from sim.config import variant
+
+    d = doc(
+        TRIAL,
+        **{
+            "arms.peer.acute_care": {"ward": {"length_of_stay": {"dist": "fixed", "days": 3}}},
+            "arms.peer.attendance": {"p_never_engage": 0.4},
+        },
+    )
+    s = load_scenario(write(tmp_path, d))
+    again = load_scenario(write(tmp_path, yaml.safe_load(resolved_yaml(s)), "resolved.yaml"))
+    seeded = variant(s, {"seed": 99})
+    for other in (again, seeded):
+        assert other.acute_care_of(other.arms[1]) == s.acute_care_of(s.arms[1])
+        assert other.attendance_of(other.arms[1]) == s.attendance_of(s.arms[1])
+    assert s.acute_care_of(s.arms[1]).ward.capacity == 5, "capacity is the scenario's"
+    assert s.attendance_of(s.arms[1]).disengage_after_missed == 3
+    # a change to a block the arm left out makes it
+    made = variant(s, {"arms.control.acute_care.p_ward": 1.0}, "--set")
+    assert made.acute_care_of(made.arms[0]).p_ward == 1.0
+    assert made.acute_care_of(made.arms[1]).p_ward == 0.5

@@ -21,6 +21,7 @@ from pydantic import (
     StrictBool,
     ValidationError,
     field_validator,
+    model_serializer,
     model_validator,
 )
 
@@ -406,7 +407,21 @@ class AcuteCare(_Model):
         return self
 
 
-class AcuteSettingChange(_Model):
+class _Change(_Model):
+    """Changes to a block: only the fields given count, so only they are written back.
+
+    A change's unset fields mean "as the scenario says", not their defaults, so a dump
+    (the resolved scenario, a variant) holds only the fields that were given: read
+    back, it means the same.
+    """
+
+    @model_serializer(mode="wrap")
+    def _only_given(self, handler: Any) -> dict[str, Any]:
+        data = handler(self)
+        return {k: v for k, v in data.items() if k in self.model_fields_set}
+
+
+class AcuteSettingChange(_Change):
     """Fields of an acute setting that an arm changes; the rest as the scenario says."""
 
     capacity: int | None = Field(
@@ -418,7 +433,7 @@ class AcuteSettingChange(_Model):
     )
 
 
-class AcuteCareChange(_Model):
+class AcuteCareChange(_Change):
     """An arm's changes to ``acute_care``: only the fields given differ from the scenario's."""
 
     p_ward: Probability | None = Field(
@@ -428,7 +443,7 @@ class AcuteCareChange(_Model):
     crt: AcuteSettingChange | None = Field(default=None, description="CRT changes.")
 
 
-class AttendanceChange(_Model):
+class AttendanceChange(_Change):
     """An arm's changes to ``attendance``: only the fields given differ from the scenario's."""
 
     engagement: Engagement | None = Field(

@@ -82,6 +82,11 @@ def set_field(doc: Any, dotted: str, value: Any, create: bool = False) -> None:
         if last:
             node[key] = value
         else:
+            if node[key] is None:
+                # a block left out (an arm's acute_care, say): made, and the rest of the
+                # path with it; validation then holds the new fields to the schema
+                node[key] = {}
+                create = True
             node = node[key]
 
 
