@@ -17,7 +17,31 @@ from sim.runner import Dask
 pytestmark = pytest.mark.slow
 distributed = pytest.importorskip("dask.distributed")
 
-TABLES = ("patients", "metrics", "summary", "timeseries", "trial", "trial_summary", "attendance")
+TABLES = (
+    "patients",
+    "metrics",
+    "summary",
+    "timeseries",
+    "trial",
+    "trial_summary",
+    "attendance",
+    "mcf",
+    "published",
+)
+# the trial with every endpoint, a fixed programme and an arm's own stays, so that the
+# tables they add are held to the same rule
+EMULATION = doc(
+    TRIAL,
+    **{
+        "outcomes.endpoints": {"readmission_count": {}, "bed_days": {"test": "mann_whitney"}},
+        "outcomes.published": {
+            "source": "test",
+            "figures": [{"statistic": "bed_days_mean", "arm": "control", "value": 9, "sd": 20}],
+        },
+        "arms.peer.peer_support": {"schedule": "fixed", "n_sessions": 20},
+        "arms.peer.acute_care": {"ward": {"length_of_stay": {"dist": "fixed", "days": 12}}},
+    },
+)
 
 
 @pytest.fixture(scope="module")
@@ -29,7 +53,9 @@ def cluster():
         yield c
 
 
-@pytest.mark.parametrize("base", [TRIAL, SERVICE], ids=["trial", "service"])
+@pytest.mark.parametrize(
+    "base", [TRIAL, SERVICE, EMULATION], ids=["trial", "service", "trial-emulation"]
+)
 def test_serial_processes_and_dask_agree(cluster, base: dict) -> None:
     s = scenario(base)
     serial = api.run(s, replications=6, jobs=1)
