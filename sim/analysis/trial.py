@@ -153,10 +153,12 @@ def trial_table(
     for rep, pr in patients.groupby("replication", sort=True):
         by_arm = {a: pr[pr["arm"] == a] for a in arms}
         # positions of each arm's patients in the table the episode times point into
-        pos = {
-            a: np.flatnonzero((patients["replication"] == rep) & (patients["arm"] == a))
-            for a in arms
-        }
+        pos = {}
+        if times is not None:
+            pos = {
+                a: np.flatnonzero((patients["replication"] == rep) & (patients["arm"] == a))
+                for a in arms
+            }
         for h in horizons(scenario):
             out = {a: _outcomes(by_arm[a], h) for a in arms}
             per = {}

@@ -496,8 +496,9 @@ class PeerSupportOffer(_Model):
         default="per_episode",
         description="per_episode: a programme of n_sessions that a readmission ends (CORE); "
         "fixed: a programme fixed in calendar time from entry (randomisation, which is the "
-        "first discharge here): a contact every interval_days, n_sessions in all, that "
-        "carries on through readmissions.",
+        "first discharge here; after any wait for a worker, from its first contact): a "
+        "contact every interval_days, n_sessions in all, that carries on through "
+        "readmissions.",
     )
     pause_in_hospital: StrictBool = Field(
         default=False,
