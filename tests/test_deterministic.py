@@ -285,3 +285,28 @@ def test_a_tapering_programme_keeps_its_calendar() -> None:
     assert days == pytest.approx([7.0 * j for j in range(10)] + [70.0 + 14 * j for j in range(6)])
     end = next(e for e in events if e[4] == "support_end")
     assert (end[3], end[5]) == (pytest.approx(154.0), "completed")
+
+
+@pytest.mark.parametrize(("schedule", "start"), [("fixed", 140.0), ("per_episode", 100.0)])
+def test_a_fixed_programme_holds_its_worker_through_a_readmission(
+    monkeypatch, schedule: str, start: float
+) -> None:
+    # One worker place. Patient 0 (day 0) starts at once, 20 weekly contacts, ratio 0.5
+    # from the first contact: readmitted on day 100 (budget 0.5 at 0.005/day). Patient 1
+    # enters on day 99 and waits. A fixed programme keeps the place through the
+    # readmission until its calendar ends (day 140); a per-episode one ends at day 100.
+    from sim.model import engine
+
+    s = _two_patients(None, "queue", workers=1)
+    d = s.model_dump(mode="json")
+    d["arms"][0]["peer_support"].update(n_sessions=20, schedule=schedule)
+    d["arms"][0]["effect"]["starts_at"] = "first_session"
+    s = scenario_from_dict(d)
+    monkeypatch.setattr(engine, "entry_times", lambda sc, r: np.array([0.0, 99.0]))
+    _, events = simulate_replication(
+        s, 0, lambda sc, r, arm=None: ProgrammeBank(sc, r, engagement=0.9)
+    )
+    first = [(e[3], e[5]) for e in events if e[1] == 0 and e[4] == "support_end"]
+    assert first == [(pytest.approx(start), "completed" if schedule == "fixed" else "readmitted")]
+    second = [e[3] for e in events if e[1] == 1 and e[4] == "support_start"]
+    assert second == [pytest.approx(start)]
