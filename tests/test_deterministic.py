@@ -310,3 +310,28 @@ def test_a_fixed_programme_holds_its_worker_through_a_readmission(
     assert first == [(pytest.approx(start), "completed" if schedule == "fixed" else "readmitted")]
     second = [e[3] for e in events if e[1] == 1 and e[4] == "support_start"]
     assert second == [pytest.approx(start)]
+
+
+def test_a_fixed_programme_open_at_the_exit_holds_its_place_to_the_exit(monkeypatch) -> None:
+    # Patient 0 (day 0) has 60 weekly contacts (to day 420), and follow-up ends on day
+    # 400 with no readmission; patient 1 enters on day 395 and waits: the place frees at
+    # day 400, when patient 0's follow-up ends (and patient 1's not yet: 400 days later)
+    from sim.model import engine
+
+    s = _two_patients(None, "queue", workers=1)
+    d = s.model_dump(mode="json")
+    d["arms"][0]["peer_support"].update(n_sessions=60, schedule="fixed")
+    s = scenario_from_dict(d)
+    monkeypatch.setattr(engine, "entry_times", lambda sc, r: np.array([0.0, 395.0]))
+
+    class Bank(FixedBank):
+        def patient(self, pid):
+            p = super().patient(pid)
+            p.budget = [50.0, 50.0, 50.0]
+            p._sessions = np.full((3, 60), 0.5)
+            return p
+
+    _, events = simulate_replication(s, 0, lambda sc, r, arm=None: Bank(sc, r, engagement=0.9))
+    end = [(e[3], e[5]) for e in events if e[1] == 0 and e[4] == "support_end"]
+    assert end == [(pytest.approx(400.0), "exited")]
+    assert [e[3] for e in events if e[1] == 1 and e[4] == "support_start"] == [pytest.approx(400.0)]

@@ -325,6 +325,8 @@ class _World:
                 # the exit now rather than keep a process pending until then (a million
                 # pending processes slow SimPy's event heap and hold their draws).
                 if prog is not None and prog.open:  # no contact left before the exit
+                    if prog.place is not None:  # a worker's place is held to the exit
+                        yield _until(env, t_stop)
                     self._close(log, arm, pid, prog, t_stop, "exited")
                 log((a, pid, episode, t_stop, why, ""))
                 self._done(events)
