@@ -61,6 +61,7 @@ STREAM_ID: dict[str, int] = {
 # whose keys have two elements or more).
 STUDY_STREAM_ID: dict[str, int] = {
     "bootstrap": 99,  # resampling replications for a ratio's CI (compare)
+    "psa": 98,  # the parameter sets of a probabilistic sensitivity analysis
 }
 BLOCK = 256
 EPISODES = 8

@@ -266,7 +266,12 @@ def _load_merged(path: Path, seen: tuple[Path, ...]) -> tuple[dict[str, Any], Li
 # Blocks about one particular trial's evidence, and the allocation (which must name
 # exactly the arms): a derived file replaces them whole (or drops the evidence with
 # null), never mixes its entries with the base's.
-_REPLACED_WHOLE = {("outcomes", "published"), ("calibration",), ("feed", "allocation")}
+_REPLACED_WHOLE = {
+    ("outcomes", "published"),
+    ("calibration",),
+    ("uncertainty",),
+    ("feed", "allocation"),
+}
 _TAG_KEYS = ("dist", "mechanism", "kind")
 
 

@@ -76,6 +76,15 @@ __all__ = [
     "RATIO_STATISTICS",
     "COMPARED_STATISTICS",
     "PublishedFigure",
+    "Uncertainty",
+    "Uncertain",
+    "BetaDist",
+    "GammaDist",
+    "LognormalDist",
+    "RatioCIDist",
+    "NormalDist",
+    "UniformDist",
+    "DirichletDist",
     "Phase",
     "Endpoints",
     "FirstReadmissionEndpoint",
@@ -912,6 +921,134 @@ class Calibration(_Model):
     )
 
 
+# ------------------------------------------------------------------------ uncertainty
+_PATH = "Dotted path of a number in this scenario (list items by index or name)."
+_SOURCE = "Where the distribution comes from (a citation, or ASSUMPTION and why)."
+Source = Annotated[str, Field(min_length=1, description=_SOURCE)]
+
+
+class BetaDist(_Model):
+    """Beta(alpha, beta): a probability."""
+
+    dist: Literal["beta"]
+    path: str = Field(min_length=1, description=_PATH)
+    alpha: float = Field(gt=0, allow_inf_nan=False, description="Beta alpha (events + ...).")
+    beta: float = Field(gt=0, allow_inf_nan=False, description="Beta beta.")
+    source: Source
+
+
+class GammaDist(_Model):
+    """Gamma with a mean and SD: a cost, a rate, a length of stay (positive, skewed)."""
+
+    dist: Literal["gamma"]
+    path: str = Field(min_length=1, description=_PATH)
+    mean: float = Field(gt=0, allow_inf_nan=False, description="Mean.")
+    sd: float = Field(gt=0, allow_inf_nan=False, description="Standard deviation.")
+    source: Source
+
+
+class LognormalDist(_Model):
+    """Lognormal with a mean and SD (of the value, not of its log)."""
+
+    dist: Literal["lognormal"]
+    path: str = Field(min_length=1, description=_PATH)
+    mean: float = Field(gt=0, allow_inf_nan=False, description="Mean.")
+    sd: float = Field(gt=0, allow_inf_nan=False, description="Standard deviation.")
+    source: Source
+
+
+class RatioCIDist(_Model):
+    """A ratio published as a point estimate and 95% CI, taken as lognormal.
+
+    Log-mean ln(value), log-SD (ln(ci_high) - ln(ci_low)) / (2 x 1.96).
+    """
+
+    dist: Literal["ratio_ci"]
+    path: str = Field(min_length=1, description=_PATH)
+    value: float = Field(gt=0, allow_inf_nan=False, description="Point estimate.")
+    ci_low: float = Field(gt=0, allow_inf_nan=False, description="95% CI, lower.")
+    ci_high: float = Field(gt=0, allow_inf_nan=False, description="95% CI, upper.")
+    source: Source
+
+    @model_validator(mode="after")
+    def _check(self) -> RatioCIDist:
+        if not self.ci_low < self.value < self.ci_high:
+            raise ValueError("need ci_low < value < ci_high")
+        return self
+
+
+class NormalDist(_Model):
+    """Normal(mean, sd): a quantity that may take either sign."""
+
+    dist: Literal["normal"]
+    path: str = Field(min_length=1, description=_PATH)
+    mean: float = Field(allow_inf_nan=False, description="Mean.")
+    sd: float = Field(gt=0, allow_inf_nan=False, description="Standard deviation.")
+    source: Source
+
+
+class UniformDist(_Model):
+    """Uniform on [low, high]: a range with no more known about it."""
+
+    dist: Literal["uniform"]
+    path: str = Field(min_length=1, description=_PATH)
+    low: float = Field(allow_inf_nan=False, description="Lower end.")
+    high: float = Field(allow_inf_nan=False, description="Upper end.")
+    source: Source
+
+    @model_validator(mode="after")
+    def _check(self) -> UniformDist:
+        if not self.low < self.high:
+            raise ValueError("low must be below high")
+        return self
+
+
+class DirichletDist(_Model):
+    """Dirichlet(alpha): shares that must sum to one (risk-group shares, say)."""
+
+    dist: Literal["dirichlet"]
+    paths: tuple[str, ...] = Field(min_length=2, description="The shares' dotted paths.")
+    alpha: tuple[Annotated[float, Field(gt=0, allow_inf_nan=False)], ...] = Field(
+        min_length=2, description="Dirichlet parameters, one per path (counts + ...)."
+    )
+    source: Source
+
+    @model_validator(mode="after")
+    def _check(self) -> DirichletDist:
+        if len(self.paths) != len(self.alpha):
+            raise ValueError("paths and alpha must have the same length")
+        return self
+
+
+Uncertain = Annotated[
+    BetaDist | GammaDist | LognormalDist | RatioCIDist | NormalDist | UniformDist | DirichletDist,
+    Field(discriminator="dist"),
+]
+
+
+class Uncertainty(_Model):
+    """Distributions of uncertain scenario fields, for probabilistic sensitivity analysis."""
+
+    sampling: Literal["latin_hypercube", "sobol"] = Field(
+        default="latin_hypercube",
+        description="How the parameter sets are spread (scipy.stats.qmc): Latin "
+        "hypercube, or a scrambled Sobol sequence.",
+    )
+    parameters: tuple[Uncertain, ...] = Field(
+        min_length=1, description="One distribution per field (Dirichlet: per group)."
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> Uncertainty:
+        seen: set[str] = set()
+        for p in self.parameters:
+            for path in p.paths if isinstance(p, DirichletDist) else (p.path,):
+                if path in seen:
+                    raise ValueError(f"{path} has more than one distribution")
+                seen.add(path)
+        return self
+
+
 # --------------------------------------------------------------------------- scenario
 class Scenario(_Model):
     """A whole scenario: the root of the YAML file."""
@@ -932,6 +1069,12 @@ class Scenario(_Model):
         min_length=1, description="Trial arms, or service policies (each run on all patients)."
     )
     costs: Costs | None = Field(default=None, description="Unit costs; null = no cost metrics.")
+    uncertainty: Uncertainty | None = Field(
+        default=None,
+        description="Distributions of uncertain fields, for probabilistic sensitivity "
+        "analysis: drawn by sim.uncertainty.draw (the `psa` command that runs them is not "
+        "built yet); null = none.",
+    )
     calibration: Calibration | None = Field(
         default=None, description="What `crisis-sim calibrate` fits, and to what."
     )

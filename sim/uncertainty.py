@@ -1,0 +1,176 @@
+"""Parameter uncertainty: draw sets of a scenario's uncertain fields, and apply them.
+
+A scenario's ``uncertainty`` block gives a distribution for any numeric field by its
+dotted path. :func:`draw` spreads ``n`` points over the unit hypercube (a Latin
+hypercube or a scrambled Sobol sequence, ``scipy.stats.qmc``, seeded from the scenario
+seed's ``psa`` stream) and maps each coordinate through the distribution's inverse CDF
+(scipy.stats): one column per field, one row per parameter set. A Dirichlet group takes
+one coordinate per share, each through a gamma inverse CDF, normalised to sum to one.
+:func:`apply` makes the scenario at one set through :func:`sim.config.variant`, so a
+set is held to every rule a scenario file is.
+
+Parameterisations (Briggs, Claxton and Sculpher, *Decision Modelling for Health Economic
+Evaluation*, 2006, ch. 4): gamma by method of moments (shape (mean/sd)^2, scale
+sd^2/mean); lognormal from the value's mean and SD (log-SD sqrt(ln(1 + sd^2/mean^2)),
+log-mean ln(mean) - log-SD^2 / 2); a ratio's point estimate and 95% CI as a lognormal
+with log-mean ln(value) and log-SD (ln(high) - ln(low)) / (2 x 1.96).
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+from scipy.stats import qmc
+
+from sim.config import (
+    BetaDist,
+    ConfigError,
+    DirichletDist,
+    GammaDist,
+    LognormalDist,
+    NormalDist,
+    RatioCIDist,
+    Scenario,
+    UniformDist,
+    number_keys,
+    variant,
+)
+from sim.rng import study_stream
+
+__all__ = ["columns", "describe", "check_paths", "draw", "apply"]
+
+Z975 = 1.959963984540054
+
+
+def columns(scenario: Scenario) -> list[str]:
+    """The dotted paths the uncertainty block varies, in its order."""
+    if scenario.uncertainty is None:
+        return []
+    out: list[str] = []
+    for p in scenario.uncertainty.parameters:
+        out.extend(p.paths if isinstance(p, DirichletDist) else (p.path,))
+    return out
+
+
+def _lognormal_log_params(mean: float, sd: float) -> tuple[float, float]:
+    s2 = math.log1p((sd / mean) ** 2)
+    return math.log(mean) - s2 / 2, math.sqrt(s2)
+
+
+def describe(p) -> str:
+    """The distribution in words, with any parameters the tool derived."""
+    if isinstance(p, BetaDist):
+        return f"beta(alpha {p.alpha:g}, beta {p.beta:g}): mean {p.alpha / (p.alpha + p.beta):.4g}"
+    if isinstance(p, GammaDist):
+        shape, scale = (p.mean / p.sd) ** 2, p.sd**2 / p.mean
+        return (
+            f"gamma, mean {p.mean:g}, SD {p.sd:g} (derived: shape {shape:.4g}, scale {scale:.4g})"
+        )
+    if isinstance(p, LognormalDist):
+        mu, sigma = _lognormal_log_params(p.mean, p.sd)
+        return (
+            f"lognormal, mean {p.mean:g}, SD {p.sd:g} "
+            f"(derived: log-mean {mu:.4g}, log-SD {sigma:.4g})"
+        )
+    if isinstance(p, RatioCIDist):
+        sigma = (math.log(p.ci_high) - math.log(p.ci_low)) / (2 * Z975)
+        return (
+            f"lognormal from the ratio {p.value:g} (95% CI {p.ci_low:g}-{p.ci_high:g}) "
+            f"(derived: log-mean ln {p.value:g} = {math.log(p.value):.4g}, log-SD {sigma:.4g})"
+        )
+    if isinstance(p, NormalDist):
+        return f"normal, mean {p.mean:g}, SD {p.sd:g}"
+    if isinstance(p, UniformDist):
+        return f"uniform on [{p.low:g}, {p.high:g}]"
+    assert isinstance(p, DirichletDist)
+    return "Dirichlet(" + ", ".join(f"{a:g}" for a in p.alpha) + ")"
+
+
+def check_paths(scenario: Scenario, source: str) -> None:
+    """Every path of the uncertainty block names a number of the scenario."""
+    if scenario.uncertainty is None:
+        raise ConfigError(f"{source}: uncertainty: the scenario declares no uncertainty block")
+    doc = scenario.model_dump(mode="json")
+    for i, p in enumerate(scenario.uncertainty.parameters):
+        paths = p.paths if isinstance(p, DirichletDist) else (p.path,)
+        for j, path in enumerate(paths):
+            try:
+                number_keys(doc, path)
+            except (KeyError, TypeError):
+                where = f"paths.{j}" if isinstance(p, DirichletDist) else "path"
+                raise ConfigError(
+                    f"{source}: uncertainty.parameters.{i}.{where} = {path!r}: names no "
+                    "number in the scenario"
+                ) from None
+
+
+def _ppf(p, u: np.ndarray) -> np.ndarray:
+    if isinstance(p, BetaDist):
+        return stats.beta.ppf(u, p.alpha, p.beta)
+    if isinstance(p, GammaDist):
+        return stats.gamma.ppf(u, (p.mean / p.sd) ** 2, scale=p.sd**2 / p.mean)
+    if isinstance(p, LognormalDist):
+        mu, sigma = _lognormal_log_params(p.mean, p.sd)
+        return stats.lognorm.ppf(u, sigma, scale=math.exp(mu))
+    if isinstance(p, RatioCIDist):
+        sigma = (math.log(p.ci_high) - math.log(p.ci_low)) / (2 * Z975)
+        return stats.lognorm.ppf(u, sigma, scale=p.value)
+    if isinstance(p, NormalDist):
+        return stats.norm.ppf(u, p.mean, p.sd)
+    assert isinstance(p, UniformDist)
+    return p.low + u * (p.high - p.low)
+
+
+def draw(scenario: Scenario, n: int) -> pd.DataFrame:
+    """``n`` parameter sets: a column per uncertain path, a row per set (index ``sample``).
+
+    Reproducible from the scenario's seed (the ``psa`` study stream), whatever else runs.
+    """
+    unc = scenario.uncertainty
+    if unc is None:
+        raise ConfigError(
+            f"{scenario.name}: uncertainty: the scenario declares no uncertainty block"
+        )
+    dims = sum(len(p.paths) if isinstance(p, DirichletDist) else 1 for p in unc.parameters)
+    rng = study_stream(scenario.seed, "psa")
+    if unc.sampling == "sobol":
+        engine = qmc.Sobol(dims, scramble=True, seed=rng)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # balance is best at powers of two; any n works
+            u = engine.random(n)
+    else:
+        u = qmc.LatinHypercube(dims, seed=rng).random(n)
+    u = np.clip(u, 1e-12, 1 - 1e-12)
+    out: dict[str, np.ndarray] = {}
+    col = 0
+    for p in unc.parameters:
+        if isinstance(p, DirichletDist):
+            k = len(p.paths)
+            g = np.column_stack([stats.gamma.ppf(u[:, col + i], a) for i, a in enumerate(p.alpha)])
+            shares = g / g.sum(axis=1, keepdims=True)
+            for i, path in enumerate(p.paths):
+                out[path] = shares[:, i]
+            col += k
+        else:
+            out[p.path] = _ppf(p, u[:, col])
+            col += 1
+    frame = pd.DataFrame(out)
+    frame.index.name = "sample"
+    return frame
+
+
+def apply(scenario: Scenario, values: Mapping[str, float], source: str = "<psa>") -> Scenario:
+    """The scenario at one parameter set (whole-number fields rounded), validated."""
+    doc = scenario.model_dump(mode="json")
+    changes = {}
+    for path, v in values.items():
+        current = doc
+        for k in number_keys(doc, path):
+            current = current[k]
+        changes[path] = int(round(v)) if isinstance(current, int) else float(v)
+    return variant(scenario, changes, source)
