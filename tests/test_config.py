@@ -306,17 +306,19 @@ def test_an_arm_change_that_leaves_acute_care_invalid_is_named(tmp_path: Path) -
     assert "arms.1.acute_care.crt" in msg and "once this arm's changes are applied" in msg, msg
 
 
+# a calibration block that names the arm "peer", for bases that derived files change
+PEER_CALIBRATION = {
+    "parameters": [{"path": "seed", "lower": 0, "upper": 1}],
+    "targets": [{"statistic": "p_readmitted", "arm": "peer", "value": 0.3, "tolerance": 0.1}],
+}
+
+
 def test_base_changes_one_arm_by_name_and_replaces_evidence_blocks(tmp_path: Path) -> None:
     base = doc(
         TRIAL,
         **{
             "outcomes.published": {"source": "base trial", "p_readmitted": {"control": 0.4}},
-            "calibration": {
-                "parameters": [{"path": "seed", "lower": 0, "upper": 1}],
-                "targets": [
-                    {"statistic": "p_readmitted", "arm": "peer", "value": 0.3, "tolerance": 0.1}
-                ],
-            },
+            "calibration": PEER_CALIBRATION,
         },
     )
     write(tmp_path, base, "base.yaml")
@@ -349,14 +351,7 @@ def test_base_changes_one_arm_by_name_and_replaces_evidence_blocks(tmp_path: Pat
 def test_an_inherited_calibration_naming_a_dropped_arm_says_how_to_drop_it(tmp_path: Path) -> None:
     base = doc(
         TRIAL,
-        **{
-            "calibration": {
-                "parameters": [{"path": "seed", "lower": 0, "upper": 1}],
-                "targets": [
-                    {"statistic": "p_readmitted", "arm": "peer", "value": 0.3, "tolerance": 0.1}
-                ],
-            }
-        },
+        **{"calibration": PEER_CALIBRATION},
     )
     write(tmp_path, base, "base.yaml")
     child = write(
