@@ -317,6 +317,16 @@ def format_calibration(res, source_name: str, checked: int) -> str:
         )
     for w in res.warnings:
         lines.append(f"  WARNING: {w}")
+    entry = res.uncertainty_entry(
+        f"calibration of {source_name} (approximate: Jacobian at the fit, tolerances read "
+        "as standard errors)"
+    )
+    if entry is not None:
+        import yaml
+
+        lines.append("  the fitted values' uncertainty, as an entry of an uncertainty block:")
+        text = yaml.safe_dump([entry], sort_keys=False, default_flow_style=None, width=100)
+        lines.extend("    " + line for line in text.splitlines())
     with pd.option_context("display.width", 200):
         lines.append(shown.to_string(index=False))
     missed = res.table[~res.table["within_tolerance"]]

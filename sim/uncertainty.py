@@ -5,7 +5,9 @@ dotted path. :func:`draw` spreads ``n`` points over the unit hypercube (a Latin
 hypercube or a scrambled Sobol sequence, ``scipy.stats.qmc``, seeded from the scenario
 seed's ``psa`` stream) and maps each coordinate through the distribution's inverse CDF
 (scipy.stats): one column per field, one row per parameter set. A Dirichlet group takes
-one coordinate per share, each through a gamma inverse CDF, normalised to sum to one.
+one coordinate per share, each through a gamma inverse CDF, normalised to sum to one; a
+multivariate normal takes one standard normal per field, correlated by a root of the
+correlation matrix (a Gaussian copula: each margin normal, jointly correlated).
 :func:`apply` makes the scenario at one set through :func:`sim.config.variant`, so a
 set is held to every rule a scenario file is.
 
@@ -33,6 +35,7 @@ from sim.config import (
     DirichletDist,
     GammaDist,
     LognormalDist,
+    MultivariateNormalDist,
     NormalDist,
     RatioCIDist,
     Scenario,
@@ -53,8 +56,12 @@ def columns(scenario: Scenario) -> list[str]:
         return []
     out: list[str] = []
     for p in scenario.uncertainty.parameters:
-        out.extend(p.paths if isinstance(p, DirichletDist) else (p.path,))
+        out.extend(_paths(p))
     return out
+
+
+def _paths(p) -> tuple[str, ...]:
+    return tuple(p.paths) if isinstance(p, DirichletDist | MultivariateNormalDist) else (p.path,)
 
 
 def _lognormal_log_params(mean: float, sd: float) -> tuple[float, float]:
@@ -87,6 +94,14 @@ def describe(p) -> str:
         return f"normal, mean {p.mean:g}, SD {p.sd:g}"
     if isinstance(p, UniformDist):
         return f"uniform on [{p.low:g}, {p.high:g}]"
+    if isinstance(p, MultivariateNormalDist):
+        return (
+            f"multivariate normal of {len(p.paths)} fields, means "
+            + ", ".join(f"{m:g}" for m in p.mean)
+            + "; SDs "
+            + ", ".join(f"{v:g}" for v in p.sd)
+            + " (correlated)"
+        )
     assert isinstance(p, DirichletDist)
     return "Dirichlet(" + ", ".join(f"{a:g}" for a in p.alpha) + ")"
 
@@ -97,12 +112,12 @@ def check_paths(scenario: Scenario, source: str) -> None:
         raise ConfigError(f"{source}: uncertainty: the scenario declares no uncertainty block")
     doc = scenario.model_dump(mode="json")
     for i, p in enumerate(scenario.uncertainty.parameters):
-        paths = p.paths if isinstance(p, DirichletDist) else (p.path,)
+        paths = _paths(p)
         for j, path in enumerate(paths):
             try:
                 number_keys(doc, path)
             except (KeyError, TypeError):
-                where = f"paths.{j}" if isinstance(p, DirichletDist) else "path"
+                where = f"paths.{j}" if len(paths) > 1 or hasattr(p, "paths") else "path"
                 raise ConfigError(
                     f"{source}: uncertainty.parameters.{i}.{where} = {path!r}: names no "
                     "number in the scenario"
@@ -136,7 +151,7 @@ def draw(scenario: Scenario, n: int) -> pd.DataFrame:
         raise ConfigError(
             f"{scenario.name}: uncertainty: the scenario declares no uncertainty block"
         )
-    dims = sum(len(p.paths) if isinstance(p, DirichletDist) else 1 for p in unc.parameters)
+    dims = sum(len(_paths(p)) for p in unc.parameters)
     rng = study_stream(scenario.seed, "psa")
     if unc.sampling == "sobol":
         engine = qmc.Sobol(dims, scramble=True, seed=rng)
@@ -149,7 +164,14 @@ def draw(scenario: Scenario, n: int) -> pd.DataFrame:
     out: dict[str, np.ndarray] = {}
     col = 0
     for p in unc.parameters:
-        if isinstance(p, DirichletDist):
+        if isinstance(p, MultivariateNormalDist):
+            k = len(p.paths)
+            z = stats.norm.ppf(u[:, col : col + k])  # independent, then correlated:
+            x = np.asarray(p.mean) + (z @ _root(p.correlation).T) * np.asarray(p.sd)
+            for i, path in enumerate(p.paths):
+                out[path] = x[:, i]
+            col += k
+        elif isinstance(p, DirichletDist):
             k = len(p.paths)
             g = np.column_stack([stats.gamma.ppf(u[:, col + i], a) for i, a in enumerate(p.alpha)])
             shares = g / g.sum(axis=1, keepdims=True)
@@ -162,6 +184,16 @@ def draw(scenario: Scenario, n: int) -> pd.DataFrame:
     frame = pd.DataFrame(out)
     frame.index.name = "sample"
     return frame
+
+
+def _root(correlation) -> np.ndarray:
+    """A matrix L with L L' = correlation (Cholesky; an eigen root if only semi-definite)."""
+    c = np.asarray(correlation, float)
+    try:
+        return np.linalg.cholesky(c)
+    except np.linalg.LinAlgError:
+        w, v = np.linalg.eigh(c)
+        return v * np.sqrt(np.clip(w, 0.0, None))
 
 
 def apply(scenario: Scenario, values: Mapping[str, float], source: str = "<psa>") -> Scenario:

@@ -166,3 +166,94 @@ def test_a_field_may_have_only_one_distribution(tmp_path: Path) -> None:
     path.write_text(yaml.safe_dump(doc(TRIAL, uncertainty=block), sort_keys=False))
     with pytest.raises(ConfigError, match="more than one distribution"):
         load_scenario(path)
+
+
+def test_correlated_fields_keep_their_correlation_and_margins() -> None:
+    block = {
+        "parameters": [
+            {
+                "dist": "multivariate_normal",
+                "paths": ["readmission.baseline.scale_days", "arms.peer.effect.hazard_ratio"],
+                "mean": [1000.0, 0.7],
+                "sd": [100.0, 0.05],
+                "correlation": [[1.0, 0.8], [0.8, 1.0]],
+                "source": "a calibration",
+            }
+        ]
+    }
+    s = scenario_from_dict(doc(TRIAL, uncertainty=block))
+    x = uncertainty.draw(s, 4000)
+    a, b = x["readmission.baseline.scale_days"], x["arms.peer.effect.hazard_ratio"]
+    # sample correlation: SE about (1 - r^2) / sqrt(n) = 0.006; allow 4 of them
+    assert abs(np.corrcoef(a, b)[0, 1] - 0.8) < 4 * (1 - 0.64) / math.sqrt(4000)
+    assert abs(a.mean() - 1000) < 4 * 100 / math.sqrt(4000) and np.std(b) == pytest.approx(
+        0.05, rel=0.05
+    )
+
+
+@pytest.mark.parametrize(
+    ("correlation", "rule"),
+    [
+        ([[1.0, 0.5], [0.4, 1.0]], "symmetric"),
+        ([[1.0, 1.5], [1.5, 1.0]], "less than or equal to 1"),
+        ([[0.9, 0.5], [0.5, 1.0]], "ones on its diagonal"),
+        ([[1, 0.9, -0.9], [0.9, 1, 0.9], [-0.9, 0.9, 1]], "positive semi-definite"),
+    ],
+)
+def test_a_correlation_matrix_must_be_one(tmp_path: Path, correlation, rule: str) -> None:
+    k = len(correlation)
+    paths = [
+        "readmission.baseline.scale_days",
+        "arms.peer.effect.hazard_ratio",
+        "acute_care.p_ward",
+    ]
+    entry = {
+        "dist": "multivariate_normal",
+        "paths": paths[:k],
+        "mean": [1.0] * k,
+        "sd": [1.0] * k,
+        "correlation": correlation,
+        "source": "test",
+    }
+    path = tmp_path / "s.yaml"
+    path.write_text(
+        yaml.safe_dump(doc(TRIAL, uncertainty={"parameters": [entry]}), sort_keys=False)
+    )
+    with pytest.raises(ConfigError) as info:
+        load_scenario(path)
+    assert "uncertainty.parameters.0" in str(info.value) and rule in str(info.value), str(
+        info.value
+    )
+
+
+def test_a_calibration_gives_its_fitted_values_as_an_uncertainty_entry() -> None:
+    import pandas as pd
+
+    from sim.studies.calibrate import CalibrationResult
+
+    s = scenario()
+    names = ["readmission.baseline.scale_days", "arms.peer.effect.hazard_ratio"]
+    res = CalibrationResult(
+        s,
+        names,
+        np.array([900.0, 0.8]),
+        np.array([1000.0, 0.7]),
+        pd.DataFrame(),
+        10,
+        standard_errors=np.array([50.0, 0.04]),
+        correlation=np.array([[1.0, -0.3], [-0.3, 1.0]]),
+    )
+    entry = res.uncertainty_entry("calibration of s.yaml")
+    made = scenario_from_dict(doc(TRIAL, uncertainty={"parameters": [entry]}))
+    assert uncertainty.columns(made) == names
+    one = CalibrationResult(
+        s,
+        names[:1],
+        np.array([900.0]),
+        np.array([1000.0]),
+        pd.DataFrame(),
+        5,
+        standard_errors=np.array([50.0]),
+        correlation=np.array([[1.0]]),
+    )
+    assert one.uncertainty_entry("x")["dist"] == "normal"

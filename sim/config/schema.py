@@ -85,6 +85,7 @@ __all__ = [
     "NormalDist",
     "UniformDist",
     "DirichletDist",
+    "MultivariateNormalDist",
     "Phase",
     "Endpoints",
     "FirstReadmissionEndpoint",
@@ -1020,8 +1021,71 @@ class DirichletDist(_Model):
         return self
 
 
+class MultivariateNormalDist(_Model):
+    """Correlated normals: fields estimated together.
+
+    For example a calibration's fitted values, with their standard errors and
+    correlation (``crisis-sim calibrate`` prints the entry).
+    """
+
+    dist: Literal["multivariate_normal"]
+    paths: tuple[str, ...] = Field(min_length=2, description="The fields' dotted paths.")
+    mean: tuple[Annotated[float, Field(allow_inf_nan=False)], ...] = Field(
+        min_length=2, description="Means, one per path."
+    )
+    sd: tuple[Annotated[float, Field(gt=0, allow_inf_nan=False)], ...] = Field(
+        min_length=2, description="Standard deviations, one per path."
+    )
+    correlation: tuple[tuple[Annotated[float, Field(ge=-1, le=1)], ...], ...] = Field(
+        description="Correlation matrix (symmetric, ones on the diagonal, positive "
+        "semi-definite), rows and columns in the order of paths."
+    )
+    source: Source
+
+    @model_validator(mode="after")
+    def _check(self) -> MultivariateNormalDist:
+        k = len(self.paths)
+        if len(self.mean) != k or len(self.sd) != k:
+            raise ValueError("paths, mean and sd must have the same length")
+        c = self.correlation
+        if len(c) != k or any(len(row) != k for row in c):
+            raise ValueError(f"correlation must be {k} x {k}, one row and column per path")
+        for i in range(k):
+            if abs(c[i][i] - 1) > 1e-9:
+                raise ValueError("correlation must have ones on its diagonal")
+            for j in range(i):
+                if abs(c[i][j] - c[j][i]) > 1e-9:
+                    raise ValueError("correlation must be symmetric")
+        if not _positive_semidefinite(c):
+            raise ValueError("correlation must be positive semi-definite")
+        return self
+
+
+def _positive_semidefinite(c: tuple[tuple[float, ...], ...], tol: float = 1e-9) -> bool:
+    """Cholesky with a tolerance: a zero pivot is allowed (semi-definite), a negative not."""
+    k = len(c)
+    low = [[0.0] * k for _ in range(k)]
+    for i in range(k):
+        for j in range(i + 1):
+            v = c[i][j] - sum(low[i][m] * low[j][m] for m in range(j))
+            if i == j:
+                if v < -tol:
+                    return False
+                low[i][i] = math.sqrt(max(v, 0.0))
+            else:
+                low[i][j] = v / low[j][j] if low[j][j] > tol else 0.0
+    return True
+
+
 Uncertain = Annotated[
-    BetaDist | GammaDist | LognormalDist | RatioCIDist | NormalDist | UniformDist | DirichletDist,
+    BetaDist
+    | GammaDist
+    | LognormalDist
+    | RatioCIDist
+    | NormalDist
+    | UniformDist
+    | DirichletDist
+    | MultivariateNormalDist,
     Field(discriminator="dist"),
 ]
 
@@ -1042,7 +1106,7 @@ class Uncertainty(_Model):
     def _check(self) -> Uncertainty:
         seen: set[str] = set()
         for p in self.parameters:
-            for path in p.paths if isinstance(p, DirichletDist) else (p.path,):
+            for path in getattr(p, "paths", None) or (p.path,):
                 if path in seen:
                     raise ValueError(f"{path} has more than one distribution")
                 seen.add(path)

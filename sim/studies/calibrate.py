@@ -89,6 +89,33 @@ class CalibrationResult:
         """Every target within its tolerance in the final check."""
         return bool(self.table["within_tolerance"].all())
 
+    def uncertainty_entry(self, source: str) -> dict | None:
+        """The fitted values' approximate joint distribution, as an ``uncertainty`` entry.
+
+        A normal for one parameter, a multivariate normal for more; None without
+        standard errors.
+        """
+        if self.standard_errors is None:
+            return None
+        if len(self.names) == 1:
+            return {
+                "dist": "normal",
+                "path": self.names[0],
+                "mean": float(self.best[0]),
+                "sd": float(self.standard_errors[0]),
+                "source": source,
+            }
+        corr = np.clip(np.round(self.correlation, 4), -1, 1)
+        np.fill_diagonal(corr, 1.0)
+        return {
+            "dist": "multivariate_normal",
+            "paths": list(self.names),
+            "mean": [float(v) for v in self.best],
+            "sd": [float(v) for v in self.standard_errors],
+            "correlation": [[float(v) for v in row] for row in corr],
+            "source": source,
+        }
+
 
 def calibrate(
     path: Path,
@@ -318,6 +345,7 @@ def write_calibrated(source: Path, out: Path, res: CalibrationResult, checked: i
             for i, (n, a, b) in enumerate(zip(res.names, res.start, res.best, strict=True))
         ],
         *[f"# warning: {w}" for w in res.warnings],
+        *_entry_lines(res, source.name),
         f"# targets: {met} of {len(res.table)} within tolerance",
         *[
             f"#   {r.target}: target {r.value:g} +- {r.tolerance:g}, simulated {r.simulated:.4g} "
@@ -333,6 +361,22 @@ def write_calibrated(source: Path, out: Path, res: CalibrationResult, checked: i
     new_text = head + "\n".join(block) + "\n" + body
     atomic_text(out, new_text)
     return new_text
+
+
+def _entry_lines(res: CalibrationResult, name: str) -> list[str]:
+    """The fitted values' uncertainty as comment lines: an entry for an uncertainty block."""
+    import yaml
+
+    entry = res.uncertainty_entry(
+        f"calibration of {name} (approximate: Jacobian at the fit, tolerances read as "
+        "standard errors)"
+    )
+    if entry is None:
+        return []
+    text = yaml.safe_dump([entry], sort_keys=False, default_flow_style=None, width=100)
+    return ["# the fitted values' uncertainty, as an entry of an uncertainty block:"] + [
+        f"#   {line}" for line in text.splitlines()
+    ]
 
 
 def _short_commit(source: Path) -> str:
