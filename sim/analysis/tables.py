@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from sim.analysis.decision import discounted_stream
 from sim.analysis.intervals import t_half_width
 from sim.capacity import peer_places
 from sim.config import Arm, Scenario, ServiceFeed
@@ -46,6 +47,8 @@ from sim.events import (
     SUPPORT_END,
     Event,
 )
+
+DAYS_PER_YEAR = 365.25
 
 __all__ = [
     "EventLog",
@@ -288,6 +291,10 @@ class Spans:
     queue: dict[str, np.ndarray]  # arm, patient_id, start, end
     peer: dict[str, np.ndarray]  # arm, patient_id, start, end
     counts: np.ndarray  # (arms, 3): readmissions, sessions offered, attended, in the window
+    # with an economics block only: each patient's follow-up (entry to exit), and each
+    # session offered (start = end = its day), for discounted QALYs and costs
+    follow: dict[str, np.ndarray] | None = None
+    sessions: dict[str, np.ndarray] | None = None
 
     @classmethod
     def of(cls, ev: pd.DataFrame | EventLog, scenario: Scenario) -> Spans:
@@ -321,6 +328,23 @@ class Spans:
             peer=_intervals(E, (START,), (SUPPORT_END,)),
             counts=counts,
         )
+        if scenario.economics is not None:
+            entry, exits, offered = E.is_(ENTRY), E.is_(*EXITS), E.is_(SESSION)
+            ek, xk = E.key[entry], E.key[exits]
+            order = np.argsort(xk, kind="stable")
+            raw.follow = {
+                "arm": (ek // E.n_pid).astype(np.int16),
+                "patient_id": ek % E.n_pid,
+                "start": E.t[entry],
+                "end": E.t[exits][order][np.searchsorted(xk[order], ek)],  # one exit each
+            }
+            sk = E.key[offered]
+            raw.sessions = {
+                "arm": (sk // E.n_pid).astype(np.int16),
+                "patient_id": sk % E.n_pid,
+                "start": E.t[offered],
+                "end": E.t[offered],
+            }
         return cls.combine([raw])  # in the canonical order
 
     @classmethod
@@ -334,7 +358,10 @@ class Spans:
             return {k: v[order] for k, v in cols.items()}
 
         counts = np.sum([p.counts for p in parts], axis=0)
-        return cls(join("stays"), join("queue"), join("peer"), counts)
+        out = cls(join("stays"), join("queue"), join("peer"), counts)
+        if parts[0].follow is not None:
+            out.follow, out.sessions = join("follow"), join("sessions")
+        return out
 
     def arm(self, name: str, arm: int) -> tuple[np.ndarray, np.ndarray]:
         """Start and end of the arm's intervals of one kind (queue or peer)."""
@@ -474,6 +501,63 @@ def _window_metrics(spans: Spans, arm: int, scenario: Scenario) -> dict[str, flo
     out["peer_utilisation"] = in_use / places if places else np.nan
     if scenario.costs is not None:
         out.update(_costs(scenario, arm_cfg, out, years))
+    if scenario.economics is not None:
+        out.update(_economics(spans, arm, scenario, w0, w1))
+    return out
+
+
+def _economics(
+    spans: Spans, arm: int, scenario: Scenario, w0: float, w1: float
+) -> dict[str, float]:
+    """Discounted QALYs and costs accrued within the measured window, discounted to its
+    start (docs/outputs.md): totals over the window for the arm's patients.
+    """
+    econ = scenario.economics
+    assert econ is not None and spans.follow is not None and spans.sessions is not None
+    u = econ.utilities
+    rq, rc = econ.discount_rate_qalys, econ.discount_rate_costs
+
+    def years(start: np.ndarray, end: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        a = (np.clip(start, w0, w1) - w0) / DAYS_PER_YEAR
+        b = (np.clip(end, w0, w1) - w0) / DAYS_PER_YEAR
+        return a, b
+
+    def present(start: np.ndarray, end: np.ndarray, per_year: float, rate: float) -> float:
+        a, b = years(start, end)
+        return float(np.sum(discounted_stream(per_year, a, b, rate)))
+
+    f0, f1 = spans.arm("follow", arm)
+    ward = [spans.stays_of(arm, p) for p in ("ward", "out_of_area")]
+    crt = spans.stays_of(arm, "crt")
+    qalys = present(f0, f1, u.community.value, rq)
+    qalys += sum(present(a, b, u.ward.value - u.community.value, rq) for a, b in ward)
+    qalys += present(*crt, u.crt.value - u.community.value, rq)
+    out = {"qalys_discounted": qalys}
+    c = scenario.costs
+    if c is not None:
+        per_day = {
+            "ward": c.ward_bed_day,
+            "out_of_area": c.out_of_area_bed_day,
+            "crt": c.crt_contacts_per_day * c.crt_contact,
+        }
+        acute = sum(
+            present(*spans.stays_of(arm, p), cost * DAYS_PER_YEAR, rc)
+            for p, cost in per_day.items()
+        )
+        peer = training = 0.0
+        offer = scenario.arms[arm].peer_support
+        if offer is not None:
+            t, _ = spans.arm("sessions", arm)
+            t = t[(t >= w0) & (t <= w1)]
+            per_session = (
+                offer.session_hours
+                * (1 + c.non_contact_hours_per_session_hour)
+                * c.peer_worker_hour
+            )
+            peer = float(np.sum(per_session * (1 + rc) ** (-(t - w0) / DAYS_PER_YEAR)))
+            if scenario.peer_workers.count:
+                training = scenario.peer_workers.count * c.training_per_worker  # at the start
+        out["cost_discounted"] = acute + peer + training
     return out
 
 

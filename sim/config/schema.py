@@ -76,6 +76,9 @@ __all__ = [
     "RATIO_STATISTICS",
     "COMPARED_STATISTICS",
     "PublishedFigure",
+    "Economics",
+    "Utilities",
+    "Utility",
     "Uncertainty",
     "Uncertain",
     "BetaDist",
@@ -859,6 +862,52 @@ class Costs(_Model):
     )
 
 
+# -------------------------------------------------------------------------- economics
+class Utility(_Model):
+    """A health-state utility (1 = full health, 0 = dead), with its source."""
+
+    value: float = Field(ge=-1, le=1, allow_inf_nan=False, description="Utility.")
+    source: str = Field(min_length=1, description="Where it comes from.")
+
+
+class Utilities(_Model):
+    """Utilities of the model's states; dead is 0."""
+
+    community: Utility = Field(description="In the community after a discharge.")
+    ward: Utility = Field(description="In acute ward care (in area or out of area).")
+    crt: Utility = Field(description="In CRT home treatment.")
+
+
+class Economics(_Model):
+    """QALYs and discounted costs over the measured period, for decision analysis."""
+
+    perspective: str = Field(
+        default="NHS and personal social services (NICE reference case)",
+        min_length=1,
+        description="Whose costs are counted: stated with every economic result.",
+    )
+    discount_rate_costs: float = Field(
+        default=0.035,
+        ge=0,
+        le=0.2,
+        allow_inf_nan=False,
+        description="Annual discount rate of costs (NICE reference case: 3.5%).",
+    )
+    discount_rate_qalys: float = Field(
+        default=0.035,
+        ge=0,
+        le=0.2,
+        allow_inf_nan=False,
+        description="Annual discount rate of QALYs (NICE reference case: 3.5%).",
+    )
+    utilities: Utilities = Field(description="Utility of each state, with sources.")
+    willingness_to_pay_per_qaly: tuple[Annotated[float, Field(ge=0)], ...] = Field(
+        default=(20_000.0, 30_000.0),
+        min_length=1,
+        description="Thresholds for net monetary benefit, per QALY (NICE: 20,000-30,000).",
+    )
+
+
 # ------------------------------------------------------------------------ calibration
 
 
@@ -1133,6 +1182,10 @@ class Scenario(_Model):
         min_length=1, description="Trial arms, or service policies (each run on all patients)."
     )
     costs: Costs | None = Field(default=None, description="Unit costs; null = no cost metrics.")
+    economics: Economics | None = Field(
+        default=None,
+        description="QALYs (utilities per state) and discounting; null = no QALY metrics.",
+    )
     uncertainty: Uncertainty | None = Field(
         default=None,
         description="Distributions of uncertain fields, for probabilistic sensitivity "
