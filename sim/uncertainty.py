@@ -136,7 +136,7 @@ def _ppf(p, u: np.ndarray) -> np.ndarray:
         sigma = (math.log(p.ci_high) - math.log(p.ci_low)) / (2 * Z975)
         return stats.lognorm.ppf(u, sigma, scale=p.value)
     if isinstance(p, NormalDist):
-        return stats.norm.ppf(u, p.mean, p.sd)
+        return stats.norm.ppf(u, p.mean, p.sd) if p.sd > 0 else np.full(len(u), p.mean)
     assert isinstance(p, UniformDist)
     return p.low + u * (p.high - p.low)
 

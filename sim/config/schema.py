@@ -1028,12 +1028,14 @@ class RatioCIDist(_Model):
 
 
 class NormalDist(_Model):
-    """Normal(mean, sd): a quantity that may take either sign."""
+    """Normal(mean, sd): a quantity that may take either sign (sd 0: fixed at the mean)."""
 
     dist: Literal["normal"]
     path: str = Field(min_length=1, description=_PATH)
     mean: float = Field(allow_inf_nan=False, description="Mean.")
-    sd: float = Field(gt=0, allow_inf_nan=False, description="Standard deviation.")
+    sd: float = Field(
+        ge=0, allow_inf_nan=False, description="Standard deviation (0: no uncertainty)."
+    )
     source: Source
 
 

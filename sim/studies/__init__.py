@@ -3,29 +3,36 @@
 - :func:`compare`: its policies, and other files' policies, side by side (paired);
 - :func:`sweep`: fields over ranges of values;
 - :func:`power`: trial sizes, as the trial would be analysed;
-- :func:`calibrate`: free parameters fitted to published targets.
+- :func:`calibrate`: free parameters fitted to published targets;
+- :func:`psa`: parameter sets drawn from the uncertainty block, every policy on each.
 
 Each varies the scenario only through :func:`sim.config.variant`, and runs it through
-:func:`sim.api.run`.
+:func:`sim.api.run` (:func:`psa`, replication by replication, through
+:func:`sim.api.replicate`).
 """
 
 from sim.studies.calibrate import CalibrationResult, calibrate, write_calibrated
 from sim.studies.compare import ECONOMICS, MAIN_METRICS, Comparison, compare
 from sim.studies.power import parse_sizes, power, with_trial_size
+from sim.studies.psa import PsaResult, decision_table, psa, variance_decomposition
 from sim.studies.sweep import DEFAULT_METRICS, parse_set, sweep
 
 __all__ = [
     "CalibrationResult",
     "Comparison",
+    "PsaResult",
     "DEFAULT_METRICS",
     "ECONOMICS",
     "MAIN_METRICS",
     "calibrate",
     "compare",
+    "decision_table",
     "parse_set",
     "parse_sizes",
     "power",
+    "psa",
     "sweep",
+    "variance_decomposition",
     "with_trial_size",
     "write_calibrated",
 ]

@@ -1,0 +1,101 @@
+"""Probabilistic sensitivity analysis: reproducible, consistent with plain runs, and its
+decomposition and decision table recomputable from its own table."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from helpers import SERVICE, doc
+
+from sim import api
+from sim.config import scenario_from_dict
+from sim.studies.psa import OUTCOMES, decision_table, psa, variance_decomposition
+
+ECONOMICS = {
+    "utilities": {
+        "community": {"value": 0.7, "source": "test"},
+        "ward": {"value": 0.4, "source": "test"},
+        "crt": {"value": 0.55, "source": "test"},
+    }
+}
+
+
+def service(parameters: list[dict]):
+    d = doc(
+        SERVICE,
+        **{
+            "feed.run_days": 200,
+            "economics": ECONOMICS,
+            "costs": {},
+            "uncertainty": {"parameters": parameters},
+        },
+    )
+    return scenario_from_dict(d)
+
+
+UNCERTAIN = [
+    {
+        "dist": "ratio_ci",
+        "path": "arms.peer.effect.hazard_ratio",
+        "value": 0.7,
+        "ci_low": 0.5,
+        "ci_high": 0.98,
+        "source": "test",
+    },
+    {"dist": "gamma", "path": "costs.ward_bed_day", "mean": 700, "sd": 100, "source": "test"},
+]
+
+
+def test_same_seed_same_table_serial_or_processes() -> None:
+    s = service(UNCERTAIN)
+    serial = psa(s, samples=6, replications=2, jobs=1)
+    parallel = psa(s, samples=6, replications=2, jobs=2)
+    pd.testing.assert_frame_equal(serial.table, parallel.table)
+    assert list(serial.table["policy"].unique()) == ["control", "peer"]
+    assert set(OUTCOMES) <= set(serial.table.columns)
+    assert len(serial.table) == 6 * 2
+
+
+def test_degenerate_distributions_reproduce_a_plain_run() -> None:
+    # every distribution fixed at the scenario's own value: each set is the scenario, so
+    # its outcomes are the plain run's, replication for replication
+    fixed = [
+        {
+            "dist": "normal",
+            "path": "arms.peer.effect.hazard_ratio",
+            "mean": 0.7,
+            "sd": 0,
+            "source": "t",
+        },
+        {"dist": "normal", "path": "costs.ward_bed_day", "mean": 719.10, "sd": 0, "source": "t"},
+    ]
+    s = service(fixed)
+    res = psa(s, samples=3, replications=2, jobs=1)
+    plain = api.run(s, replications=2, jobs=1).metrics
+    for name, metric in OUTCOMES.items():
+        want = plain[plain["metric"] == metric].groupby("arm", sort=False)["value"].mean()
+        for sample in range(3):
+            got = res.table[res.table["sample"] == sample].set_index("policy")[name]
+            pd.testing.assert_series_equal(got, want.rename(name), check_names=False, rtol=1e-12)
+
+
+def test_the_decomposition_and_the_decision_table_follow_from_the_table() -> None:
+    s = service(UNCERTAIN)
+    res = psa(s, samples=8, replications=3, jobs=1)
+    dec = variance_decomposition(res)
+    per = res.per_replication
+    g = per[per["policy"] == "peer"].groupby("sample")["cost"]
+    row = dec[(dec["policy"] == "peer") & (dec["outcome"] == "cost")].iloc[0]
+    assert row.variance_of_set_means == pytest.approx(g.mean().var(ddof=1))
+    assert row.monte_carlo_part == pytest.approx(g.var(ddof=1).mean() / 3)
+    table = decision_table(res)
+    for lam in (20000, 30000):
+        assert table[f"p_cost_effective_at_{lam}"].sum() == pytest.approx(1.0)
+        cost = res.table.pivot(index="sample", columns="policy", values="cost")
+        qalys = res.table.pivot(index="sample", columns="policy", values="qalys")
+        nb = lam * qalys - cost
+        best = nb.idxmax(axis=1)
+        for policy in ("control", "peer"):
+            got = table.set_index("strategy").loc[policy, f"p_cost_effective_at_{lam}"]
+            assert got == np.mean(best == policy)
