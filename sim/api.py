@@ -22,6 +22,7 @@ import time
 import warnings
 from collections.abc import Callable, Sequence
 from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
@@ -39,7 +40,7 @@ from sim.results import RunResult
 from sim.runner import Dask, default_jobs, run_replications, stop_on_signals
 from sim.store import ReplicationStore
 
-__all__ = ["RunResult", "run", "replicate", "run_to_directory", "size_warning"]
+__all__ = ["RunResult", "run", "replicate", "run_to_directory", "saved_on_stop", "size_warning"]
 
 
 def replicate(
@@ -277,25 +278,19 @@ def run_to_directory(
     if saved and report:
         report(f"resuming: {len(saved)} of {len(reps)} replications were saved")
     t0 = time.perf_counter()
-    try:
-        with stop_on_signals():
-            result = run(
-                scenario,
-                replications=reps,
-                jobs=jobs,
-                events=events,
-                events_dir=store.events if events else None,
-                progress=progress,
-                saved=saved,
-                on_results=store.save,
-                dask=dask,
-                keep_patients=False,  # saved batch by batch; streamed into the file below
-            )
-    except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM / SIGHUP (Stopped)
-        signum = getattr(exc, "signum", signal.SIGINT)
-        raise RunInterrupted(store.count(), len(reps), out, signum) from None
-    except BrokenProcessPool:
-        raise WorkerDied(store.count(), len(reps), out) from None
+    with saved_on_stop(store, len(reps), out):
+        result = run(
+            scenario,
+            replications=reps,
+            jobs=jobs,
+            events=events,
+            events_dir=store.events if events else None,
+            progress=progress,
+            saved=saved,
+            on_results=store.save,
+            dask=dask,
+            keep_patients=False,  # saved batch by batch; streamed into the file below
+        )
     result.wall_seconds = time.perf_counter() - t0
     result.out, result.resumed = out, len(saved)
     info = io.manifest(
@@ -315,6 +310,19 @@ def run_to_directory(
         raise UserError(f"{out}: cannot write the run directory ({exc.strerror})") from None
     store.remove()  # the run directory is in place: the saved batches are done with
     return result
+
+
+@contextmanager
+def saved_on_stop(store: ReplicationStore, total: int, out: Path):
+    """Work saved in ``store`` as it finishes: a stop or a dead worker says how much."""
+    try:
+        with stop_on_signals():
+            yield
+    except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM / SIGHUP (Stopped)
+        signum = getattr(exc, "signum", signal.SIGINT)
+        raise RunInterrupted(store.count(), total, out, signum) from None
+    except BrokenProcessPool:
+        raise WorkerDied(store.count(), total, out) from None
 
 
 # single-process throughput of a whole run (simulation and tables), patient-years per

@@ -320,6 +320,91 @@ def calibrate(
 
 @cli.command()
 @click.argument("file", type=click.Path(dir_okay=False))
+@click.argument("whatifs", nargs=-1, type=click.Path(dir_okay=False))
+@click.option(
+    "--samples",
+    type=click.IntRange(min=2),
+    required=True,
+    help="Parameter sets drawn from FILE's uncertainty block.",
+)
+@click.option(
+    "--reps",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Inner replications per parameter set (2 or more to measure Monte Carlo noise).",
+)
+@click.option("--seed", type=click.IntRange(min=0, max=2**63 - 1), help="Override the root seed.")
+@_out_option("runs/<scenario>-psa-<timestamp>")
+@_work_options
+@click.option(
+    "--resume",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Finish the interrupted PSA whose directory this was (same files and options).",
+)
+@_dask_options
+@click.pass_context
+def psa(
+    ctx: click.Context,
+    file: str,
+    whatifs: tuple[str, ...],
+    samples: int,
+    reps: int,
+    seed: int | None,
+    out: Path | None,
+    jobs: int | None,
+    force: bool,
+    quiet: bool,
+    resume: Path | None,
+    scheduler: str | None,
+    dask_workers: int | None,
+) -> None:
+    """Probabilistic sensitivity analysis of FILE (and what-if files' policies).
+
+    Draws --samples parameter sets from FILE's uncertainty block, runs every policy at
+    each under common random numbers, and writes the table (psa.csv), the decision
+    (decision.csv: incremental analysis, net benefit, probability cost-effective, EVPI),
+    the Monte Carlo share (variance.csv, with --reps 2 or more) and the figures. Work is
+    saved as it finishes; an interrupted PSA is finished with --resume DIR.
+    """
+    from sim import console
+    from sim.studies.psa import psa_to_directory
+
+    scenarios = [load_scenario(f) for f in (file, *whatifs)]
+    if seed is not None:
+        scenarios = [variant(s, {"seed": seed}, "--seed") for s in scenarios]
+    if resume is not None:
+        if out is not None and out != resume:
+            raise UserError("--resume DIR is the run directory: do not give another --out")
+        out = resume
+    extra = [f"--samples {samples}", f"--reps {reps}"] + (
+        [f"--seed {seed}"] if seed is not None else []
+    )
+    ctx.meta["resume_command"] = lambda d: " ".join(
+        ["crisis-sim psa", file, *whatifs, "--resume", str(d), *extra]
+    )
+    bar = _progress(samples * reps, f"{scenarios[0].name}: parameter sets", quiet)
+    with bar, _executor(scheduler, dask_workers) as dask:
+        result, written = psa_to_directory(
+            scenarios[0],
+            out,
+            samples=samples,
+            replications=reps,
+            whatifs=scenarios[1:],
+            jobs=jobs,
+            resume=resume is not None,
+            force=force,
+            dask=dask,
+            progress=bar.update,
+            report=lambda line: click.echo(line, err=True),
+        )
+    click.echo(console.format_psa(result, reps))
+    files = ", ".join(sorted(p.name for p in written.iterdir()))
+    click.echo(f"\nwrote {written}/  ({files})")
+
+
+@cli.command()
+@click.argument("file", type=click.Path(dir_okay=False))
 @click.option(
     "--n-per-arm",
     "n_per_arm",

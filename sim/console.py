@@ -18,6 +18,7 @@ __all__ = [
     "format_summary",
     "format_trial",
     "format_published",
+    "format_psa",
     "format_compare",
     "format_sweep",
     "format_power",
@@ -253,6 +254,72 @@ def format_published(table: pd.DataFrame) -> str:
         "Published figures among the simulated trials (percentile: share of simulated "
         "trials below the published value)\n" + pd.DataFrame(rows).to_string(index=False)
     )
+
+
+def format_psa(result, reps: int) -> str:
+    """A PSA's decision at each threshold, and how much of its spread is noise."""
+    from sim.studies.psa import decision_table, variance_decomposition
+
+    sc = result.scenario
+    n = result.table["sample"].nunique()
+    lines = [f"PSA of {sc.name}: {n} parameter sets x {reps} inner replication(s), seed {sc.seed}"]
+    means = result.table.groupby("policy", sort=False)[
+        ["cost", "qalys", "readmissions_per_year", "bed_days_per_year"]
+    ].mean()
+    with pd.option_context("display.width", 200, "display.float_format", "{:,.4g}".format):
+        lines.append(
+            "Means over the parameter sets (cost and QALYs discounted, over the measured period):"
+        )
+        lines.append(means.to_string())
+    if sc.economics is not None and sc.costs is not None:
+        econ = sc.economics
+        t = decision_table(result)
+        lines.append(
+            f"\nDecision ({econ.perspective}; discounted at "
+            f"{econ.discount_rate_costs:.1%} costs, {econ.discount_rate_qalys:.1%} QALYs):"
+        )
+        for r in t.itertuples():
+            icer = "" if pd.isna(r.icer) else f", ICER £{r.icer:,.0f} per QALY vs {r.compared_with}"
+            by = (
+                f" by {r.compared_with}"
+                if r.status in ("dominated", "extendedly dominated")
+                else ""
+            )
+            lines.append(f"  {r.strategy}: {r.status}{by}{icer}")
+        for lam in econ.willingness_to_pay_per_qaly:
+            p = t.set_index("strategy")[f"p_cost_effective_at_{lam:g}"]
+            best = p.idxmax()
+            evpi = t[f"evpi_at_{lam:g}"].iloc[0]
+            lines.append(
+                f"  at £{lam:,.0f}/QALY: probability cost-effective "
+                + ", ".join(f"{k} {v:.0%}" for k, v in p.items())
+                + f"; EVPI £{evpi:,.0f} for the period's population"
+                + f" (most likely best: {best})"
+            )
+    else:
+        lines.append("(no economics and costs blocks: no decision table)")
+    if reps > 1:
+        dec = variance_decomposition(result)
+        dec = dec[dec["outcome"].isin(["cost", "qalys"]) & dec["monte_carlo_share"].notna()]
+        if dec.empty:
+            return "\n".join(lines)
+        worst = dec.sort_values("monte_carlo_share", ascending=False).iloc[0]
+        share = worst.monte_carlo_share
+        lines.append(
+            f"\nMonte Carlo noise in cost and QALYs: at most {min(share, 1):.0%} of the spread "
+            f"between parameter sets ({worst.outcome}, {worst.policy}; variance.csv has all)"
+            + (
+                " -- WARNING: above 10%, more inner replications (--reps) needed"
+                if share > 0.10
+                else ""
+            )
+        )
+    else:
+        lines.append(
+            "\n(one inner replication: the spread mixes parameter uncertainty and Monte Carlo "
+            "noise; run --reps 2 or more to separate them)"
+        )
+    return "\n".join(lines)
 
 
 def format_sweep(summary: pd.DataFrame, metrics: list[str], scenario: Scenario, reps: int) -> str:

@@ -25,6 +25,7 @@ __all__ = [
     "compare_figures",
     "sweep_figures",
     "power_figures",
+    "psa_figures",
 ]
 
 DPI = 110
@@ -92,6 +93,21 @@ def compare_figures(
 def sweep_figures(summary: pd.DataFrame, metrics: list[str]) -> dict[str, Figure]:
     """``sweep``: each metric against the swept field."""
     return {"sweep.png": plots.sweep_curves(summary, metrics)}
+
+
+def psa_figures(table: pd.DataFrame, scenario: Scenario) -> dict[str, Figure]:
+    """``psa``: the cost-effectiveness plane against the first policy, and the CEAC."""
+    import numpy as np
+
+    econ = scenario.economics
+    assert econ is not None
+    wtp = list(econ.willingness_to_pay_per_qaly)
+    baseline = str(table["policy"].iloc[0])
+    grid = np.linspace(0, max(50_000.0, 1.5 * max(wtp)), 101)
+    return {
+        "ce_plane.png": plots.ce_plane(table, baseline, wtp).figure,
+        "ceac.png": plots.acceptability(table, grid, wtp).figure,
+    }
 
 
 def power_figures(table: pd.DataFrame, scenario: Scenario) -> dict[str, Figure]:

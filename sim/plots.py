@@ -16,10 +16,13 @@ over the simulated ones. Which figures each command writes: :mod:`sim.figures`.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter
 
 from sim.analysis.survival import kaplan_meier
 from sim.config import Published
@@ -32,6 +35,10 @@ __all__ = [
     "capacity_over_time",
     "forest",
     "sweep_curves",
+    "mean_cumulative_readmissions",
+    "published_against_simulated",
+    "ce_plane",
+    "acceptability",
 ]
 
 _COLOURS = ["#1b6ca8", "#d1495b", "#2e933c", "#edae49", "#6c4f77"]
@@ -371,3 +378,83 @@ def published_against_simulated(
         ax.set_visible(False)
     fig.suptitle("Published figures (dashed; grey: 95% CI) among the simulated trials")
     return fig
+
+
+def ce_plane(
+    psa: pd.DataFrame, baseline: str, wtp: Sequence[float], ax: Axes | None = None
+) -> Axes:
+    """Incremental cost against incremental QALYs of each policy over the baseline.
+
+    One cloud per policy (one point per parameter set), its mean as a diamond, and the
+    thresholds as lines.
+    """
+    ax = _axes(ax)
+    cost = psa.pivot(index="sample", columns="policy", values="cost")
+    qalys = psa.pivot(index="sample", columns="policy", values="qalys")
+    others = [p for p in dict.fromkeys(psa["policy"]) if p != baseline]
+    for i, policy in enumerate(others):
+        dq, dc = qalys[policy] - qalys[baseline], cost[policy] - cost[baseline]
+        colour = _COLOURS[(i + 1) % len(_COLOURS)]
+        ax.scatter(dq, dc, s=8, alpha=0.35, color=colour, linewidths=0)
+        ax.plot(
+            dq.mean(),
+            dc.mean(),
+            "D",
+            color=colour,
+            markeredgecolor="black",
+            label=f"{policy} (mean)",
+        )
+    lo, hi = ax.get_xlim()
+    for lam, dash in zip(wtp, ["--", ":", "-.", (0, (5, 5))], strict=False):
+        ax.plot(
+            [lo, hi],
+            [lam * lo, lam * hi],
+            linestyle=dash,
+            color="0.4",
+            linewidth=0.8,
+            label=f"£{lam:,.0f} per QALY",
+        )
+    ax.set_xlim(lo, hi)
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"£{v:,.0f}"))
+    ax.axhline(0, color="0.6", linewidth=0.8)
+    ax.axvline(0, color="0.6", linewidth=0.8)
+    ax.set(
+        xlabel=f"incremental QALYs (discounted) vs {baseline}",
+        ylabel=f"incremental cost (discounted) vs {baseline}",
+        title="Cost-effectiveness plane: one point per parameter set",
+    )
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    return ax
+
+
+def acceptability(
+    psa: pd.DataFrame, wtp: np.ndarray, marked: Sequence[float] = (), ax: Axes | None = None
+) -> Axes:
+    """Probability each policy is cost-effective against willingness to pay (CEAC).
+
+    The frontier (CEAF: the policy of highest expected net benefit at each threshold)
+    is drawn thicker.
+    """
+    from sim.analysis.decision import ceac, ceaf
+
+    ax = _axes(ax)
+    policies = list(dict.fromkeys(psa["policy"]))
+    cost = psa.pivot(index="sample", columns="policy", values="cost")[policies].to_numpy()
+    qalys = psa.pivot(index="sample", columns="policy", values="qalys")[policies].to_numpy()
+    curve = ceac(cost, qalys, wtp)
+    chosen, share = ceaf(cost, qalys, wtp)
+    for k, policy in enumerate(policies):
+        ax.plot(wtp, curve[:, k], color=_COLOURS[k % len(_COLOURS)], label=policy)
+    ax.plot(wtp, share, color="black", linewidth=3, alpha=0.25, label="frontier (CEAF)")
+    for lam in marked:
+        ax.axvline(lam, color="0.5", linestyle=":", linewidth=0.8)
+    ax.set(
+        xlabel="willingness to pay per QALY (£)",
+        ylabel="probability cost-effective",
+        title="Cost-effectiveness acceptability",
+        ylim=(-0.02, 1.02),
+    )
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    return ax

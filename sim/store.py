@@ -47,7 +47,15 @@ class ReplicationStore:
 
     TABLES = ("patients", "metrics", "trial", "attendance", "timeseries", "mcf")
 
-    def __init__(self, out: Path, resolved: str, resume: bool, force: bool):
+    def __init__(
+        self,
+        out: Path,
+        resolved: str,
+        resume: bool,
+        force: bool,
+        tables: tuple[str, ...] | None = None,
+    ):
+        self.tables = tables or self.TABLES  # each a frame with a `replication` column
         self.out = out
         self.path = partial_dir(out)
         self.reps = self.path / "reps"
@@ -105,7 +113,7 @@ class ReplicationStore:
                 continue
             self.used.append((d, reps))
             tables = {}
-            for name in self.TABLES:
+            for name in self.tables:
                 f = d / f"{name}.parquet"
                 if name == "patients" and not patients:
                     continue
@@ -151,7 +159,7 @@ class ReplicationStore:
         name = f"{min(reps):07d}-{uuid.uuid4().hex[:8]}"
         final, tmp = self.reps / name, self.reps / f".{name}.tmp"
         tmp.mkdir()
-        for table in self.TABLES:
+        for table in self.tables:
             frames = [t[table] for _, t in pairs if t.get(table) is not None]
             if frames:
                 pd.concat(frames, ignore_index=True).to_parquet(

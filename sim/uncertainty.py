@@ -45,7 +45,7 @@ from sim.config import (
 )
 from sim.rng import study_stream
 
-__all__ = ["columns", "describe", "check_paths", "draw", "apply"]
+__all__ = ["columns", "columns_of", "describe", "check_paths", "draw", "apply"]
 
 Z975 = 1.959963984540054
 
@@ -56,11 +56,12 @@ def columns(scenario: Scenario) -> list[str]:
         return []
     out: list[str] = []
     for p in scenario.uncertainty.parameters:
-        out.extend(_paths(p))
+        out.extend(columns_of(p))
     return out
 
 
-def _paths(p) -> tuple[str, ...]:
+def columns_of(p) -> tuple[str, ...]:
+    """The dotted paths one entry of the uncertainty block varies."""
     return tuple(p.paths) if isinstance(p, DirichletDist | MultivariateNormalDist) else (p.path,)
 
 
@@ -112,7 +113,7 @@ def check_paths(scenario: Scenario, source: str) -> None:
         raise ConfigError(f"{source}: uncertainty: the scenario declares no uncertainty block")
     doc = scenario.model_dump(mode="json")
     for i, p in enumerate(scenario.uncertainty.parameters):
-        paths = _paths(p)
+        paths = columns_of(p)
         for j, path in enumerate(paths):
             try:
                 number_keys(doc, path)
@@ -151,7 +152,7 @@ def draw(scenario: Scenario, n: int) -> pd.DataFrame:
         raise ConfigError(
             f"{scenario.name}: uncertainty: the scenario declares no uncertainty block"
         )
-    dims = sum(len(_paths(p)) for p in unc.parameters)
+    dims = sum(len(columns_of(p)) for p in unc.parameters)
     rng = study_stream(scenario.seed, "psa")
     if unc.sampling == "sobol":
         engine = qmc.Sobol(dims, scramble=True, seed=rng)

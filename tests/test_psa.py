@@ -58,8 +58,9 @@ def test_same_seed_same_table_serial_or_processes() -> None:
 
 
 def test_degenerate_distributions_reproduce_a_plain_run() -> None:
-    # every distribution fixed at the scenario's own value: each set is the scenario, so
-    # its outcomes are the plain run's, replication for replication
+    # every distribution fixed at the scenario's own value: each set is the scenario,
+    # and set s runs replications 2s and 2s + 1, so its outcomes are those of a plain
+    # run's replications, one for one
     fixed = [
         {
             "dist": "normal",
@@ -72,10 +73,12 @@ def test_degenerate_distributions_reproduce_a_plain_run() -> None:
     ]
     s = service(fixed)
     res = psa(s, samples=3, replications=2, jobs=1)
-    plain = api.run(s, replications=2, jobs=1).metrics
+    plain = api.run(s, replications=6, jobs=1).metrics
     for name, metric in OUTCOMES.items():
-        want = plain[plain["metric"] == metric].groupby("arm", sort=False)["value"].mean()
+        m = plain[plain["metric"] == metric]
         for sample in range(3):
+            mine = m[m["replication"].isin([2 * sample, 2 * sample + 1])]
+            want = mine.groupby("arm", sort=False)["value"].mean()
             got = res.table[res.table["sample"] == sample].set_index("policy")[name]
             pd.testing.assert_series_equal(got, want.rename(name), check_names=False, rtol=1e-12)
 
@@ -99,3 +102,106 @@ def test_the_decomposition_and_the_decision_table_follow_from_the_table() -> Non
         for policy in ("control", "peer"):
             got = table.set_index("strategy").loc[policy, f"p_cost_effective_at_{lam}"]
             assert got == np.mean(best == policy)
+
+
+def _files(tmp_path, parameters=UNCERTAIN):
+    import yaml
+
+    s = service(parameters)
+    path = tmp_path / "s.yaml"
+    path.write_text(yaml.safe_dump(s.model_dump(mode="json"), sort_keys=False))
+    return s, path
+
+
+def test_the_command_writes_the_tables_and_figures(tmp_path) -> None:
+    import subprocess
+    import sys
+
+    s, path = _files(tmp_path)
+    out = tmp_path / "psa"
+    res = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "sim",
+            "psa",
+            str(path),
+            "--samples",
+            "6",
+            "--reps",
+            "2",
+            "--out",
+            str(out),
+            "--jobs",
+            "1",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert res.returncode == 0, res.stderr
+    assert "probability cost-effective" in res.stdout and "Monte Carlo noise" in res.stdout
+    names = {p.name for p in out.iterdir()}
+    assert {
+        "psa.csv",
+        "psa_replications.csv",
+        "decision.csv",
+        "variance.csv",
+        "parameters.csv",
+        "ce_plane.png",
+        "ceac.png",
+        "manifest.json",
+        "scenario.resolved.yaml",
+    } <= names
+    table = pd.read_csv(out / "psa.csv")
+    want = psa(s, samples=6, replications=2, jobs=1).table
+    pd.testing.assert_frame_equal(table, want, check_dtype=False, rtol=1e-12)
+    params = pd.read_csv(out / "parameters.csv")
+    assert "log-SD" in params.loc[0, "distribution"] and params.loc[0, "source"] == "test"
+
+
+def test_mistakes_are_one_line_with_exit_code_2(tmp_path) -> None:
+    import subprocess
+    import sys
+
+    import yaml
+
+    plain = tmp_path / "plain.yaml"
+    plain.write_text(yaml.safe_dump(doc(SERVICE), sort_keys=False))
+    res = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "sim",
+            "psa",
+            str(plain),
+            "--samples",
+            "4",
+            "--out",
+            str(tmp_path / "o"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert res.returncode == 2 and "declares no uncertainty block" in res.stderr
+    assert "Traceback" not in res.stderr and not (tmp_path / "o").exists()
+    _, path = _files(tmp_path)
+    res = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "sim",
+            "psa",
+            str(path),
+            str(path),
+            "--samples",
+            "4",
+            "--out",
+            str(tmp_path / "o"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert res.returncode == 2 and "policy names must differ" in res.stderr

@@ -173,3 +173,56 @@ def test_serial_results_are_handed_on_in_batches_and_all_of_them() -> None:
     assert out == list(range(500))
     assert [r for b in batches for r in b] == list(range(500))
     assert len(batches) < 10, "not one call per replication"
+
+
+def test_an_interrupted_psa_resumes_to_the_same_tables(tmp_path: Path) -> None:
+    # the PSA saves each parameter set's runs as they finish, like `run`: stopped by
+    # Ctrl-C it says how to finish, and --resume gives the tables of an unbroken PSA
+    from helpers import SERVICE
+
+    econ = {
+        "utilities": {
+            k: {"value": v, "source": "test"}
+            for k, v in (("community", 0.7), ("ward", 0.4), ("crt", 0.55))
+        }
+    }
+    unc = {
+        "parameters": [
+            {"dist": "gamma", "path": "costs.ward_bed_day", "mean": 700, "sd": 90, "source": "t"}
+        ]
+    }
+    d = doc(SERVICE, **{"feed.run_days": 150, "economics": econ, "costs": {}, "uncertainty": unc})
+    scenario = tmp_path / "s.yaml"
+    scenario.write_text(yaml.safe_dump(d))
+    full, part = tmp_path / "full", tmp_path / "part"
+    args = ["psa", str(scenario), "--samples", "12", "--reps", "2"]
+    assert _cli(*args, "--out", str(full), "--jobs", "1").returncode == 0
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            _STOPPER,
+            str(int(signal.SIGINT)),
+            "2",
+            *args,
+            "--out",
+            str(part),
+            "--jobs",
+            "2",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        start_new_session=True,
+    )
+    assert proc.returncode == 130, proc.stderr
+    assert "crisis-sim psa" in proc.stderr and "--resume" in proc.stderr
+    done = _saved(tmp_path / ".part.partial" / "reps")
+    assert 2 <= done < 24, done
+    assert not part.exists()
+    res = _cli(*args, "--resume", str(part))
+    assert res.returncode == 0, res.stderr
+    assert f"resuming: {done} of 24" in res.stderr
+    for name in ("psa.csv", "psa_replications.csv", "decision.csv", "variance.csv"):
+        assert (full / name).read_text() == (part / name).read_text(), name
+    assert not (tmp_path / ".part.partial").exists()

@@ -1190,9 +1190,8 @@ class Scenario(_Model):
     )
     uncertainty: Uncertainty | None = Field(
         default=None,
-        description="Distributions of uncertain fields, for probabilistic sensitivity "
-        "analysis: drawn by sim.uncertainty.draw (the `psa` command that runs them is not "
-        "built yet); null = none.",
+        description="Distributions of uncertain fields, for `crisis-sim psa` "
+        "(probabilistic sensitivity analysis); null = none.",
     )
     calibration: Calibration | None = Field(
         default=None, description="What `crisis-sim calibrate` fits, and to what."

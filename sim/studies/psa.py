@@ -4,10 +4,12 @@ The scenario at many parameter sets, every policy on each, and the decision it s
 
 :func:`psa` draws ``samples`` sets of the scenario's ``uncertainty`` block
 (:mod:`sim.uncertainty`) and runs every arm (policy) of the scenario at each set for
-``replications`` inner replications. The inner replications use the scenario's own
-replication seeds, the same for every set, and every policy sees the same patients
-with the same draws: common random numbers, so that differences between sets and
-between policies come from the parameters and the policies, not from new noise.
+``replications`` inner replications. Set s runs replications s R ... s R + R - 1 of the
+scenario's seed: the Monte Carlo noise of different sets is independent (what the
+variance decomposition assumes: O'Hagan, Stevenson and Madan, *Health Econ*
+2007;16:1009-1023), while within a set every policy sees the same patients with the
+same draws (common random numbers: the difference between policies carries no noise of
+its own).
 
 Results are totals over the measured period per replication (metrics of
 ``sim.analysis.tables``: discounted costs and QALYs with an ``economics`` block,
@@ -17,24 +19,39 @@ inner replications into one row per set and policy.
 With more than one inner replication, :func:`variance_decomposition` separates the
 spread between sets (parameter uncertainty) from the Monte Carlo noise within them.
 
-The command line, resumable runs and the figures are not built yet (issue 12).
+:func:`psa_to_directory` is what ``crisis-sim psa`` does: the same, saving finished
+work as it goes (so a stopped run is finished with ``--resume``), and writing the
+directory of tables and figures (docs/outputs.md).
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+import json
+import sys
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from sim import uncertainty
+from sim import provenance, uncertainty
 from sim.analysis import decision
-from sim.config import ConfigError, Scenario
+from sim.config import ConfigError, Scenario, number_keys, resolved_yaml
+from sim.errors import OutputExists, UserError
 from sim.runner import Dask, default_jobs, run_replications
 
-__all__ = ["OUTCOMES", "PsaResult", "psa", "variance_decomposition", "decision_table"]
+__all__ = [
+    "OUTCOMES",
+    "PsaResult",
+    "psa",
+    "psa_to_directory",
+    "variance_decomposition",
+    "decision_table",
+]
 
 # outcome column <- metric of sim.analysis.tables (per replication and arm)
 OUTCOMES = {
@@ -54,29 +71,75 @@ class PsaResult:
     scenario: Scenario
     parameters: pd.DataFrame  # one row per set, one column per uncertain path
     table: pd.DataFrame  # sample, policy, the parameters, the outcomes (means), replications
-    per_replication: pd.DataFrame  # sample, replication, policy, the outcomes
+    per_replication: pd.DataFrame  # sample, inner, replication, policy, the outcomes
 
 
-def _one(scenario: Scenario, draws: pd.DataFrame, inner: int, k: int) -> pd.DataFrame:
-    """Set ``k // inner`` at inner replication ``k % inner``: its outcomes per policy."""
+def _one(scenarios: tuple[Scenario, ...], draws: pd.DataFrame, inner: int, k: int) -> pd.DataFrame:
+    """Set ``k // inner``, its inner replication ``k % inner``: every file's policies.
+
+    It is replication ``k`` of the scenario's seed: each set has replications of its
+    own (Monte Carlo noise independent between sets), and within a set every policy of
+    every file sees the same patients with the same draws.
+    """
     from sim.api import replicate
 
     sample, rep = divmod(k, inner)
-    at = uncertainty.apply(scenario, draws.iloc[sample].to_dict(), f"set {sample}")
-    m = replicate(at, rep)["metrics"]
-    wide = m.pivot_table(index="arm", columns="metric", values="value", sort=False)
-    out = pd.DataFrame(
-        {
-            "sample": sample,
-            "replication": rep,
-            "policy": wide.index.to_numpy(),
-            **{
-                name: wide[metric].to_numpy() if metric in wide else np.nan
-                for name, metric in OUTCOMES.items()
-            },
-        }
-    )
-    return out
+    values = draws.iloc[sample].to_dict()
+    frames = []
+    for scenario in scenarios:
+        at = uncertainty.apply(scenario, values, f"{scenario.name}, set {sample}")
+        m = replicate(at, k)["metrics"]
+        wide = m.pivot_table(index="arm", columns="metric", values="value", sort=False)
+        frames.append(
+            pd.DataFrame(
+                {
+                    "sample": sample,
+                    "inner": rep,
+                    "replication": k,
+                    "policy": wide.index.to_numpy(),
+                    **{
+                        name: wide[metric].to_numpy() if metric in wide else np.nan
+                        for name, metric in OUTCOMES.items()
+                    },
+                }
+            )
+        )
+    return pd.concat(frames, ignore_index=True)
+
+
+def _check(scenarios: Sequence[Scenario], samples: int, replications: int) -> None:
+    base = scenarios[0]
+    if samples < 2:
+        raise ConfigError(f"{base.name}: psa needs at least 2 parameter sets")
+    if replications < 1:
+        raise ConfigError(f"{base.name}: psa needs at least 1 inner replication")
+    uncertainty.check_paths(base, base.name)
+    names = [a.name for s in scenarios for a in s.arms]
+    if len(set(names)) != len(names):
+        raise ConfigError(
+            "psa: policy names must differ across the files (rename the what-if's arms)"
+        )
+    for other in scenarios[1:]:  # the base's parameter sets must mean something there
+        doc = other.model_dump(mode="json")
+        for path in uncertainty.columns(base):
+            try:
+                number_keys(doc, path)
+            except (KeyError, TypeError):
+                raise ConfigError(
+                    f"{other.name}: {path}: the base's uncertain field is not in this "
+                    "what-if (psa applies the base's parameter sets to every file)"
+                ) from None
+
+
+def _assemble(
+    scenarios: Sequence[Scenario], draws: pd.DataFrame, per_rep: pd.DataFrame, inner: int
+) -> PsaResult:
+    per_rep = per_rep.sort_values(["replication"], kind="stable").reset_index(drop=True)
+    means = per_rep.groupby(["sample", "policy"], sort=False)[list(OUTCOMES)].mean()
+    table = means.reset_index().merge(draws.reset_index(), on="sample", how="left")
+    table["replications"] = inner
+    cols = ["sample", "policy", *draws.columns, *OUTCOMES, "replications"]
+    return PsaResult(scenarios[0], draws, table[cols], per_rep)
 
 
 def psa(
@@ -86,27 +149,143 @@ def psa(
     jobs: int | None = None,
     progress: Callable[[int], None] | None = None,
     dask: Dask | None = None,
+    whatifs: Sequence[Scenario] = (),
 ) -> PsaResult:
-    """Run the scenario at ``samples`` parameter sets, every policy, ``replications`` each.
+    """Run the scenario (and any what-ifs) at ``samples`` parameter sets.
+
+    The sets are drawn from the scenario's uncertainty block; every policy of every
+    file runs at each, ``replications`` inner replications each.
 
     Same seed, same table, whatever ``jobs`` is or whether it runs on Dask.
     """
-    if samples < 2:
-        raise ConfigError(f"{scenario.name}: psa needs at least 2 parameter sets")
-    if replications < 1:
-        raise ConfigError(f"{scenario.name}: psa needs at least 1 inner replication")
-    uncertainty.check_paths(scenario, scenario.name)
+    scenarios = (scenario, *whatifs)
+    _check(scenarios, samples, replications)
     draws = uncertainty.draw(scenario, samples)
-    task = functools.partial(_one, scenario, draws, replications)
+    task = functools.partial(_one, scenarios, draws, replications)
     parts = run_replications(
         task, range(samples * replications), jobs or default_jobs(), progress, dask=dask
     )
-    per_rep = pd.concat(parts, ignore_index=True)
-    means = per_rep.groupby(["sample", "policy"], sort=False)[list(OUTCOMES)].mean()
-    table = means.reset_index().merge(draws.reset_index(), on="sample", how="left")
-    table["replications"] = replications
-    cols = ["sample", "policy", *draws.columns, *OUTCOMES, "replications"]
-    return PsaResult(scenario, draws, table[cols], per_rep)
+    return _assemble(scenarios, draws, pd.concat(parts, ignore_index=True), replications)
+
+
+def _saving(task: Callable[[int], pd.DataFrame], k: int) -> dict[str, pd.DataFrame]:
+    """The task's frame as a saved run keeps it (keyed by its ``replication``, ``k``)."""
+    return {"psa": task(k)}
+
+
+def psa_to_directory(
+    scenario: Scenario,
+    out: Path | None,
+    *,
+    samples: int,
+    replications: int = 1,
+    whatifs: Sequence[Scenario] = (),
+    jobs: int | None = None,
+    resume: bool = False,
+    force: bool = False,
+    dask: Dask | None = None,
+    progress: Callable[[int], None] | None = None,
+    report: Callable[[str], None] | None = None,
+    command: list[str] | None = None,
+) -> tuple[PsaResult, Path]:
+    """What ``crisis-sim psa`` does: run the PSA and write its directory.
+
+    Work is saved as it finishes; a stopped run is finished with ``resume=True`` (same
+    files, seed, samples and replications), giving the same tables (docs/outputs.md).
+    """
+    from sim import io
+    from sim.api import saved_on_stop
+    from sim.store import ReplicationStore
+
+    started = datetime.now().astimezone()
+    scenarios = (scenario, *whatifs)
+    _check(scenarios, samples, replications)
+    if resume:
+        if out is None:
+            raise OutputExists("resume: give the directory of the run to finish")
+        if out.exists():
+            raise OutputExists(f"{out}: this run has already finished")
+    else:
+        out = io.output_dir(out, f"{scenario.name}-psa", force, started)
+    marker = "".join(resolved_yaml(s) for s in scenarios)
+    marker += f"# psa: {samples} parameter sets, {replications} inner replication(s)\n"
+    try:
+        store = ReplicationStore(out, marker, resume, force, tables=("psa",))
+    except OutputExists:
+        raise
+    except OSError as exc:
+        raise UserError(f"{out}: cannot write the run directory ({exc.strerror})") from None
+    total = samples * replications
+    saved = store.saved(range(total)) if resume else {}
+    if saved and report:
+        report(f"resuming: {len(saved)} of {total} parameter-set runs were saved")
+    if progress and saved:
+        progress(len(saved))
+    draws = uncertainty.draw(scenario, samples)
+    task = functools.partial(_saving, functools.partial(_one, scenarios, draws, replications))
+    todo = [k for k in range(total) if k not in saved]
+    t0 = time.perf_counter()
+    with saved_on_stop(store, total, out):
+        fresh = run_replications(
+            task, todo, jobs or default_jobs(), progress, on_results=store.save, dask=dask
+        )
+    done = {k: t["psa"] for k, t in saved.items()}
+    done.update((k, t["psa"]) for k, t in zip(todo, fresh, strict=True))
+    per_rep = pd.concat([done[k] for k in range(total)], ignore_index=True)
+    result = _assemble(scenarios, draws, per_rep, replications)
+    wall = time.perf_counter() - t0
+    files = _files(result, replications)
+    info = {
+        "command": command or [Path(sys.argv[0]).name, *sys.argv[1:]],
+        "scenario": scenario.name,
+        "whatifs": [s.name for s in whatifs],
+        "seed": scenario.seed,
+        "samples": samples,
+        "replications": replications,
+        "sampling": scenario.uncertainty.sampling if scenario.uncertainty else None,
+        "started": started.isoformat(timespec="seconds"),
+        "wall_seconds": round(wall, 3),
+        "resumed_runs": len(saved),
+        "git_commit": provenance.git_commit(),
+        "versions": provenance.versions(),
+        "machine": provenance.machine(),
+        "files": sorted([*files, "manifest.json"]),
+    }
+    files["manifest.json"] = (json.dumps(info, indent=2) + "\n").encode()
+    io.write_files(out, files, force=force)
+    store.remove()
+    return result, out
+
+
+def _files(result: PsaResult, replications: int) -> dict[str, bytes]:
+    """The PSA directory's files: tables as CSV, figures as PNG."""
+    from sim import figures
+    from sim.config import resolved_yaml as _resolved
+
+    def csv(frame: pd.DataFrame) -> bytes:
+        return frame.to_csv(index=False).encode()
+
+    sc = result.scenario
+    params = pd.DataFrame(
+        [
+            {"field": path, "distribution": uncertainty.describe(p), "source": p.source}
+            for p in (sc.uncertainty.parameters if sc.uncertainty else ())
+            for path in uncertainty.columns_of(p)
+        ]
+    )
+    out = {
+        "scenario.resolved.yaml": _resolved(sc).encode(),
+        "psa.csv": csv(result.table),
+        "psa_replications.csv": csv(result.per_replication),
+        "parameters.csv": csv(params),
+    }
+    if replications > 1:
+        out["variance.csv"] = csv(variance_decomposition(result))
+    if sc.economics is not None and sc.costs is not None:
+        out["decision.csv"] = csv(decision_table(result))
+        for name, fig in figures.psa_figures(result.table, sc).items():
+            out[name] = figures.png(fig)
+    return out
 
 
 def variance_decomposition(result: PsaResult) -> pd.DataFrame:
@@ -129,13 +308,15 @@ def variance_decomposition(result: PsaResult) -> pd.DataFrame:
             by_set = g.groupby("sample")[outcome]
             total = float(by_set.mean().var(ddof=1))
             noise = float(by_set.var(ddof=1).mean()) / r
+            scale = float(g[outcome].abs().mean()) ** 2
+            varies = total > 1e-12 * scale  # else the outcome does not vary: no share
             rows.append(
                 {
                     "policy": policy,
                     "outcome": outcome,
                     "variance_of_set_means": total,
                     "monte_carlo_part": noise,
-                    "monte_carlo_share": noise / total if total > 0 else np.nan,
+                    "monte_carlo_share": noise / total if varies else np.nan,
                     "parameter_part": max(total - noise, 0.0),
                 }
             )
