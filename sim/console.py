@@ -296,18 +296,31 @@ def format_psa(result, reps: int) -> str:
                 + f"; EVPI £{evpi:,.0f} for the period's population"
                 + f" (most likely best: {best})"
             )
+        if result.evppi is not None and len(result.evppi):
+            lam = econ.willingness_to_pay_per_qaly[0]
+            e = result.evppi[result.evppi["threshold"] == lam].head(5)
+            lines.append(
+                f"  worth learning most (EVPPI at £{lam:,.0f}/QALY, share of the EVPI): "
+                + "; ".join(
+                    f"{r.parameter} £{r.evppi:,.0f} ± {1.96 * r.se:,.0f} ({r.share:.0%})"
+                    for r in e.itertuples()
+                )
+            )
     else:
         lines.append("(no economics and costs blocks: no decision table)")
     if reps > 1:
         dec = variance_decomposition(result)
-        dec = dec[dec["outcome"].isin(["cost", "qalys"]) & dec["monte_carlo_share"].notna()]
+        inb = dec["outcome"].str.startswith("net_benefit_vs_")
+        dec = dec[(inb if inb.any() else dec["outcome"].isin(["cost", "qalys"]))]
+        dec = dec[dec["monte_carlo_share"].notna()]
         if dec.empty:
             return "\n".join(lines)
         worst = dec.sort_values("monte_carlo_share", ascending=False).iloc[0]
         share = worst.monte_carlo_share
+        what = "incremental net benefit" if inb.any() else "cost and QALYs"
         lines.append(
-            f"\nMonte Carlo noise in cost and QALYs: at most {min(share, 1):.0%} of the spread "
-            f"between parameter sets ({worst.outcome}, {worst.policy}; variance.csv has all)"
+            f"\nMonte Carlo noise in the {what}: {min(share, 1):.0%} of the spread between "
+            f"parameter sets ({worst.outcome}, {worst.policy}; variance.csv has all)"
             + (
                 " -- WARNING: above 10%, more inner replications (--reps) needed"
                 if share > 0.10

@@ -95,8 +95,13 @@ def sweep_figures(summary: pd.DataFrame, metrics: list[str]) -> dict[str, Figure
     return {"sweep.png": plots.sweep_curves(summary, metrics)}
 
 
-def psa_figures(table: pd.DataFrame, scenario: Scenario) -> dict[str, Figure]:
-    """``psa``: the cost-effectiveness plane against the first policy, and the CEAC."""
+def psa_figures(
+    table: pd.DataFrame, scenario: Scenario, evppi: pd.DataFrame | None = None
+) -> dict[str, Figure]:
+    """``psa``: the cost-effectiveness plane, the CEAC, and the EVPPI ranking.
+
+    The plane is against the first policy; the EVPPI ranking is at the first threshold.
+    """
     import numpy as np
 
     econ = scenario.economics
@@ -104,10 +109,13 @@ def psa_figures(table: pd.DataFrame, scenario: Scenario) -> dict[str, Figure]:
     wtp = list(econ.willingness_to_pay_per_qaly)
     baseline = str(table["policy"].iloc[0])
     grid = np.linspace(0, max(50_000.0, 1.5 * max(wtp)), 101)
-    return {
+    out = {
         "ce_plane.png": plots.ce_plane(table, baseline, wtp).figure,
         "ceac.png": plots.acceptability(table, grid, wtp).figure,
     }
+    if evppi is not None and len(evppi):
+        out["evppi.png"] = plots.evppi_bars(evppi[evppi["threshold"] == wtp[0]]).figure
+    return out
 
 
 def power_figures(table: pd.DataFrame, scenario: Scenario) -> dict[str, Figure]:

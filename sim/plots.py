@@ -39,6 +39,7 @@ __all__ = [
     "published_against_simulated",
     "ce_plane",
     "acceptability",
+    "evppi_bars",
 ]
 
 _COLOURS = ["#1b6ca8", "#d1495b", "#2e933c", "#edae49", "#6c4f77"]
@@ -49,6 +50,11 @@ def _axes(ax: Axes | None, figsize: tuple[float, float] = (7, 4.5)) -> Axes:
     if ax is not None:
         return ax
     return Figure(figsize=figsize, layout="constrained").add_subplot()
+
+
+def _pounds(v: float, _pos: object = None) -> str:
+    """An axis tick in pounds: £1,200 or -£1,200."""
+    return f"-£{-v:,.0f}" if v < 0 else f"£{v:,.0f}"
 
 
 def _step(t: np.ndarray, s: np.ndarray, grid: np.ndarray) -> np.ndarray:
@@ -415,7 +421,7 @@ def ce_plane(
             label=f"£{lam:,.0f} per QALY",
         )
     ax.set_xlim(lo, hi)
-    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"£{v:,.0f}"))
+    ax.yaxis.set_major_formatter(FuncFormatter(_pounds))
     ax.axhline(0, color="0.6", linewidth=0.8)
     ax.axvline(0, color="0.6", linewidth=0.8)
     ax.set(
@@ -457,4 +463,27 @@ def acceptability(
     )
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
+    return ax
+
+
+def evppi_bars(evppi: pd.DataFrame, ax: Axes | None = None) -> Axes:
+    """EVPPI of each parameter (and group) at one threshold, largest first.
+
+    Each bar with its 95% interval (from the metamodel's SE), the EVPI for scale.
+    """
+    ax = _axes(ax, figsize=(9, 1.6 + 0.45 * len(evppi)))
+    e = evppi.sort_values("evppi")
+    y = np.arange(len(e))
+    ax.barh(y, e["evppi"], xerr=1.96 * e["se"], color=_COLOURS[0], alpha=0.8, capsize=3)
+    ax.set_yticks(y, e["parameter"], fontsize=8)
+    total = float(e["evpi"].iloc[0])
+    ax.axvline(total, color="black", linestyle="--", linewidth=1, label=f"EVPI £{total:,.0f}")
+    ax.xaxis.set_major_formatter(FuncFormatter(_pounds))
+    lam = float(e["threshold"].iloc[0])
+    ax.set(
+        xlabel="EVPPI: value of perfect information on the parameter",
+        title=f"Value of learning each parameter at £{lam:,.0f} per QALY (95% intervals)",
+    )
+    ax.grid(alpha=0.3, axis="x")
+    ax.legend(fontsize=8, loc="lower right")
     return ax

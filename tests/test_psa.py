@@ -205,3 +205,30 @@ def test_mistakes_are_one_line_with_exit_code_2(tmp_path) -> None:
         timeout=120,
     )
     assert res.returncode == 2 and "policy names must differ" in res.stderr
+
+
+def test_evppi_ranks_the_parameter_that_moves_the_decision_first() -> None:
+    from sim.studies.psa import evppi_table
+
+    s = service(UNCERTAIN)
+    res = psa(s, samples=40, replications=1, jobs=1)
+    e = evppi_table(res)
+    first = e[e["threshold"] == 20000]
+    assert list(first["parameter"]) == ["arms.peer.effect.hazard_ratio", "costs.ward_bed_day"]
+    assert (first["evpi"] == first["evpi"].iloc[0]).all()
+    # the ward's unit cost barely moves the incremental net benefit: EVPPI near nothing
+    ward = first.set_index("parameter").loc["costs.ward_bed_day"]
+    assert ward.evppi <= 3 * ward.se + 1e-6 * ward.evpi
+
+
+def test_the_net_benefit_decomposition_pairs_each_inner_replication() -> None:
+    s = service(UNCERTAIN)
+    res = psa(s, samples=6, replications=2, jobs=1)
+    dec = variance_decomposition(res).set_index(["policy", "outcome"])
+    row = dec.loc[("peer", "net_benefit_vs_control_at_20000")]
+    per = res.per_replication
+    nb = 20000 * per["qalys"] - per["cost"]
+    wide = nb.groupby([per["sample"], per["inner"], per["policy"]]).first().unstack()
+    inb = (wide["peer"] - wide["control"]).groupby(level="sample")
+    assert row.variance_of_set_means == pytest.approx(inb.mean().var(ddof=1))
+    assert row.monte_carlo_part == pytest.approx(inb.var(ddof=1).mean() / 2)

@@ -212,22 +212,28 @@ def evpi(nb: np.ndarray) -> float:
 def _gcv_fit(gam, y: np.ndarray, smoother):
     """The GAM fit whose penalty weight minimises generalized cross-validation.
 
+    None when statsmodels refuses every weight (it raises on a fit it finds perfect).
+
     A grid of weights, 0 and 10^-4 ... 10^8 times the variance of ``y`` (statsmodels'
     own ``select_penweight`` fails in 0.15: it reads an attribute the model lacks).
     """
     import warnings
+
+    from statsmodels.tools.sm_exceptions import PerfectSeparationError
 
     scale = float(np.var(y)) or 1.0
     best = None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # near-singular bases at the weakest penalties
         for w in (0.0, *(scale * 10.0**k for k in range(-4, 9))):
-            fit = gam(y, exog=np.ones((len(y), 1)), smoother=smoother, alpha=w).fit()
+            try:
+                fit = gam(y, exog=np.ones((len(y), 1)), smoother=smoother, alpha=w).fit()
+            except (PerfectSeparationError, np.linalg.LinAlgError):
+                continue  # statsmodels refuses a fit it finds perfect, or singular
             gcv = float(fit.gcv)
             if math.isfinite(gcv) and (best is None or gcv < best[0]):
                 best = (gcv, fit)
-    assert best is not None
-    return best[1]
+    return None if best is None else best[1]
 
 
 @dataclass(frozen=True)
@@ -263,6 +269,7 @@ def evppi(
     if x.ndim == 1:
         x = x[:, None]
     s, k = nb.shape
+    df = min(df, max(4, s // 4))  # no more basis functions than a few samples each
     inc = nb[:, 1:] - nb[:, [0]]  # net benefit relative to the first strategy
     fitted = np.zeros((s, k))
     sims = np.zeros((draws, s, k))
@@ -277,6 +284,10 @@ def evppi(
         xs = x[:, varying]
         smoother = BSplines(xs, df=[df] * xs.shape[1], degree=[3] * xs.shape[1])
         fit = _gcv_fit(GLMGam, y, smoother)
+        if fit is None:  # the parameters determine y exactly: E(y | phi) is y
+            fitted[:, j + 1] = y
+            sims[:, :, j + 1] = y
+            continue
         exog = fit.model.exog
         fitted[:, j + 1] = exog @ fit.params
         beta = rng.multivariate_normal(fit.params, fit.cov_params(), size=draws, method="eigh")

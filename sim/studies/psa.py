@@ -51,6 +51,7 @@ __all__ = [
     "psa_to_directory",
     "variance_decomposition",
     "decision_table",
+    "evppi_table",
 ]
 
 # outcome column <- metric of sim.analysis.tables (per replication and arm)
@@ -72,6 +73,7 @@ class PsaResult:
     parameters: pd.DataFrame  # one row per set, one column per uncertain path
     table: pd.DataFrame  # sample, policy, the parameters, the outcomes (means), replications
     per_replication: pd.DataFrame  # sample, inner, replication, policy, the outcomes
+    evppi: pd.DataFrame | None = None  # set by psa_to_directory (evppi_table)
 
 
 def _one(scenarios: tuple[Scenario, ...], draws: pd.DataFrame, inner: int, k: int) -> pd.DataFrame:
@@ -283,7 +285,9 @@ def _files(result: PsaResult, replications: int) -> dict[str, bytes]:
         out["variance.csv"] = csv(variance_decomposition(result))
     if sc.economics is not None and sc.costs is not None:
         out["decision.csv"] = csv(decision_table(result))
-        for name, fig in figures.psa_figures(result.table, sc).items():
+        evppi = result.evppi = evppi_table(result)
+        out["evppi.csv"] = csv(evppi)
+        for name, fig in figures.psa_figures(result.table, sc, evppi).items():
             out[name] = figures.png(fig)
     return out
 
@@ -302,9 +306,27 @@ def variance_decomposition(result: PsaResult) -> pd.DataFrame:
     r = int(per.groupby(["sample", "policy"]).size().min())
     if r < 2:
         raise ValueError("the decomposition needs at least 2 inner replications")
+    per = per.copy()
+    outcomes = list(OUTCOMES)
+    econ = result.scenario.economics
+    if econ is not None and result.scenario.costs is not None:
+        # what the decision turns on: each policy's net benefit over the first policy's,
+        # paired within each inner replication (common random numbers)
+        lam = econ.willingness_to_pay_per_qaly[0]
+        nb = lam * per["qalys"] - per["cost"]
+        first = per["policy"].iloc[0]
+        base = nb[per["policy"] == first].to_numpy()
+        key = per.loc[per["policy"] == first, ["sample", "inner"]].apply(tuple, axis=1)
+        lookup = dict(zip(key, base, strict=True))
+        name = f"net_benefit_vs_{first}_at_{lam:g}"
+        per[name] = nb - [lookup[k] for k in per[["sample", "inner"]].apply(tuple, axis=1)]
+        per.loc[per["policy"] == first, name] = np.nan
+        outcomes.append(name)
     rows = []
     for policy, g in per.groupby("policy", sort=False):
-        for outcome in OUTCOMES:
+        for outcome in outcomes:
+            if g[outcome].isna().all():
+                continue
             by_set = g.groupby("sample")[outcome]
             total = float(by_set.mean().var(ddof=1))
             noise = float(by_set.var(ddof=1).mean()) / r
@@ -321,6 +343,39 @@ def variance_decomposition(result: PsaResult) -> pd.DataFrame:
                 }
             )
     return pd.DataFrame(rows)
+
+
+def evppi_table(result: PsaResult) -> pd.DataFrame:
+    """EVPPI of each uncertain field, and of each multi-field entry as a group.
+
+    At each threshold: ``threshold``, ``parameter``, ``evppi``, ``se``, ``evpi``,
+    ``share`` (of the EVPI), in decreasing order within each threshold.
+    """
+    sc = result.scenario
+    econ = sc.economics
+    if econ is None or sc.costs is None or sc.uncertainty is None:
+        raise ConfigError(f"{sc.name}: EVPPI needs economics, costs and uncertainty blocks")
+    t = result.table
+    policies = list(dict.fromkeys(t["policy"]))
+    cost = t.pivot(index="sample", columns="policy", values="cost")[policies].to_numpy()
+    qalys = t.pivot(index="sample", columns="policy", values="qalys")[policies].to_numpy()
+    params = result.parameters
+    groups = [(c, [c]) for c in params.columns]
+    groups += [
+        (" + ".join(uncertainty.columns_of(p)), list(uncertainty.columns_of(p)))
+        for p in sc.uncertainty.parameters
+        if len(uncertainty.columns_of(p)) > 1
+    ]
+    rows = []
+    for lam in econ.willingness_to_pay_per_qaly:
+        nb = decision.net_benefit(cost, qalys, lam)
+        total = decision.evpi(nb)
+        part = []
+        for name, cols in groups:
+            e = decision.evppi(nb, params[cols].to_numpy(), seed=sc.seed % 2**32)
+            part.append((lam, name, e.value, e.se, total, e.value / total if total > 0 else np.nan))
+        rows += sorted(part, key=lambda r: -r[2])
+    return pd.DataFrame(rows, columns=["threshold", "parameter", "evppi", "se", "evpi", "share"])
 
 
 def decision_table(result: PsaResult) -> pd.DataFrame:
