@@ -290,12 +290,28 @@ def format_psa(result, reps: int) -> str:
             p = t.set_index("strategy")[f"p_cost_effective_at_{lam:g}"]
             best = p.idxmax()
             evpi = t[f"evpi_at_{lam:g}"].iloc[0]
+            per_person = t[f"evpi_per_person_at_{lam:g}"].iloc[0]
+            pop = f"evpi_population_at_{lam:g}"
+            over = (
+                f", £{t[pop].iloc[0]:,.0f} over {econ.decision_horizon_years} years' population"
+                if pop in t
+                else ""
+            )
             lines.append(
                 f"  at £{lam:,.0f}/QALY: probability cost-effective "
                 + ", ".join(f"{k} {v:.0%}" for k, v in p.items())
-                + f"; EVPI £{evpi:,.0f} for the period's population"
-                + f" (most likely best: {best})"
+                + f" (most likely best: {best}); EVPI £{evpi:,.0f} for the period's "
+                f"patients (£{per_person:,.2f} per person{over})"
             )
+        for r in t.itertuples():
+            if pd.notna(r.cost_per_readmission_averted):
+                c = r.cost_per_readmission_averted
+                each = f"saving £{-c:,.0f} per readmission averted" if c < 0 else f"£{c:,.0f} each"
+                base = result.table["policy"].iloc[0]
+                lines.append(
+                    f"  {r.strategy}: {r.readmissions_averted:,.0f} readmissions averted over "
+                    f"the period against {base}, {each}"
+                )
         if result.evppi is not None and len(result.evppi):
             lam = econ.willingness_to_pay_per_qaly[0]
             e = result.evppi[result.evppi["threshold"] == lam].head(5)

@@ -232,3 +232,29 @@ def test_the_net_benefit_decomposition_pairs_each_inner_replication() -> None:
     inb = (wide["peer"] - wide["control"]).groupby(level="sample")
     assert row.variance_of_set_means == pytest.approx(inb.mean().var(ddof=1))
     assert row.monte_carlo_part == pytest.approx(inb.var(ddof=1).mean() / 2)
+
+
+def test_the_decision_table_per_person_per_population_and_per_readmission() -> None:
+    from sim.analysis.decision import discounted_population
+
+    s = service(UNCERTAIN)
+    s = scenario_from_dict(
+        {**s.model_dump(mode="json"), "economics": {**ECONOMICS, "population_per_year": 500}}
+    )
+    res = psa(s, samples=8, replications=1, jobs=1)
+    table = decision_table(res).set_index("strategy")
+    t = res.table
+    evpi = table["evpi_at_20000"].iloc[0]
+    per_person = evpi / t["patients"].mean()
+    assert table["evpi_per_person_at_20000"].iloc[0] == pytest.approx(per_person)
+    want = per_person * discounted_population(500, 10, 0.035)
+    assert table["evpi_population_at_20000"].iloc[0] == pytest.approx(want)
+    means = t.groupby("policy")[["cost", "readmissions_per_year"]].mean()
+    years = s.feed.run_days / 365.25
+    averted = (
+        means.loc["control", "readmissions_per_year"] - means.loc["peer", "readmissions_per_year"]
+    ) * years
+    assert table.loc["peer", "readmissions_averted"] == pytest.approx(averted)
+    if averted > 0:
+        extra = means.loc["peer", "cost"] - means.loc["control", "cost"]
+        assert table.loc["peer", "cost_per_readmission_averted"] == pytest.approx(extra / averted)

@@ -906,6 +906,20 @@ class Economics(_Model):
         min_length=1,
         description="Thresholds for net monetary benefit, per QALY (NICE: 20,000-30,000).",
     )
+    population_per_year: float | None = Field(
+        default=None,
+        gt=0,
+        allow_inf_nan=False,
+        description="People the decision affects each year, for the population EVPI; "
+        "null = EVPI per person and for the measured period only.",
+    )
+    decision_horizon_years: int = Field(
+        default=10,
+        ge=1,
+        le=100,
+        description="Years the decision holds, for the population EVPI (each year's "
+        "cohort discounted at discount_rate_costs).",
+    )
 
 
 # ------------------------------------------------------------------------ calibration

@@ -62,6 +62,7 @@ OUTCOMES = {
     "bed_days_per_year": "ward_bed_days_per_year",
     "out_of_area_per_year": "out_of_area_per_year",
     "waiting_list_mean": "waiting_list_mean",
+    "patients": "patients",
 }
 
 
@@ -392,6 +393,24 @@ def decision_table(result: PsaResult) -> pd.DataFrame:
     cost = t.pivot(index="sample", columns="policy", values="cost")[policies].to_numpy()
     qalys = t.pivot(index="sample", columns="policy", values="qalys")[policies].to_numpy()
     inc = decision.incremental_analysis(policies, cost.mean(axis=0), qalys.mean(axis=0))
+    # for a planner without QALYs: cost per readmission averted against the first policy
+    # (discounted costs over the period; readmissions over it, undiscounted)
+    sc = result.scenario
+    w0 = sc.feed.warm_up_days if not sc.is_trial else 0.0  # type: ignore[union-attr]
+    years = (sc.end_day - w0) / 365.25
+    means = t.groupby("policy", sort=False)[["cost", "readmissions_per_year"]].mean()
+    first = policies[0]
+    averted = (means.loc[first, "readmissions_per_year"] - means["readmissions_per_year"]) * years
+    extra = means["cost"] - means.loc[first, "cost"]
+    per = (extra / averted).where(averted > 0)
+    inc["readmissions_averted"] = inc["strategy"].map(averted)
+    inc["cost_per_readmission_averted"] = inc["strategy"].map(per)
+    people = float(t["patients"].mean())
+    population = None
+    if econ.population_per_year is not None:
+        population = decision.discounted_population(
+            econ.population_per_year, econ.decision_horizon_years, econ.discount_rate_costs
+        )
     for lam in econ.willingness_to_pay_per_qaly:
         nb = decision.net_benefit(cost, qalys, lam)
         share = decision.ceac(cost, qalys, [lam])[0]
@@ -399,5 +418,9 @@ def decision_table(result: PsaResult) -> pd.DataFrame:
         prob = dict(zip(policies, share, strict=True))
         inc[f"nmb_at_{lam:g}"] = inc["strategy"].map(mean_nb)
         inc[f"p_cost_effective_at_{lam:g}"] = inc["strategy"].map(prob)
-        inc[f"evpi_at_{lam:g}"] = decision.evpi(nb)
+        evpi = decision.evpi(nb)
+        inc[f"evpi_at_{lam:g}"] = evpi
+        inc[f"evpi_per_person_at_{lam:g}"] = evpi / people if people > 0 else np.nan
+        if population is not None:
+            inc[f"evpi_population_at_{lam:g}"] = evpi / people * population
     return inc
