@@ -74,3 +74,26 @@ def test_cli_dask_workers_writes_the_same_files(tmp_path: Path) -> None:
         assert res.returncode == 0, res.stderr
     for f in ("summary.csv", "metrics.csv", "trial.csv", "timeseries.csv"):
         assert (tmp_path / "serial" / f).read_text() == (tmp_path / "dask" / f).read_text(), f
+
+
+def test_a_psa_on_dask_gives_the_serial_table(cluster) -> None:
+    from sim.studies.psa import psa
+
+    econ = {
+        "utilities": {
+            k: {"value": v, "source": "test"}
+            for k, v in (("community", 0.7), ("ward", 0.4), ("crt", 0.55))
+        }
+    }
+    unc = {
+        "parameters": [
+            {"dist": "gamma", "path": "costs.ward_bed_day", "mean": 700, "sd": 90, "source": "t"}
+        ]
+    }
+    s = scenario(
+        SERVICE, **{"feed.run_days": 150, "economics": econ, "costs": {}, "uncertainty": unc}
+    )
+    serial = psa(s, samples=4, replications=2, jobs=1)
+    on_dask = psa(s, samples=4, replications=2, dask=Dask(address=cluster.scheduler_address))
+    pd.testing.assert_frame_equal(serial.table, on_dask.table)
+    pd.testing.assert_frame_equal(serial.per_replication, on_dask.per_replication)
