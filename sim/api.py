@@ -40,7 +40,15 @@ from sim.results import RunResult
 from sim.runner import Dask, default_jobs, run_replications, stop_on_signals
 from sim.store import ReplicationStore
 
-__all__ = ["RunResult", "run", "replicate", "run_to_directory", "saved_on_stop", "size_warning"]
+__all__ = [
+    "RunResult",
+    "run",
+    "replicate",
+    "run_to_directory",
+    "open_store",
+    "saved_on_stop",
+    "size_warning",
+]
 
 
 def replicate(
@@ -257,19 +265,7 @@ def run_to_directory(
     n = replications if replications is not None else scenario.replications
     reps = list(range(n)) if isinstance(n, int) else list(n)
     jobs = jobs or default_jobs()
-    if resume:
-        if out is None:
-            raise OutputExists("resume: give the directory of the run to finish")
-        if out.exists():
-            raise OutputExists(f"{out}: this run has already finished")
-    else:
-        out = io.output_dir(out, scenario.name, force, started)
-    try:
-        store = ReplicationStore(out, resolved_yaml(scenario), resume, force)
-    except OutputExists:
-        raise
-    except OSError as exc:
-        raise UserError(f"{out}: cannot write the run directory ({exc.strerror})") from None
+    out, store = open_store(out, scenario.name, resolved_yaml(scenario), resume, force, started)
     # replications saved by an attempt without events are run again with --events
     saved = store.saved(reps, events=events, patients=False) if resume else {}
     warning = size_warning(scenario, len(reps) - len(saved), jobs)
@@ -310,6 +306,35 @@ def run_to_directory(
         raise UserError(f"{out}: cannot write the run directory ({exc.strerror})") from None
     store.remove()  # the run directory is in place: the saved batches are done with
     return result
+
+
+def open_store(
+    out: Path | None,
+    name: str,
+    marker: str,
+    resume: bool,
+    force: bool,
+    started: datetime,
+    tables: tuple[str, ...] | None = None,
+) -> tuple[Path, ReplicationStore]:
+    """The run directory and the store of its finished work, new or to resume.
+
+    ``marker`` (the resolved scenario, and whatever else fixes the run) must match an
+    interrupted run's to resume it.
+    """
+    if resume:
+        if out is None:
+            raise OutputExists("resume: give the directory of the run to finish")
+        if out.exists():
+            raise OutputExists(f"{out}: this run has already finished")
+    else:
+        out = io.output_dir(out, name, force, started)
+    try:
+        return out, ReplicationStore(out, marker, resume, force, tables)
+    except OutputExists:
+        raise
+    except OSError as exc:
+        raise UserError(f"{out}: cannot write the run directory ({exc.strerror})") from None
 
 
 @contextmanager

@@ -50,6 +50,15 @@ SERVICE: dict[str, Any] = {
 }
 
 
+# utilities for tests only (illustrative, not from a source)
+ECONOMICS: dict[str, Any] = {
+    "utilities": {
+        name: {"value": value, "source": "test"}
+        for name, value in (("community", 0.7), ("ward", 0.4), ("crt", 0.55))
+    }
+}
+
+
 def doc(base: dict[str, Any], **changes: Any) -> dict[str, Any]:
     """A deep copy of ``base`` with dotted-path changes: doc(TRIAL, **{"feed.n_patients": 5}).
 

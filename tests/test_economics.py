@@ -4,19 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from helpers import TRIAL, doc
+from helpers import ECONOMICS, TRIAL, doc
 
 from sim import api
 from sim.analysis.decision import discounted_stream
 from sim.config import scenario_from_dict
 
-ECONOMICS = {
-    "utilities": {
-        "community": {"value": 0.7, "source": "test"},
-        "ward": {"value": 0.4, "source": "test"},
-        "crt": {"value": 0.55, "source": "test"},
-    }
-}
 COSTS = {"peer_worker_hour": 40.0}
 
 

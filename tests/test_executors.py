@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
-from helpers import SERVICE, TRIAL, doc, scenario
+from helpers import ECONOMICS, SERVICE, TRIAL, doc, scenario
 
 from sim import api
 from sim.runner import Dask
@@ -79,12 +79,7 @@ def test_cli_dask_workers_writes_the_same_files(tmp_path: Path) -> None:
 def test_a_psa_on_dask_gives_the_serial_table(cluster) -> None:
     from sim.studies.psa import psa
 
-    econ = {
-        "utilities": {
-            k: {"value": v, "source": "test"}
-            for k, v in (("community", 0.7), ("ward", 0.4), ("crt", 0.55))
-        }
-    }
+    econ = ECONOMICS
     unc = {
         "parameters": [
             {"dist": "gamma", "path": "costs.ward_bed_day", "mean": 700, "sd": 90, "source": "t"}

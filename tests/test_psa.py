@@ -6,19 +6,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from helpers import SERVICE, doc
+from helpers import ECONOMICS, SERVICE, doc
 
 from sim import api
 from sim.config import scenario_from_dict
 from sim.studies.psa import OUTCOMES, decision_table, psa, variance_decomposition
-
-ECONOMICS = {
-    "utilities": {
-        "community": {"value": 0.7, "source": "test"},
-        "ward": {"value": 0.4, "source": "test"},
-        "crt": {"value": 0.55, "source": "test"},
-    }
-}
 
 
 def service(parameters: list[dict]):

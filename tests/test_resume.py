@@ -178,14 +178,9 @@ def test_serial_results_are_handed_on_in_batches_and_all_of_them() -> None:
 def test_an_interrupted_psa_resumes_to_the_same_tables(tmp_path: Path) -> None:
     # the PSA saves each parameter set's runs as they finish, like `run`: stopped by
     # Ctrl-C it says how to finish, and --resume gives the tables of an unbroken PSA
-    from helpers import SERVICE
+    from helpers import ECONOMICS, SERVICE
 
-    econ = {
-        "utilities": {
-            k: {"value": v, "source": "test"}
-            for k, v in (("community", 0.7), ("ward", 0.4), ("crt", 0.55))
-        }
-    }
+    econ = ECONOMICS
     unc = {
         "parameters": [
             {"dist": "gamma", "path": "costs.ward_bed_day", "mean": 700, "sd": 90, "source": "t"}

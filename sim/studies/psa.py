@@ -41,7 +41,6 @@ import pandas as pd
 from sim import provenance, uncertainty
 from sim.analysis import decision
 from sim.config import ConfigError, Scenario, number_keys, resolved_yaml
-from sim.errors import OutputExists, UserError
 from sim.runner import Dask, default_jobs, run_replications
 
 __all__ = [
@@ -197,27 +196,16 @@ def psa_to_directory(
     files, seed, samples and replications), giving the same tables (docs/outputs.md).
     """
     from sim import io
-    from sim.api import saved_on_stop
-    from sim.store import ReplicationStore
+    from sim.api import open_store, saved_on_stop
 
     started = datetime.now().astimezone()
     scenarios = (scenario, *whatifs)
     _check(scenarios, samples, replications)
-    if resume:
-        if out is None:
-            raise OutputExists("resume: give the directory of the run to finish")
-        if out.exists():
-            raise OutputExists(f"{out}: this run has already finished")
-    else:
-        out = io.output_dir(out, f"{scenario.name}-psa", force, started)
     marker = "".join(resolved_yaml(s) for s in scenarios)
     marker += f"# psa: {samples} parameter sets, {replications} inner replication(s)\n"
-    try:
-        store = ReplicationStore(out, marker, resume, force, tables=("psa",))
-    except OutputExists:
-        raise
-    except OSError as exc:
-        raise UserError(f"{out}: cannot write the run directory ({exc.strerror})") from None
+    out, store = open_store(
+        out, f"{scenario.name}-psa", marker, resume, force, started, tables=("psa",)
+    )
     total = samples * replications
     saved = store.saved(range(total)) if resume else {}
     if saved and report:
