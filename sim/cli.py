@@ -110,6 +110,15 @@ def _dask_options(f):
     )(f)
 
 
+def _resume_dir(out: Path | None, resume: Path | None) -> Path | None:
+    """The output directory of a command given ``--out`` and ``--resume``."""
+    if resume is None:
+        return out
+    if out is not None and out != resume:
+        raise UserError("--resume DIR is the run directory: do not give another --out")
+    return resume
+
+
 def _out_option(default: str):
     return click.option(
         "--out",
@@ -229,10 +238,7 @@ def run(
     if seed is not None:
         scenario = variant(scenario, {"seed": seed}, "--seed")
     replications = [only] if only is not None else list(range(reps or scenario.replications))
-    if resume is not None:
-        if out is not None and out != resume:
-            raise UserError("--resume DIR is the run directory: do not give another --out")
-        out = resume
+    out = _resume_dir(out, resume)
     extra = ([f"--seed {seed}"] if seed is not None else []) + ([f"--reps {reps}"] if reps else [])
     ctx.meta["resume_command"] = lambda d: " ".join(
         ["crisis-sim run", file, "--resume", str(d), *extra]
@@ -373,10 +379,7 @@ def psa(
     scenarios = [load_scenario(f) for f in (file, *whatifs)]
     if seed is not None:
         scenarios = [variant(s, {"seed": seed}, "--seed") for s in scenarios]
-    if resume is not None:
-        if out is not None and out != resume:
-            raise UserError("--resume DIR is the run directory: do not give another --out")
-        out = resume
+    out = _resume_dir(out, resume)
     extra = [f"--samples {samples}", f"--reps {reps}"] + (
         [f"--seed {seed}"] if seed is not None else []
     )

@@ -251,7 +251,6 @@ def psa_to_directory(
 def _files(result: PsaResult, replications: int) -> dict[str, bytes]:
     """The PSA directory's files: tables as CSV, figures as PNG."""
     from sim import figures
-    from sim.config import resolved_yaml as _resolved
 
     def csv(frame: pd.DataFrame) -> bytes:
         return frame.to_csv(index=False).encode()
@@ -265,7 +264,7 @@ def _files(result: PsaResult, replications: int) -> dict[str, bytes]:
         ]
     )
     out = {
-        "scenario.resolved.yaml": _resolved(sc).encode(),
+        "scenario.resolved.yaml": resolved_yaml(sc).encode(),
         "psa.csv": csv(result.table),
         "psa_replications.csv": csv(result.per_replication),
         "parameters.csv": csv(params),
@@ -334,6 +333,14 @@ def variance_decomposition(result: PsaResult) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _cost_and_qalys(table: pd.DataFrame) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """The policies in order, and cost and QALYs as (sets, policies) arrays."""
+    policies = list(dict.fromkeys(table["policy"]))
+    cost = table.pivot(index="sample", columns="policy", values="cost")[policies]
+    qalys = table.pivot(index="sample", columns="policy", values="qalys")[policies]
+    return policies, cost.to_numpy(), qalys.to_numpy()
+
+
 def evppi_table(result: PsaResult) -> pd.DataFrame:
     """EVPPI of each uncertain field, and of each multi-field entry as a group.
 
@@ -345,9 +352,7 @@ def evppi_table(result: PsaResult) -> pd.DataFrame:
     if econ is None or sc.costs is None or sc.uncertainty is None:
         raise ConfigError(f"{sc.name}: EVPPI needs economics, costs and uncertainty blocks")
     t = result.table
-    policies = list(dict.fromkeys(t["policy"]))
-    cost = t.pivot(index="sample", columns="policy", values="cost")[policies].to_numpy()
-    qalys = t.pivot(index="sample", columns="policy", values="qalys")[policies].to_numpy()
+    policies, cost, qalys = _cost_and_qalys(t)
     params = result.parameters
     groups = [(c, [c]) for c in params.columns]
     groups += [
@@ -377,9 +382,7 @@ def decision_table(result: PsaResult) -> pd.DataFrame:
     if econ is None or result.scenario.costs is None:
         raise ConfigError(f"{result.scenario.name}: a decision table needs economics and costs")
     t = result.table
-    policies = list(dict.fromkeys(t["policy"]))
-    cost = t.pivot(index="sample", columns="policy", values="cost")[policies].to_numpy()
-    qalys = t.pivot(index="sample", columns="policy", values="qalys")[policies].to_numpy()
+    policies, cost, qalys = _cost_and_qalys(t)
     inc = decision.incremental_analysis(policies, cost.mean(axis=0), qalys.mean(axis=0))
     # for a planner without QALYs: cost per readmission averted against the first policy
     # (discounted costs over the period; readmissions over it, undiscounted)
