@@ -11,6 +11,11 @@ correlation matrix (a Gaussian copula: each margin normal, jointly correlated).
 :func:`apply` makes the scenario at one set through :func:`sim.config.variant`, so a
 set is held to every rule a scenario file is.
 
+A path may hold ``*`` for "every item of this list": ``arms.*.effect.hazard_ratio`` is
+one uncertain quantity (CORE's hazard ratio, say) shared by every arm that has the
+field, so that a what-if whose policies have other names than the base's takes the same
+draw (:func:`matches`).
+
 Parameterisations (Briggs, Claxton and Sculpher, *Decision Modelling for Health Economic
 Evaluation*, 2006, ch. 4): gamma by method of moments (shape (mean/sd)^2, scale
 sd^2/mean); lognormal from the value's mean and SD (log-SD sqrt(ln(1 + sd^2/mean^2)),
@@ -40,12 +45,12 @@ from sim.config import (
     RatioCIDist,
     Scenario,
     UniformDist,
-    number_keys,
+    field_keys,
     variant,
 )
 from sim.rng import study_stream
 
-__all__ = ["columns", "columns_of", "describe", "check_paths", "draw", "apply"]
+__all__ = ["columns", "columns_of", "describe", "matches", "check_paths", "draw", "apply"]
 
 Z975 = 1.959963984540054
 
@@ -107,22 +112,57 @@ def describe(p) -> str:
     return "Dirichlet(" + ", ".join(f"{a:g}" for a in p.alpha) + ")"
 
 
-def check_paths(scenario: Scenario, source: str) -> None:
-    """Every path of the uncertainty block names a number of the scenario."""
-    if scenario.uncertainty is None:
+def matches(doc, dotted: str) -> list[str]:
+    """The concrete dotted paths (list items by index) of the numbers ``dotted`` names.
+
+    ``*`` stands for every item of a list; items without the rest of the path are
+    skipped. Without ``*``: the one path, or nothing if it names no number.
+    """
+    out: list[str] = []
+
+    def walk(node, parts: list[str], prefix: tuple[str, ...]) -> None:
+        if not parts:
+            if isinstance(node, int | float) and not isinstance(node, bool):
+                out.append(".".join(prefix))
+            return
+        head, rest = parts[0], parts[1:]
+        if head == "*":
+            if isinstance(node, list):
+                for i, item in enumerate(node):
+                    walk(item, rest, (*prefix, str(i)))
+            return
+        try:
+            (key,) = field_keys(node, head)
+        except (KeyError, TypeError, AttributeError):
+            return
+        walk(node[key], rest, (*prefix, str(key)))
+
+    walk(doc, dotted.split("."), ())
+    return out
+
+
+def check_paths(scenario: Scenario, source: str, base: Scenario | None = None) -> None:
+    """Every path of the uncertainty block names a number of the scenario.
+
+    With ``base`` (a what-if receiving the base's parameter sets), the base's block is
+    checked against this scenario, and a path with ``*`` may match nothing: the
+    quantity plays no part in this file.
+    """
+    block = (base or scenario).uncertainty
+    if block is None:
         raise ConfigError(f"{source}: uncertainty: the scenario declares no uncertainty block")
     doc = scenario.model_dump(mode="json")
-    for i, p in enumerate(scenario.uncertainty.parameters):
+    for i, p in enumerate(block.parameters):
         paths = columns_of(p)
         for j, path in enumerate(paths):
-            try:
-                number_keys(doc, path)
-            except (KeyError, TypeError):
-                where = f"paths.{j}" if len(paths) > 1 or hasattr(p, "paths") else "path"
-                raise ConfigError(
-                    f"{source}: uncertainty.parameters.{i}.{where} = {path!r}: names no "
-                    "number in the scenario"
-                ) from None
+            if matches(doc, path) or (base is not None and "*" in path.split(".")):
+                continue
+            where = f"paths.{j}" if hasattr(p, "paths") else "path"
+            raise ConfigError(
+                f"{source}: uncertainty.parameters.{i}.{where} = {path!r}: names no number "
+                "in the scenario"
+                + (" (psa applies the base's parameter sets to every file)" if base else "")
+            )
 
 
 def _ppf(p, u: np.ndarray) -> np.ndarray:
@@ -198,12 +238,16 @@ def _root(correlation) -> np.ndarray:
 
 
 def apply(scenario: Scenario, values: Mapping[str, float], source: str = "<psa>") -> Scenario:
-    """The scenario at one parameter set (whole-number fields rounded), validated."""
+    """The scenario at one parameter set (whole-number fields rounded), validated.
+
+    A path with ``*`` sets every field it matches to the same value.
+    """
     doc = scenario.model_dump(mode="json")
     changes = {}
     for path, v in values.items():
-        current = doc
-        for k in number_keys(doc, path):
-            current = current[k]
-        changes[path] = int(round(v)) if isinstance(current, int) else float(v)
+        for concrete in matches(doc, path):
+            current = doc
+            for k in field_keys(doc, concrete):
+                current = current[k]
+            changes[concrete] = int(round(v)) if isinstance(current, int) else float(v)
     return variant(scenario, changes, source)

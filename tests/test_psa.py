@@ -250,3 +250,23 @@ def test_the_decision_table_per_person_per_population_and_per_readmission() -> N
     if averted > 0:
         extra = means.loc["peer", "cost"] - means.loc["control", "cost"]
         assert table.loc["peer", "cost_per_readmission_averted"] == pytest.approx(extra / averted)
+
+
+def test_a_whatif_with_its_own_policy_names_takes_the_base_draws_through_a_star() -> None:
+    shared = [{**UNCERTAIN[0], "path": "arms.*.effect.hazard_ratio"}, UNCERTAIN[1]]
+    base = service(shared)
+    d = base.model_dump(mode="json")
+    d["name"] = "more"
+    d["arms"] = [{**d["arms"][1], "name": "peer_more"}]
+    d["peer_workers"]["count"] = 2 * d["peer_workers"]["count"]
+    whatif = scenario_from_dict(d)
+    r = psa(base, samples=3, replications=1, jobs=1, whatifs=(whatif,))
+    assert list(r.table["policy"].unique()) == ["control", "peer", "peer_more"]
+    # each set's hazard ratio reached both files' peer-support arms: the two policies
+    # differ only by the number of workers
+    hr = r.parameters["arms.*.effect.hazard_ratio"]
+    assert hr.nunique() == 3
+    # a what-if missing an exact path of the base is refused, saying why
+    exact = service([UNCERTAIN[0], UNCERTAIN[1]])
+    with pytest.raises(Exception, match="more: uncertainty.parameters.0.path.*every file"):
+        psa(exact, samples=3, replications=1, jobs=1, whatifs=(whatif,))

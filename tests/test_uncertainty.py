@@ -257,3 +257,31 @@ def test_a_calibration_gives_its_fitted_values_as_an_uncertainty_entry() -> None
         correlation=np.array([[1.0]]),
     )
     assert one.uncertainty_entry("x")["dist"] == "normal"
+
+
+def test_a_star_matches_every_item_that_has_the_field() -> None:
+    shared = {
+        "dist": "ratio_ci",
+        "path": "arms.*.effect.hazard_ratio",
+        "value": 0.71,
+        "ci_low": 0.52,
+        "ci_high": 0.97,
+        "source": "test",
+    }
+    s = scenario_from_dict(doc(TRIAL, uncertainty={"parameters": [shared]}))
+    d = s.model_dump(mode="json")
+    # the control arm has no hazard ratio: only the peer arm's field is matched
+    assert uncertainty.matches(d, "arms.*.effect.hazard_ratio") == ["arms.1.effect.hazard_ratio"]
+    assert uncertainty.matches(d, "arms.peer.effect.hazard_ratio") == [
+        "arms.1.effect.hazard_ratio"
+    ]
+    assert uncertainty.matches(d, "arms.*.effect.no_such_field") == []
+    assert uncertainty.matches(d, "acute_care.ward") == []  # a block, not a number
+    uncertainty.check_paths(s, "s.yaml")
+    at = uncertainty.apply(s, {"arms.*.effect.hazard_ratio": 0.5})
+    assert at.arms[1].effect.hazard_ratio == 0.5 and at.arms[0].effect.mechanism == "none"
+    # in the base, a * that matches nothing is a mistake, named by its place
+    bad = {"parameters": [{**shared, "path": "arms.*.effect.hazard_ratios"}]}
+    s = scenario_from_dict(doc(TRIAL, uncertainty=bad))
+    with pytest.raises(ConfigError, match=r"parameters.0.path = 'arms.\*.effect.hazard_ratios'"):
+        uncertainty.check_paths(s, "s.yaml")

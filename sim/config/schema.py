@@ -986,7 +986,10 @@ class Calibration(_Model):
 
 
 # ------------------------------------------------------------------------ uncertainty
-_PATH = "Dotted path of a number in this scenario (list items by index or name)."
+_PATH = (
+    "Dotted path of a number in this scenario (list items by index or name; * for every "
+    "item that has the field: arms.*.effect.hazard_ratio)."
+)
 _SOURCE = "Where the distribution comes from (a citation, or ASSUMPTION and why)."
 Source = Annotated[str, Field(min_length=1, description=_SOURCE)]
 

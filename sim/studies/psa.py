@@ -40,7 +40,7 @@ import pandas as pd
 
 from sim import provenance, uncertainty
 from sim.analysis import decision
-from sim.config import ConfigError, Scenario, number_keys, resolved_yaml
+from sim.config import ConfigError, Scenario, resolved_yaml
 from sim.runner import Dask, default_jobs, run_replications
 
 __all__ = [
@@ -122,15 +122,7 @@ def _check(scenarios: Sequence[Scenario], samples: int, replications: int) -> No
             "psa: policy names must differ across the files (rename the what-if's arms)"
         )
     for other in scenarios[1:]:  # the base's parameter sets must mean something there
-        doc = other.model_dump(mode="json")
-        for path in uncertainty.columns(base):
-            try:
-                number_keys(doc, path)
-            except (KeyError, TypeError):
-                raise ConfigError(
-                    f"{other.name}: {path}: the base's uncertain field is not in this "
-                    "what-if (psa applies the base's parameter sets to every file)"
-                ) from None
+        uncertainty.check_paths(other, other.name, base=base)
 
 
 def _assemble(
