@@ -340,6 +340,13 @@ def calibrate(
     show_default=True,
     help="Inner replications per parameter set (2 or more to measure Monte Carlo noise).",
 )
+@click.option(
+    "--dsa-reps",
+    type=click.IntRange(min=0),
+    default=10,
+    show_default=True,
+    help="Replications per variant of the one-way sensitivity analysis (tornado); 0: none.",
+)
 @click.option("--seed", type=click.IntRange(min=0, max=2**63 - 1), help="Override the root seed.")
 @_out_option("runs/<scenario>-psa-<timestamp>")
 @_work_options
@@ -356,6 +363,7 @@ def psa(
     whatifs: tuple[str, ...],
     samples: int,
     reps: int,
+    dsa_reps: int,
     seed: int | None,
     out: Path | None,
     jobs: int | None,
@@ -370,29 +378,33 @@ def psa(
     Draws --samples parameter sets from FILE's uncertainty block, runs every policy at
     each under common random numbers, and writes the table (psa.csv), the decision
     (decision.csv: incremental analysis, net benefit, probability cost-effective, EVPI),
-    the Monte Carlo share (variance.csv, with --reps 2 or more) and the figures. Work is
-    saved as it finishes; an interrupted PSA is finished with --resume DIR.
+    the Monte Carlo share (variance.csv, with --reps 2 or more), the EVPPI of each
+    field (evppi.csv) and the figures; then a one-way sensitivity analysis, each field at
+    its 2.5th and 97.5th percentiles (dsa.csv, tornado.csv, tornado.png). Work is saved
+    as it finishes; an interrupted PSA is finished with --resume DIR.
     """
-    from sim import console
+    from sim import console, uncertainty
     from sim.studies.psa import psa_to_directory
 
     scenarios = [load_scenario(f) for f in (file, *whatifs)]
     if seed is not None:
         scenarios = [variant(s, {"seed": seed}, "--seed") for s in scenarios]
     out = _resume_dir(out, resume)
-    extra = [f"--samples {samples}", f"--reps {reps}"] + (
+    extra = [f"--samples {samples}", f"--reps {reps}", f"--dsa-reps {dsa_reps}"] + (
         [f"--seed {seed}"] if seed is not None else []
     )
     ctx.meta["resume_command"] = lambda d: " ".join(
         ["crisis-sim psa", file, *whatifs, "--resume", str(d), *extra]
     )
-    bar = _progress(samples * reps, f"{scenarios[0].name}: parameter sets", quiet)
+    one_way = (1 + 2 * len(uncertainty.columns(scenarios[0]))) * dsa_reps
+    bar = _progress(samples * reps + one_way, f"{scenarios[0].name}: PSA and one-way runs", quiet)
     with bar, _executor(scheduler, dask_workers) as dask:
         result, written = psa_to_directory(
             scenarios[0],
             out,
             samples=samples,
             replications=reps,
+            dsa_replications=dsa_reps,
             whatifs=scenarios[1:],
             jobs=jobs,
             resume=resume is not None,

@@ -312,9 +312,15 @@ def format_psa(result, reps: int) -> str:
                     f"  {r.strategy}: {r.readmissions_averted:,.0f} readmissions averted over "
                     f"the period against {base}, {each}"
                 )
-        if result.evppi is not None and len(result.evppi):
-            lam = econ.willingness_to_pay_per_qaly[0]
-            e = result.evppi[result.evppi["threshold"] == lam].head(5)
+        lam = econ.willingness_to_pay_per_qaly[0]
+        e = pd.DataFrame() if result.evppi is None else result.evppi
+        e = e[e["threshold"] == lam].head(5) if len(e) else e
+        if len(e) and not e["evpi"].iloc[0] > 0:
+            lines.append(
+                f"  no value of information at £{lam:,.0f}/QALY: the same policy is best "
+                "in every parameter set (EVPI 0), so there is no EVPPI to rank"
+            )
+        elif len(e):
             lines.append(
                 f"  worth learning most (EVPPI at £{lam:,.0f}/QALY, share of the EVPI): "
                 + "; ".join(
@@ -324,6 +330,20 @@ def format_psa(result, reps: int) -> str:
             )
     else:
         lines.append("(no economics and costs blocks: no decision table)")
+    if result.dsa is not None and len(result.dsa.tornado):
+        bars = result.dsa.tornado
+        what = bars["comparison"].iloc[0]
+        money = "net benefit" in what
+        fmt = (lambda v: f"-£{-v:,.0f}" if v < 0 else f"£{v:,.0f}") if money else "{:,.1f}".format
+        lines.append(
+            f"\nOne-way sensitivity ({what}; base case {fmt(bars['base'].iloc[0])}), "
+            "widest first (tornado.png):"
+        )
+        for r in bars.head(5).itertuples():
+            lines.append(
+                f"  {r.field}: {fmt(r.outcome_at_low)} at {r.low_value:,.4g}, "
+                f"{fmt(r.outcome_at_high)} at {r.high_value:,.4g}"
+            )
     if reps > 1:
         dec = variance_decomposition(result)
         inb = dec["outcome"].str.startswith("net_benefit_vs_")

@@ -118,6 +118,11 @@ def psa_figures(
     return out
 
 
+def tornado_figure(bars: pd.DataFrame) -> Figure:
+    """``psa``: the one-way analysis's tornado."""
+    return plots.tornado(bars).figure
+
+
 def power_figures(table: pd.DataFrame, scenario: Scenario) -> dict[str, Figure]:
     """``power``: power against trial size, the published trial's size marked."""
     pub = scenario.outcomes.published

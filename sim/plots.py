@@ -53,8 +53,11 @@ def _axes(ax: Axes | None, figsize: tuple[float, float] = (7, 4.5)) -> Axes:
 
 
 def _pounds(v: float, _pos: object = None) -> str:
-    """An axis tick in pounds: £1,200 or -£1,200."""
-    return f"-£{-v:,.0f}" if v < 0 else f"£{v:,.0f}"
+    """An axis tick in pounds: £1,200 or -£1,200; millions as £1.5m."""
+    sign, a = ("-" if v < 0 else ""), abs(v)
+    if a >= 1e6:
+        return f"{sign}£{a / 1e6:,.3g}m"
+    return f"{sign}£{a:,.0f}"
 
 
 def _step(t: np.ndarray, s: np.ndarray, grid: np.ndarray) -> np.ndarray:
@@ -483,6 +486,41 @@ def evppi_bars(evppi: pd.DataFrame, ax: Axes | None = None) -> Axes:
     ax.set(
         xlabel="EVPPI: value of perfect information on the parameter",
         title=f"Value of learning each parameter at £{lam:,.0f} per QALY (95% intervals)",
+    )
+    ax.grid(alpha=0.3, axis="x")
+    ax.legend(fontsize=8, loc="lower right")
+    return ax
+
+
+def tornado(bars: pd.DataFrame, ax: Axes | None = None) -> Axes:
+    """One-way sensitivity: the outcome at each field's 2.5th and 97.5th percentiles.
+
+    One bar per field from the base case to each end, widest on top, the field's two
+    values under its name; the base case as a vertical line.
+    """
+    ax = _axes(ax, figsize=(9, 1.8 + 0.42 * len(bars)))
+    b = bars.iloc[::-1].reset_index(drop=True)  # widest at the top
+    base = float(b["base"].iloc[0])
+    y = np.arange(len(b))
+    for side, colour, label in (
+        ("low", _COLOURS[0], "field at its 2.5th percentile"),
+        ("high", _COLOURS[1], "field at its 97.5th percentile"),
+    ):
+        out = b[f"outcome_at_{side}"].to_numpy()
+        ax.barh(y, out - base, left=base, color=colour, alpha=0.75, height=0.6, label=label)
+    names = [
+        f"{f}\n{lo:,.4g} to {hi:,.4g}"
+        for f, lo, hi in zip(b["field"], b["low_value"], b["high_value"], strict=True)
+    ]
+    ax.axvline(base, color="black", linewidth=1)
+    ax.set_yticks(y, names, fontsize=8)
+    what = str(b["comparison"].iloc[0])
+    if "net benefit" in what:
+        ax.xaxis.set_major_formatter(FuncFormatter(_pounds))
+    ax.axvline(0, color="0.5", linestyle=":", linewidth=0.8)
+    ax.set(
+        xlabel=f"{what}\n(over the measured period, all patients; line: base case)",
+        title="One-way sensitivity analysis (each field alone, others at base case)",
     )
     ax.grid(alpha=0.3, axis="x")
     ax.legend(fontsize=8, loc="lower right")

@@ -46,11 +46,21 @@ from sim.config import (
     Scenario,
     UniformDist,
     field_keys,
+    get_field,
     variant,
 )
 from sim.rng import study_stream
 
-__all__ = ["columns", "columns_of", "describe", "matches", "check_paths", "draw", "apply"]
+__all__ = [
+    "columns",
+    "columns_of",
+    "describe",
+    "matches",
+    "check_paths",
+    "draw",
+    "apply",
+    "one_way",
+]
 
 Z975 = 1.959963984540054
 
@@ -235,6 +245,53 @@ def _root(correlation) -> np.ndarray:
     except np.linalg.LinAlgError:
         w, v = np.linalg.eigh(c)
         return v * np.sqrt(np.clip(w, 0.0, None))
+
+
+def _marginal_ppf(p, i: int, q: np.ndarray) -> np.ndarray:
+    """Quantiles ``q`` of the ``i``-th field of an entry, on its own (its margin)."""
+    if isinstance(p, MultivariateNormalDist):
+        return stats.norm.ppf(q, p.mean[i], p.sd[i])
+    if isinstance(p, DirichletDist):  # a Dirichlet share is beta(a_i, sum - a_i)
+        return stats.beta.ppf(q, p.alpha[i], sum(p.alpha) - p.alpha[i])
+    return _ppf(p, q)
+
+
+def one_way(scenario: Scenario, q: float = 0.025) -> list[tuple[str, float, float, dict]]:
+    """One-way sensitivity analysis: each uncertain field at its ``q`` and ``1 - q`` quantile.
+
+    A list of (field, quantile, value, changes), ``changes`` being what :func:`apply`
+    takes: the field at the quantile of its own distribution, every other field at the
+    scenario's value. Fields drawn together keep their rules: the other shares of a
+    Dirichlet are rescaled, in proportion, to sum to one with it; the other fields of
+    a multivariate normal move to their mean given it (the conditional mean).
+    """
+    block = scenario.uncertainty
+    if block is None:
+        raise ConfigError(f"{scenario.name}: uncertainty: the scenario declares no uncertainty block")
+    doc = scenario.model_dump(mode="json")
+
+    def now(path: str) -> float:
+        return float(get_field(doc, field_keys(doc, matches(doc, path)[0])))
+
+    out = []
+    for p in block.parameters:
+        paths = columns_of(p)
+        for i, path in enumerate(paths):
+            for quantile in (q, 1 - q):
+                v = float(_marginal_ppf(p, i, np.array([quantile]))[0])
+                changes = {path: v}
+                if isinstance(p, DirichletDist):
+                    rest = {o: now(o) for o in paths if o != path}
+                    total = sum(rest.values())
+                    for o, share in rest.items():
+                        changes[o] = (1 - v) * share / total if total > 0 else (1 - v) / len(rest)
+                elif isinstance(p, MultivariateNormalDist):
+                    z = (v - p.mean[i]) / p.sd[i]
+                    for j, o in enumerate(paths):
+                        if j != i:
+                            changes[o] = p.mean[j] + p.correlation[j][i] * p.sd[j] * z
+                out.append((path, quantile, v, changes))
+    return out
 
 
 def apply(scenario: Scenario, values: Mapping[str, float], source: str = "<psa>") -> Scenario:

@@ -76,7 +76,7 @@ def test_cli_dask_workers_writes_the_same_files(tmp_path: Path) -> None:
         assert (tmp_path / "serial" / f).read_text() == (tmp_path / "dask" / f).read_text(), f
 
 
-def test_a_psa_on_dask_gives_the_serial_table(cluster) -> None:
+def test_a_psa_and_its_one_way_analysis_on_dask_give_the_serial_tables(cluster) -> None:
     from sim.studies.psa import psa
 
     econ = ECONOMICS
@@ -92,3 +92,10 @@ def test_a_psa_on_dask_gives_the_serial_table(cluster) -> None:
     on_dask = psa(s, samples=4, replications=2, dask=Dask(address=cluster.scheduler_address))
     pd.testing.assert_frame_equal(serial.table, on_dask.table)
     pd.testing.assert_frame_equal(serial.per_replication, on_dask.per_replication)
+    # and the one-way analysis
+    from sim.studies.dsa import dsa
+
+    serial = dsa(s, replications=2, jobs=1)
+    on_dask = dsa(s, replications=2, dask=Dask(address=cluster.scheduler_address))
+    pd.testing.assert_frame_equal(serial.table, on_dask.table)
+    pd.testing.assert_frame_equal(serial.tornado, on_dask.tornado)

@@ -122,6 +122,8 @@ def test_the_command_writes_the_tables_and_figures(tmp_path) -> None:
             "6",
             "--reps",
             "2",
+            "--dsa-reps",
+            "2",
             "--out",
             str(out),
             "--jobs",
@@ -133,8 +135,12 @@ def test_the_command_writes_the_tables_and_figures(tmp_path) -> None:
     )
     assert res.returncode == 0, res.stderr
     assert "probability cost-effective" in res.stdout and "Monte Carlo noise" in res.stdout
+    assert "One-way sensitivity" in res.stdout
     names = {p.name for p in out.iterdir()}
     assert {
+        "dsa.csv",
+        "tornado.csv",
+        "tornado.png",
         "psa.csv",
         "psa_replications.csv",
         "decision.csv",
@@ -270,3 +276,95 @@ def test_a_whatif_with_its_own_policy_names_takes_the_base_draws_through_a_star(
     exact = service([UNCERTAIN[0], UNCERTAIN[1]])
     with pytest.raises(Exception, match="more: uncertainty.parameters.0.path.*every file"):
         psa(exact, samples=3, replications=1, jobs=1, whatifs=(whatif,))
+
+
+def test_one_way_variants_sit_at_each_fields_percentiles() -> None:
+    from scipy import stats
+
+    from sim import uncertainty
+
+    shares = {
+        "dist": "dirichlet",
+        "paths": ["population.risk_groups.0.share", "population.risk_groups.1.share"],
+        "alpha": [70, 30],
+        "source": "test",
+    }
+    joint = {
+        "dist": "multivariate_normal",
+        "paths": ["costs.ward_bed_day", "costs.crt_contact"],
+        "mean": [700, 350],
+        "sd": [70, 35],
+        "correlation": [[1, 0.5], [0.5, 1]],
+        "source": "test",
+    }
+    d = doc(SERVICE, **{"feed.run_days": 200, "economics": ECONOMICS, "costs": {}})
+    d["population"] = {
+        "risk_groups": [
+            {"name": "low", "share": 0.6, "hazard_ratio": 1.0},
+            {"name": "high", "share": 0.4, "hazard_ratio": 2.0},
+        ]
+    }
+    d["uncertainty"] = {"parameters": [UNCERTAIN[0], shares, joint]}
+    s = scenario_from_dict(d)
+    plan = uncertainty.one_way(s)
+    assert [(f, q) for f, q, _, _ in plan] == [
+        (f, q)
+        for f in [
+            "arms.peer.effect.hazard_ratio",
+            *shares["paths"],
+            *joint["paths"],
+        ]
+        for q in (0.025, 0.975)
+    ]
+    by = {(f, q): (v, c) for f, q, v, c in plan}
+    sigma = (np.log(0.98) - np.log(0.5)) / (2 * 1.959963984540054)
+    v, c = by[("arms.peer.effect.hazard_ratio", 0.025)]
+    assert v == pytest.approx(0.7 * np.exp(-1.959963984540054 * sigma)) and c == {
+        "arms.peer.effect.hazard_ratio": v
+    }
+    # a Dirichlet share at its beta margin's percentile; the other share makes up the rest
+    v, c = by[("population.risk_groups.0.share", 0.975)]
+    assert v == pytest.approx(stats.beta.ppf(0.975, 70, 30))
+    assert c["population.risk_groups.1.share"] == pytest.approx(1 - v)
+    # a correlated field at its normal margin's percentile, the other at its conditional mean
+    v, c = by[("costs.ward_bed_day", 0.975)]
+    assert v == pytest.approx(700 + 1.959963984540054 * 70)
+    assert c["costs.crt_contact"] == pytest.approx(350 + 0.5 * 35 * 1.959963984540054)
+    at = uncertainty.apply(s, c)  # every variant is a valid scenario
+    assert sum(g.share for g in at.population.risk_groups) == pytest.approx(1)
+
+
+def test_the_one_way_table_is_plain_runs_and_the_tornado_follows_from_it() -> None:
+    from sim import uncertainty
+    from sim.studies.dsa import BASE, dsa
+
+    s = service(UNCERTAIN)
+    r = dsa(s, replications=2, jobs=1)
+    t = r.table
+    assert len(t) == (1 + 2 * 2) * 2  # (base + 2 fields x 2 ends) x 2 policies
+    # the base case is the scenario's replications 0 and 1, the same draws for every variant
+    plain = api.run(s, replications=2, jobs=1).metrics
+    costs = plain[plain["metric"] == "cost_discounted"].groupby("arm", sort=False)["value"].mean()
+    base = t[t["field"] == BASE].set_index("policy")
+    assert base["cost"].to_dict() == pytest.approx(costs.to_dict(), rel=1e-12)
+    field, q, v, changes = uncertainty.one_way(s)[3]  # the bed-day cost at its 97.5th
+    high = api.run(uncertainty.apply(s, changes), replications=2, jobs=1).metrics
+    want = high[high["metric"] == "cost_discounted"].groupby("arm", sort=False)["value"].mean()
+    got = t[(t["field"] == field) & (t["quantile"] == q)].set_index("policy")["cost"]
+    assert got.to_dict() == pytest.approx(want.to_dict(), rel=1e-12)
+    # the tornado recomputed from the table: INB of peer vs control at the first threshold
+    lam = s.economics.willingness_to_pay_per_qaly[0]
+    nmb = t.assign(nmb=lam * t["qalys"] - t["cost"]).set_index(["field", "quantile", "policy"])[
+        "nmb"
+    ]
+    bars = r.tornado.set_index("field")
+    for f in ("arms.peer.effect.hazard_ratio", "costs.ward_bed_day"):
+        lo, hi = sorted(t.loc[t["field"] == f, "quantile"].unique())
+        inb = [nmb[(f, x, "peer")] - nmb[(f, x, "control")] for x in (lo, hi)]
+        assert bars.loc[f, "outcome_at_low"] == pytest.approx(inb[0])
+        assert bars.loc[f, "outcome_at_high"] == pytest.approx(inb[1])
+        assert bars.loc[f, "width"] == pytest.approx(abs(inb[1] - inb[0]))
+    assert list(r.tornado["width"]) == sorted(r.tornado["width"], reverse=True)
+    # a lower hazard ratio helps peer support: its net benefit is higher at the low end
+    hr = bars.loc["arms.peer.effect.hazard_ratio"]
+    assert hr["outcome_at_low"] > hr["outcome_at_high"]

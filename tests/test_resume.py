@@ -190,7 +190,7 @@ def test_an_interrupted_psa_resumes_to_the_same_tables(tmp_path: Path) -> None:
     scenario = tmp_path / "s.yaml"
     scenario.write_text(yaml.safe_dump(d))
     full, part = tmp_path / "full", tmp_path / "part"
-    args = ["psa", str(scenario), "--samples", "12", "--reps", "2"]
+    args = ["psa", str(scenario), "--samples", "12", "--reps", "2", "--dsa-reps", "2"]
     assert _cli(*args, "--out", str(full), "--jobs", "1").returncode == 0
     proc = subprocess.run(
         [
@@ -213,11 +213,18 @@ def test_an_interrupted_psa_resumes_to_the_same_tables(tmp_path: Path) -> None:
     assert proc.returncode == 130, proc.stderr
     assert "crisis-sim psa" in proc.stderr and "--resume" in proc.stderr
     done = _saved(tmp_path / ".part.partial" / "reps")
-    assert 2 <= done < 24, done
+    assert 2 <= done < 30, done  # 12 x 2 PSA runs, then 3 one-way variants x 2
     assert not part.exists()
     res = _cli(*args, "--resume", str(part))
     assert res.returncode == 0, res.stderr
-    assert f"resuming: {done} of 24" in res.stderr
-    for name in ("psa.csv", "psa_replications.csv", "decision.csv", "variance.csv"):
+    assert f"resuming: {done} of 30" in res.stderr
+    for name in (
+        "psa.csv",
+        "psa_replications.csv",
+        "decision.csv",
+        "variance.csv",
+        "dsa.csv",
+        "tornado.csv",
+    ):
         assert (full / name).read_text() == (part / name).read_text(), name
     assert not (tmp_path / ".part.partial").exists()

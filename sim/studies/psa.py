@@ -42,6 +42,8 @@ from sim import provenance, uncertainty
 from sim.analysis import decision
 from sim.config import ConfigError, Scenario, resolved_yaml
 from sim.runner import Dask, default_jobs, run_replications
+from sim.studies import dsa as one_way
+from sim.studies.dsa import DsaResult
 
 __all__ = [
     "OUTCOMES",
@@ -74,6 +76,21 @@ class PsaResult:
     table: pd.DataFrame  # sample, policy, the parameters, the outcomes (means), replications
     per_replication: pd.DataFrame  # sample, inner, replication, policy, the outcomes
     evppi: pd.DataFrame | None = None  # set by psa_to_directory (evppi_table)
+    dsa: DsaResult | None = None  # set by psa_to_directory (one-way analysis)
+
+
+def outcome_rows(metrics: pd.DataFrame) -> pd.DataFrame:
+    """One replication's metrics as one row per policy: ``policy`` and the OUTCOMES."""
+    wide = metrics.pivot_table(index="arm", columns="metric", values="value", sort=False)
+    return pd.DataFrame(
+        {
+            "policy": wide.index.to_numpy(),
+            **{
+                name: wide[metric].to_numpy() if metric in wide else np.nan
+                for name, metric in OUTCOMES.items()
+            },
+        }
+    )
 
 
 def _one(scenarios: tuple[Scenario, ...], draws: pd.DataFrame, inner: int, k: int) -> pd.DataFrame:
@@ -90,22 +107,11 @@ def _one(scenarios: tuple[Scenario, ...], draws: pd.DataFrame, inner: int, k: in
     frames = []
     for scenario in scenarios:
         at = uncertainty.apply(scenario, values, f"{scenario.name}, set {sample}")
-        m = replicate(at, k)["metrics"]
-        wide = m.pivot_table(index="arm", columns="metric", values="value", sort=False)
-        frames.append(
-            pd.DataFrame(
-                {
-                    "sample": sample,
-                    "inner": rep,
-                    "replication": k,
-                    "policy": wide.index.to_numpy(),
-                    **{
-                        name: wide[metric].to_numpy() if metric in wide else np.nan
-                        for name, metric in OUTCOMES.items()
-                    },
-                }
-            )
-        )
+        rows = outcome_rows(replicate(at, k)["metrics"])
+        rows.insert(0, "replication", k)
+        rows.insert(0, "inner", rep)
+        rows.insert(0, "sample", sample)
+        frames.append(rows)
     return pd.concat(frames, ignore_index=True)
 
 
@@ -162,9 +168,19 @@ def psa(
     return _assemble(scenarios, draws, pd.concat(parts, ignore_index=True), replications)
 
 
-def _saving(task: Callable[[int], pd.DataFrame], k: int) -> dict[str, pd.DataFrame]:
-    """The task's frame as a saved run keeps it (keyed by its ``replication``, ``k``)."""
-    return {"psa": task(k)}
+def _saving(
+    psa_task: Callable[[int], pd.DataFrame],
+    dsa_task: Callable[[int], pd.DataFrame],
+    psa_runs: int,
+    k: int,
+) -> dict[str, pd.DataFrame]:
+    """Run ``k`` as a saved run keeps it: the PSA's runs first, then the one-way
+    analysis's (each frame keyed by its ``replication``, ``k``)."""
+    if k < psa_runs:
+        return {"psa": psa_task(k)}
+    frame = dsa_task(k - psa_runs)
+    frame.insert(0, "replication", k)
+    return {"dsa": frame}
 
 
 def psa_to_directory(
@@ -173,6 +189,7 @@ def psa_to_directory(
     *,
     samples: int,
     replications: int = 1,
+    dsa_replications: int = 10,
     whatifs: Sequence[Scenario] = (),
     jobs: int | None = None,
     resume: bool = False,
@@ -184,8 +201,10 @@ def psa_to_directory(
 ) -> tuple[PsaResult, Path]:
     """What ``crisis-sim psa`` does: run the PSA and write its directory.
 
-    Work is saved as it finishes; a stopped run is finished with ``resume=True`` (same
-    files, seed, samples and replications), giving the same tables (docs/outputs.md).
+    Then the one-way analysis (:mod:`sim.studies.dsa`), ``dsa_replications`` runs per
+    variant (0: none). Work is saved as it finishes; a stopped run is finished with
+    ``resume=True`` (same files, seed, samples and replications), giving the same
+    tables (docs/outputs.md).
     """
     from sim import io
     from sim.api import open_store, saved_on_stop
@@ -195,27 +214,40 @@ def psa_to_directory(
     _check(scenarios, samples, replications)
     marker = "".join(resolved_yaml(s) for s in scenarios)
     marker += f"# psa: {samples} parameter sets, {replications} inner replication(s)\n"
+    marker += f"# one-way analysis: {dsa_replications} replication(s) per variant\n"
     out, store = open_store(
-        out, f"{scenario.name}-psa", marker, resume, force, started, tables=("psa",)
+        out, f"{scenario.name}-psa", marker, resume, force, started, tables=("psa", "dsa")
     )
-    total = samples * replications
+    plan = one_way.variants(scenario) if dsa_replications > 0 else []
+    psa_runs = samples * replications
+    total = psa_runs + len(plan) * dsa_replications
     saved = store.saved(range(total)) if resume else {}
     if saved and report:
-        report(f"resuming: {len(saved)} of {total} parameter-set runs were saved")
+        report(f"resuming: {len(saved)} of {total} runs were saved")
     if progress and saved:
         progress(len(saved))
     draws = uncertainty.draw(scenario, samples)
-    task = functools.partial(_saving, functools.partial(_one, scenarios, draws, replications))
+    task = functools.partial(
+        _saving,
+        functools.partial(_one, scenarios, draws, replications),
+        functools.partial(one_way.run_variant, scenarios, plan, max(dsa_replications, 1)),
+        psa_runs,
+    )
     todo = [k for k in range(total) if k not in saved]
     t0 = time.perf_counter()
     with saved_on_stop(store, total, out):
         fresh = run_replications(
             task, todo, jobs or default_jobs(), progress, on_results=store.save, dask=dask
         )
-    done = {k: t["psa"] for k, t in saved.items()}
-    done.update((k, t["psa"]) for k, t in zip(todo, fresh, strict=True))
-    per_rep = pd.concat([done[k] for k in range(total)], ignore_index=True)
+    done = dict(saved)
+    done.update(zip(todo, fresh, strict=True))
+    per_rep = pd.concat([done[k]["psa"] for k in range(psa_runs)], ignore_index=True)
     result = _assemble(scenarios, draws, per_rep, replications)
+    if plan:
+        runs = [done[k]["dsa"] for k in range(psa_runs, total)]
+        result.dsa = one_way.assemble(
+            pd.concat(runs, ignore_index=True).drop(columns="replication"), scenario
+        )
     wall = time.perf_counter() - t0
     files = _files(result, replications)
     info = {
@@ -225,6 +257,7 @@ def psa_to_directory(
         "seed": scenario.seed,
         "samples": samples,
         "replications": replications,
+        "one_way_replications": dsa_replications,
         "sampling": scenario.uncertainty.sampling if scenario.uncertainty else None,
         "started": started.isoformat(timespec="seconds"),
         "wall_seconds": round(wall, 3),
@@ -269,6 +302,11 @@ def _files(result: PsaResult, replications: int) -> dict[str, bytes]:
         out["evppi.csv"] = csv(evppi)
         for name, fig in figures.psa_figures(result.table, sc, evppi).items():
             out[name] = figures.png(fig)
+    if result.dsa is not None:
+        out["dsa.csv"] = csv(result.dsa.table)
+        if len(result.dsa.tornado):
+            out["tornado.csv"] = csv(result.dsa.tornado)
+            out["tornado.png"] = figures.png(figures.tornado_figure(result.dsa.tornado))
     return out
 
 
