@@ -267,7 +267,9 @@ def one_way(scenario: Scenario, q: float = 0.025) -> list[tuple[str, float, floa
     """
     block = scenario.uncertainty
     if block is None:
-        raise ConfigError(f"{scenario.name}: uncertainty: the scenario declares no uncertainty block")
+        raise ConfigError(
+            f"{scenario.name}: uncertainty: the scenario declares no uncertainty block"
+        )
     doc = scenario.model_dump(mode="json")
 
     def now(path: str) -> float:

@@ -272,9 +272,7 @@ def test_a_star_matches_every_item_that_has_the_field() -> None:
     d = s.model_dump(mode="json")
     # the control arm has no hazard ratio: only the peer arm's field is matched
     assert uncertainty.matches(d, "arms.*.effect.hazard_ratio") == ["arms.1.effect.hazard_ratio"]
-    assert uncertainty.matches(d, "arms.peer.effect.hazard_ratio") == [
-        "arms.1.effect.hazard_ratio"
-    ]
+    assert uncertainty.matches(d, "arms.peer.effect.hazard_ratio") == ["arms.1.effect.hazard_ratio"]
     assert uncertainty.matches(d, "arms.*.effect.no_such_field") == []
     assert uncertainty.matches(d, "acute_care.ward") == []  # a block, not a number
     uncertainty.check_paths(s, "s.yaml")

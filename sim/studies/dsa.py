@@ -76,11 +76,7 @@ def dsa_table(per_replication: pd.DataFrame, scenario: Scenario) -> pd.DataFrame
     from sim.studies.psa import OUTCOMES
 
     keys = ["variant", "field", "quantile", "value", "policy"]
-    t = (
-        per_replication.groupby(keys, sort=False, dropna=False)[list(OUTCOMES)]
-        .mean()
-        .reset_index()
-    )
+    t = per_replication.groupby(keys, sort=False, dropna=False)[list(OUTCOMES)].mean().reset_index()
     t["replications"] = int(per_replication["inner"].nunique())
     econ = scenario.economics
     if econ is not None and scenario.costs is not None:

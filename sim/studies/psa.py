@@ -174,8 +174,10 @@ def _saving(
     psa_runs: int,
     k: int,
 ) -> dict[str, pd.DataFrame]:
-    """Run ``k`` as a saved run keeps it: the PSA's runs first, then the one-way
-    analysis's (each frame keyed by its ``replication``, ``k``)."""
+    """Run ``k`` as a saved run keeps it (its frame keyed by ``replication`` = ``k``).
+
+    The PSA's runs come first, then the one-way analysis's.
+    """
     if k < psa_runs:
         return {"psa": psa_task(k)}
     frame = dsa_task(k - psa_runs)
