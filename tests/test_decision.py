@@ -109,3 +109,26 @@ def test_evppi_never_exceeds_evpi_and_an_unused_parameter_gets_none() -> None:
     assert used.value <= total and unused.value <= total and both.value <= total
     assert used.value > 0.8 * total  # phi carries nearly all the decision uncertainty
     assert unused.value < 3 * unused.se + 1e-9, unused
+
+
+def test_a_groups_evppi_takes_in_the_interaction_of_its_parameters() -> None:
+    # incremental net benefit x1 * x2 plus noise, x1 and x2 independent standard normals:
+    # neither alone says anything about the decision (E(x1 x2 | x1) = 0), together they
+    # say everything E(INB | x) can. The target is the same statistic computed from the
+    # true E(INB | x) = x1 x2 on these samples.
+    rng = np.random.default_rng(11)
+    n = 1000
+    x = rng.normal(size=(n, 3))
+    inb = x[:, 0] * x[:, 1] + rng.normal(0, 0.5, n)
+    nb = np.column_stack([np.zeros(n), inb])
+    exact = np.column_stack([np.zeros(n), x[:, 0] * x[:, 1]])
+    target = float(exact.max(axis=1).mean() - exact.mean(axis=0).max())
+    group = dn.evppi(nb, x[:, :2])  # a Gaussian process (the default for a group)
+    assert abs(group.value - target) < 3 * group.se, (group, target)
+    additive = dn.evppi(nb, x[:, :2], method="gam")  # the additive GAM misses it
+    assert additive.value < target / 3, (additive, target)
+    # a group of two parameters the net benefit does not depend on: nothing to learn
+    noise = np.column_stack([np.zeros(n), rng.normal(0, 0.5, n)])
+    pair = dn.evppi(noise, np.column_stack([x[:, 2], rng.normal(size=n)]))
+    assert pair.value < 3 * pair.se + 1e-9, pair
+    assert group.value <= dn.evpi(nb) and pair.value <= dn.evpi(noise)

@@ -219,6 +219,24 @@ def test_evppi_ranks_the_parameter_that_moves_the_decision_first() -> None:
     assert ward.evppi <= 3 * ward.se + 1e-6 * ward.evpi
 
 
+def test_a_named_groups_evppi_is_reported_and_bounded() -> None:
+    from sim.config import variant
+    from sim.studies.psa import evppi_table
+
+    s = service(UNCERTAIN)
+    paths = [p["path"] for p in UNCERTAIN]
+    s = variant(s, {"uncertainty.groups": {"both": paths}}, "test")
+    res = psa(s, samples=40, replications=1, jobs=1)
+    e = evppi_table(res)
+    first = e[e["threshold"] == 20000].set_index("parameter")
+    both = first.loc["both"]
+    assert both.fields == " + ".join(paths)
+    # never more than the EVPI (which also holds the Monte Carlo noise of one replication
+    # a set); at least what the larger one alone is worth
+    assert both.evppi <= both.evpi + 1e-9
+    assert both.evppi >= first["evppi"].drop(both.name).max() - 3 * both.se, first
+
+
 def test_the_net_benefit_decomposition_pairs_each_inner_replication() -> None:
     s = service(UNCERTAIN)
     res = psa(s, samples=6, replications=2, jobs=1)

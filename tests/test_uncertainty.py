@@ -283,3 +283,22 @@ def test_a_star_matches_every_item_that_has_the_field() -> None:
     s = scenario_from_dict(doc(TRIAL, uncertainty=bad))
     with pytest.raises(ConfigError, match=r"parameters.0.path = 'arms.\*.effect.hazard_ratios'"):
         uncertainty.check_paths(s, "s.yaml")
+
+
+@pytest.mark.parametrize(
+    ("groups", "rule"),
+    [
+        ({"g": ["acute_care.p_ward"]}, "groups.g: a group needs at least two different fields"),
+        (
+            {"g": ["acute_care.p_ward", "acute_care.p_wards"]},
+            "groups.g: acute_care.p_wards is not a field of the parameters above",
+        ),
+    ],
+)
+def test_a_group_names_two_or_more_of_the_fields(tmp_path: Path, groups, rule: str) -> None:
+    block = {**BLOCK, "groups": groups}
+    path = tmp_path / "s.yaml"
+    path.write_text(yaml.safe_dump(doc(TRIAL, uncertainty=block), sort_keys=False))
+    with pytest.raises(ConfigError, match=rule) as info:
+        load_scenario(path)
+    assert str(path) in str(info.value) and "uncertainty" in str(info.value)

@@ -244,46 +244,96 @@ class Evppi:
     se: float
 
 
+def _gp_fit(x: np.ndarray, y: np.ndarray, seed: int, fit_rows: int = 300):
+    """E(y | x) at the rows of ``x`` by Gaussian-process regression, and its covariance.
+
+    As in Strong, Oakley and Brennan (*Med Decis Making* 2014;34:311-326): a squared
+    exponential covariance with a length scale per input (inputs standardised) plus
+    noise, hyperparameters by maximum likelihood (scikit-learn), estimated on at most
+    ``fit_rows`` rows as they suggest and then used on all. Length scales are held at
+    half an input's SD or more: a model's expected output does not wiggle faster than
+    that in a parameter, and shorter scales fit the Monte Carlo noise (with few samples
+    and several inputs, the process would otherwise pass through every point). The
+    covariance is of the fitted function (the noise left out).
+    """
+    import warnings
+
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.gaussian_process import GaussianProcessRegressor
+    from sklearn.gaussian_process.kernels import RBF, ConstantKernel, WhiteKernel
+
+    n, p = x.shape
+    xs = (x - x.mean(axis=0)) / x.std(axis=0)
+    rows = np.random.default_rng(seed).choice(n, min(n, fit_rows), replace=False)
+    kernel = ConstantKernel(1.0, (1e-4, 1e4)) * RBF(np.ones(p), (0.5, 1e3)) + WhiteKernel(
+        0.1, (1e-8, 1e1)
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)  # a scale at its bound is fine
+        gp = GaussianProcessRegressor(
+            kernel, normalize_y=True, n_restarts_optimizer=2, random_state=seed
+        ).fit(xs[rows], y[rows])
+    latent, noise = gp.kernel_.k1, gp.kernel_.k2.noise_level
+    full = GaussianProcessRegressor(latent, alpha=noise, normalize_y=True, optimizer=None)
+    mean, cov = full.fit(xs, y).predict(xs, return_cov=True)
+    return mean, cov
+
+
 def evppi(
     nb: np.ndarray,
     params: np.ndarray,
     df: int = 10,
     draws: int = 500,
     seed: int = 0,
+    method: str = "auto",
 ) -> Evppi:
     """Expected value of partial perfect information of ``params`` (samples, p) per person.
 
     Each strategy's net benefit, relative to the first strategy's, is regressed on the
-    parameters with an additive cubic B-spline GAM (``df`` basis functions per
-    parameter, penalty weight chosen by generalized cross-validation); the fitted values
-    estimate E(NB_k | phi). The standard error comes from ``draws`` draws of the
-    coefficients from their approximate posterior (multivariate normal with the fit's
-    covariance), drawn from a generator seeded with ``seed``. An additive model takes
-    a group of parameters' effects as separate; where they interact, it understates the
-    group's EVPPI.
-    """
-    from statsmodels.gam.api import BSplines, GLMGam
+    parameters; the fitted values estimate E(NB_k | phi) (Strong, Oakley and Brennan,
+    *Med Decis Making* 2014;34:311-326). ``method``:
 
+    - ``gam``: an additive cubic B-spline GAM (statsmodels; ``df`` basis functions per
+      parameter, penalty weight by generalized cross-validation). For one parameter, or
+      a group whose effects add up: where they interact it understates the EVPPI.
+    - ``gp``: Gaussian-process regression (:func:`_gp_fit`), which takes interactions
+      between the group's parameters in.
+    - ``auto`` (default): the GAM for one parameter, the Gaussian process for a group.
+
+    The estimate is held between 0 and the EVPI (a metamodel fitted to few samples can
+    stray past them). The standard error comes from ``draws`` draws of the fitted
+    function from its approximate posterior (the GAM's coefficients, or the process's values, as a
+    multivariate normal), from a generator seeded with ``seed``.
+    """
     nb = np.asarray(nb, float)
     x = np.asarray(params, float)
     if x.ndim == 1:
         x = x[:, None]
     s, k = nb.shape
-    df = min(df, max(4, s // 4))  # no more basis functions than a few samples each
     inc = nb[:, 1:] - nb[:, [0]]  # net benefit relative to the first strategy
     fitted = np.zeros((s, k))
     sims = np.zeros((draws, s, k))
     rng = np.random.default_rng(seed)
     varying = np.ptp(x, axis=0) > 0
+    xs = x[:, varying]
+    if method == "auto":
+        method = "gp" if xs.shape[1] > 1 else "gam"
+    if method not in ("gam", "gp"):
+        raise ValueError(f"method must be auto, gam or gp, not {method!r}")
     for j in range(k - 1):
         y = inc[:, j]
         if not varying.any() or np.ptp(y) == 0:
             fitted[:, j + 1] = y.mean()
             sims[:, :, j + 1] = y.mean()
             continue
-        xs = x[:, varying]
-        smoother = BSplines(xs, df=[df] * xs.shape[1], degree=[3] * xs.shape[1])
-        fit = _gcv_fit(GLMGam, y, smoother)
+        if method == "gp":
+            mean, cov = _gp_fit(xs, y, seed)
+            fitted[:, j + 1] = mean
+            w, v = np.linalg.eigh((cov + cov.T) / 2)  # rounding leaves tiny negative ones
+            z = rng.standard_normal((draws, len(w)))
+            sims[:, :, j + 1] = mean + (z * np.sqrt(np.clip(w, 0.0, None))) @ v.T
+            continue
+        fit = _gam_fit(xs, y, df)
         if fit is None:  # the parameters determine y exactly: E(y | phi) is y
             fitted[:, j + 1] = y
             sims[:, :, j + 1] = y
@@ -294,4 +344,14 @@ def evppi(
         sims[:, :, j + 1] = beta @ exog.T
     value = float(np.mean(fitted.max(axis=1)) - fitted.mean(axis=0).max())
     per_draw = sims.max(axis=2).mean(axis=1) - sims.mean(axis=1).max(axis=1)
-    return Evppi(max(value, 0.0), float(np.std(per_draw, ddof=1)))
+    # an estimate's error can carry it past the bounds 0 <= EVPPI <= EVPI: held to them
+    return Evppi(min(max(value, 0.0), evpi(nb)), float(np.std(per_draw, ddof=1)))
+
+
+def _gam_fit(x: np.ndarray, y: np.ndarray, df: int):
+    """The additive GAM of ``y`` on the columns of ``x`` (None if y is fitted exactly)."""
+    from statsmodels.gam.api import BSplines, GLMGam
+
+    df = min(df, max(4, len(y) // 4))  # no more basis functions than a few samples each
+    smoother = BSplines(x, df=[df] * x.shape[1], degree=[3] * x.shape[1])
+    return _gcv_fit(GLMGam, y, smoother)

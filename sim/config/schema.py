@@ -1169,6 +1169,12 @@ class Uncertainty(_Model):
     parameters: tuple[Uncertain, ...] = Field(
         min_length=1, description="One distribution per field (Dirichlet: per group)."
     )
+    groups: dict[str, tuple[str, ...]] = Field(
+        default_factory=dict,
+        description="Named groups of the fields above whose EVPPI is wanted together (what "
+        "one study would measure), e.g. effect: [arms.*.effect.hazard_ratio, "
+        "arms.*.effect.half_life_days]. Each group's EVPPI takes interactions in.",
+    )
 
     @model_validator(mode="after")
     def _check(self) -> Uncertainty:
@@ -1178,6 +1184,14 @@ class Uncertainty(_Model):
                 if path in seen:
                     raise ValueError(f"{path} has more than one distribution")
                 seen.add(path)
+        for name, paths in self.groups.items():
+            if len(set(paths)) < 2:
+                raise ValueError(f"groups.{name}: a group needs at least two different fields")
+            for path in paths:
+                if path not in seen:
+                    raise ValueError(
+                        f"groups.{name}: {path} is not a field of the parameters above"
+                    )
         return self
 
 

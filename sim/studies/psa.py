@@ -374,10 +374,14 @@ def _cost_and_qalys(table: pd.DataFrame) -> tuple[list[str], np.ndarray, np.ndar
 
 
 def evppi_table(result: PsaResult) -> pd.DataFrame:
-    """EVPPI of each uncertain field, and of each multi-field entry as a group.
+    """EVPPI of each uncertain field, of each multi-field entry, and of each named group.
 
-    At each threshold: ``threshold``, ``parameter``, ``evppi``, ``se``, ``evpi``,
-    ``share`` (of the EVPI), in decreasing order within each threshold.
+    A field alone by an additive GAM, a group by a Gaussian process (interactions
+    included): :func:`sim.analysis.decision.evppi`.
+
+    At each threshold: ``threshold``, ``parameter`` (a field, or a group's name),
+    ``fields``, ``evppi``, ``se``, ``evpi``, ``share`` (of the EVPI), in decreasing
+    order within each threshold.
     """
     sc = result.scenario
     econ = sc.economics
@@ -392,6 +396,7 @@ def evppi_table(result: PsaResult) -> pd.DataFrame:
         for p in sc.uncertainty.parameters
         if len(uncertainty.columns_of(p)) > 1
     ]
+    groups += [(name, list(paths)) for name, paths in sc.uncertainty.groups.items()]
     rows = []
     for lam in econ.willingness_to_pay_per_qaly:
         nb = decision.net_benefit(cost, qalys, lam)
@@ -399,9 +404,12 @@ def evppi_table(result: PsaResult) -> pd.DataFrame:
         part = []
         for name, cols in groups:
             e = decision.evppi(nb, params[cols].to_numpy(), seed=sc.seed % 2**32)
-            part.append((lam, name, e.value, e.se, total, e.value / total if total > 0 else np.nan))
-        rows += sorted(part, key=lambda r: -r[2])
-    return pd.DataFrame(rows, columns=["threshold", "parameter", "evppi", "se", "evpi", "share"])
+            share = e.value / total if total > 0 else np.nan
+            part.append((lam, name, " + ".join(cols), e.value, e.se, total, share))
+        rows += sorted(part, key=lambda r: -r[3])
+    return pd.DataFrame(
+        rows, columns=["threshold", "parameter", "fields", "evppi", "se", "evpi", "share"]
+    )
 
 
 def decision_table(result: PsaResult) -> pd.DataFrame:
