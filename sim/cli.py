@@ -171,7 +171,13 @@ def cli() -> None:
 @click.argument("file", type=click.Path(dir_okay=False))
 def validate(file: str) -> None:
     """Check a scenario FILE and print it with every default filled in."""
+    from sim import uncertainty
+
     scenario = load_scenario(file)
+    if scenario.uncertainty is not None:
+        # every path names a number (one with * may match nothing here: in a what-if
+        # file it names a field of policies this file may not have)
+        uncertainty.check_paths(scenario, file, base=scenario)
     click.echo(resolved_yaml(scenario), nl=False)
     click.echo(
         f"{file}: valid ({'trial' if scenario.is_trial else 'service'}, "
