@@ -324,7 +324,8 @@ def format_psa(result, reps: int) -> str:
             lines.append(
                 f"  worth learning most (EVPPI at £{lam:,.0f}/QALY, share of the EVPI): "
                 + "; ".join(
-                    f"{r.parameter} £{r.evppi:,.0f} ± {1.96 * r.se:,.0f} ({r.share:.0%})"
+                    f"{r.parameter}{' (group)' if ' + ' in r.fields else ''} "
+                    f"£{r.evppi:,.0f} ± {1.96 * r.se:,.0f} ({r.share:.0%})"
                     for r in e.itertuples()
                 )
             )

@@ -472,15 +472,24 @@ def acceptability(
 def evppi_bars(evppi: pd.DataFrame, ax: Axes | None = None) -> Axes:
     """EVPPI of each parameter (and group) at one threshold, largest first.
 
-    Each bar with its 95% interval (from the metamodel's SE), the EVPI for scale.
+    Each bar with its 95% interval (from the metamodel's SE, held to 0 .. EVPI), the
+    EVPI for scale; groups of fields in their own colour.
     """
     ax = _axes(ax, figsize=(9, 1.6 + 0.45 * len(evppi)))
     e = evppi.sort_values("evppi")
     y = np.arange(len(e))
-    ax.barh(y, e["evppi"], xerr=1.96 * e["se"], color=_COLOURS[0], alpha=0.8, capsize=3)
-    ax.set_yticks(y, e["parameter"], fontsize=8)
     total = float(e["evpi"].iloc[0])
+    # the interval held to 0 .. EVPI, where the EVPPI lies whatever the metamodel says
+    value, half = e["evppi"].to_numpy(), 1.96 * e["se"].to_numpy()
+    err = [np.minimum(half, value), np.minimum(half, max(total, 0.0) - value).clip(0)]
+    fields = e["fields"] if "fields" in e else e["parameter"]
+    n = fields.str.count(r" \+ ").to_numpy() + 1
+    colours = [_COLOURS[2] if k > 1 else _COLOURS[0] for k in n]
+    names = [p if k == 1 else f"{p} (group of {k})" for p, k in zip(e["parameter"], n, strict=True)]
+    ax.barh(y, value, xerr=err, color=colours, alpha=0.8, capsize=3)
+    ax.set_yticks(y, names, fontsize=8)
     ax.axvline(total, color="black", linestyle="--", linewidth=1, label=f"EVPI £{total:,.0f}")
+
     ax.xaxis.set_major_formatter(FuncFormatter(_pounds))
     lam = float(e["threshold"].iloc[0])
     ax.set(
@@ -488,7 +497,14 @@ def evppi_bars(evppi: pd.DataFrame, ax: Axes | None = None) -> Axes:
         title=f"Value of learning each parameter at £{lam:,.0f} per QALY (95% intervals)",
     )
     ax.grid(alpha=0.3, axis="x")
-    ax.legend(fontsize=8, loc="lower right")
+    handles, _ = ax.get_legend_handles_labels()
+    if (n > 1).any():
+        from matplotlib.patches import Patch
+
+        handles.append(
+            Patch(color=_COLOURS[2], alpha=0.8, label="group of fields (Gaussian process)")
+        )
+    ax.legend(handles=handles, fontsize=8, loc="lower right")
     return ax
 
 
