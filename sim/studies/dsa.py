@@ -26,6 +26,7 @@ import pandas as pd
 
 from sim import uncertainty
 from sim.config import Scenario
+from sim.studies.outcomes import OUTCOMES, check_files, outcome_rows
 
 __all__ = ["DsaResult", "dsa", "variants", "run_variant", "dsa_table", "tornado_table"]
 
@@ -50,7 +51,6 @@ def run_variant(
 ) -> pd.DataFrame:
     """Variant ``k // replications`` at replication ``k % replications``, every file's policies."""
     from sim.api import replicate
-    from sim.studies.psa import outcome_rows
 
     j, rep = divmod(k, replications)
     field, quantile, value, changes = plan[j]
@@ -73,8 +73,6 @@ def run_variant(
 
 def dsa_table(per_replication: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
     """Means over the replications per variant and policy; net benefit at each threshold."""
-    from sim.studies.psa import OUTCOMES
-
     keys = ["variant", "field", "quantile", "value", "policy"]
     t = per_replication.groupby(keys, sort=False, dropna=False)[list(OUTCOMES)].mean().reset_index()
     t["replications"] = int(per_replication["inner"].nunique())
@@ -153,10 +151,9 @@ def dsa(
     import functools
 
     from sim.runner import default_jobs, run_replications
-    from sim.studies.psa import _check
 
     scenarios = (scenario, *whatifs)
-    _check(scenarios, 2, replications)
+    check_files(scenarios, 2, replications)
     plan = variants(scenario)
     task = functools.partial(run_variant, scenarios, plan, replications)
     parts = run_replications(

@@ -42,8 +42,9 @@ from sim import provenance, uncertainty
 from sim.analysis import decision
 from sim.config import ConfigError, Scenario, resolved_yaml
 from sim.runner import Dask, default_jobs, run_replications
-from sim.studies import dsa as one_way
-from sim.studies.dsa import DsaResult
+from sim.studies.dsa import DsaResult, assemble, run_variant, variants
+from sim.studies.outcomes import OUTCOMES, outcome_rows
+from sim.studies.outcomes import check_files as _check
 
 __all__ = [
     "OUTCOMES",
@@ -54,17 +55,6 @@ __all__ = [
     "decision_table",
     "evppi_table",
 ]
-
-# outcome column <- metric of sim.analysis.tables (per replication and arm)
-OUTCOMES = {
-    "cost": "cost_discounted",
-    "qalys": "qalys_discounted",
-    "readmissions_per_year": "readmissions_per_year",
-    "bed_days_per_year": "ward_bed_days_per_year",
-    "out_of_area_per_year": "out_of_area_per_year",
-    "waiting_list_mean": "waiting_list_mean",
-    "patients": "patients",
-}
 
 
 @dataclass
@@ -77,20 +67,6 @@ class PsaResult:
     per_replication: pd.DataFrame  # sample, inner, replication, policy, the outcomes
     evppi: pd.DataFrame | None = None  # set by psa_to_directory (evppi_table)
     dsa: DsaResult | None = None  # set by psa_to_directory (one-way analysis)
-
-
-def outcome_rows(metrics: pd.DataFrame) -> pd.DataFrame:
-    """One replication's metrics as one row per policy: ``policy`` and the OUTCOMES."""
-    wide = metrics.pivot_table(index="arm", columns="metric", values="value", sort=False)
-    return pd.DataFrame(
-        {
-            "policy": wide.index.to_numpy(),
-            **{
-                name: wide[metric].to_numpy() if metric in wide else np.nan
-                for name, metric in OUTCOMES.items()
-            },
-        }
-    )
 
 
 def _one(scenarios: tuple[Scenario, ...], draws: pd.DataFrame, inner: int, k: int) -> pd.DataFrame:
@@ -113,22 +89,6 @@ def _one(scenarios: tuple[Scenario, ...], draws: pd.DataFrame, inner: int, k: in
         rows.insert(0, "sample", sample)
         frames.append(rows)
     return pd.concat(frames, ignore_index=True)
-
-
-def _check(scenarios: Sequence[Scenario], samples: int, replications: int) -> None:
-    base = scenarios[0]
-    if samples < 2:
-        raise ConfigError(f"{base.name}: psa needs at least 2 parameter sets")
-    if replications < 1:
-        raise ConfigError(f"{base.name}: psa needs at least 1 inner replication")
-    uncertainty.check_paths(base, base.name)
-    names = [a.name for s in scenarios for a in s.arms]
-    if len(set(names)) != len(names):
-        raise ConfigError(
-            "psa: policy names must differ across the files (rename the what-if's arms)"
-        )
-    for other in scenarios[1:]:  # the base's parameter sets must mean something there
-        uncertainty.check_paths(other, other.name, base=base)
 
 
 def _assemble(
@@ -220,7 +180,7 @@ def psa_to_directory(
     out, store = open_store(
         out, f"{scenario.name}-psa", marker, resume, force, started, tables=("psa", "dsa")
     )
-    plan = one_way.variants(scenario) if dsa_replications > 0 else []
+    plan = variants(scenario) if dsa_replications > 0 else []
     psa_runs = samples * replications
     total = psa_runs + len(plan) * dsa_replications
     saved = store.saved(range(total)) if resume else {}
@@ -232,7 +192,7 @@ def psa_to_directory(
     task = functools.partial(
         _saving,
         functools.partial(_one, scenarios, draws, replications),
-        functools.partial(one_way.run_variant, scenarios, plan, max(dsa_replications, 1)),
+        functools.partial(run_variant, scenarios, plan, max(dsa_replications, 1)),
         psa_runs,
     )
     todo = [k for k in range(total) if k not in saved]
@@ -247,7 +207,7 @@ def psa_to_directory(
     result = _assemble(scenarios, draws, per_rep, replications)
     if plan:
         runs = [done[k]["dsa"] for k in range(psa_runs, total)]
-        result.dsa = one_way.assemble(
+        result.dsa = assemble(
             pd.concat(runs, ignore_index=True).drop(columns="replication"), scenario
         )
     wall = time.perf_counter() - t0
