@@ -23,6 +23,7 @@ PACKAGES = (
     "PyYAML",
     "scipy",
     "statsmodels",
+    "scikit-learn",
     "matplotlib",
     "click",
     "dask",

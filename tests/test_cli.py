@@ -78,6 +78,7 @@ def test_run_writes_the_run_directory(tiny: Path, tmp_path: Path) -> None:
         manifest
     )
     used = {"simpy", "numpy", "pandas", "pyarrow", "scipy", "statsmodels", "matplotlib", "click"}
+    used |= {"scikit-learn"}
     assert all(manifest["versions"][name] for name in used), manifest["versions"]
     resolved = yaml.safe_load((out / "scenario.resolved.yaml").read_text())
     assert resolved["seed"] == 5 and resolved["peer_workers"]["queue"] == "fifo"
