@@ -266,11 +266,15 @@ def format_psa(result, reps: int) -> str:
     means = result.table.groupby("policy", sort=False)[
         ["cost", "qalys", "readmissions_per_year", "bed_days_per_year"]
     ].mean()
-    with pd.option_context("display.width", 200, "display.float_format", "{:,.4g}".format):
+    shown = means.copy()
+    if "cost" in shown:
+        shown["cost"] = [f"£{v:,.0f}" if pd.notna(v) else "-" for v in shown["cost"]]
+    with pd.option_context("display.width", 200, "display.float_format", "{:,.1f}".format):
         lines.append(
-            "Means over the parameter sets (cost and QALYs discounted, over the measured period):"
+            "Means over the parameter sets (cost and QALYs discounted, totals over the "
+            "measured period; readmissions and ward bed-days a year):"
         )
-        lines.append(means.to_string())
+        lines.append(shown.to_string())
     if sc.economics is not None and sc.costs is not None:
         econ = sc.economics
         t = decision_table(result)

@@ -329,9 +329,7 @@ def evppi(
         if method == "gp":
             mean, cov = _gp_fit(xs, y, seed)
             fitted[:, j + 1] = mean
-            w, v = np.linalg.eigh((cov + cov.T) / 2)  # rounding leaves tiny negative ones
-            z = rng.standard_normal((draws, len(w)))
-            sims[:, :, j + 1] = mean + (z * np.sqrt(np.clip(w, 0.0, None))) @ v.T
+            sims[:, :, j + 1] = _normal_draws(mean, cov, draws, rng)
             continue
         fit = _gam_fit(xs, y, df)
         if fit is None:  # the parameters determine y exactly: E(y | phi) is y
@@ -340,12 +338,21 @@ def evppi(
             continue
         exog = fit.model.exog
         fitted[:, j + 1] = exog @ fit.params
-        beta = rng.multivariate_normal(fit.params, fit.cov_params(), size=draws, method="eigh")
+        beta = _normal_draws(fit.params, fit.cov_params(), draws, rng)
         sims[:, :, j + 1] = beta @ exog.T
     value = float(np.mean(fitted.max(axis=1)) - fitted.mean(axis=0).max())
     per_draw = sims.max(axis=2).mean(axis=1) - sims.mean(axis=1).max(axis=1)
     # an estimate's error can carry it past the bounds 0 <= EVPPI <= EVPI: held to them
     return Evppi(min(max(value, 0.0), evpi(nb)), float(np.std(per_draw, ddof=1)))
+
+
+def _normal_draws(mean, cov, draws: int, rng: np.random.Generator) -> np.ndarray:
+    """``draws`` rows from a multivariate normal whose covariance is positive
+    semi-definite up to rounding (its eigenvalues below 0 taken as 0)."""
+    cov = np.asarray(cov, float)
+    w, v = np.linalg.eigh((cov + cov.T) / 2)
+    z = rng.standard_normal((draws, len(w)))
+    return np.asarray(mean, float) + (z * np.sqrt(np.clip(w, 0.0, None))) @ v.T
 
 
 def _gam_fit(x: np.ndarray, y: np.ndarray, df: int):
