@@ -16,6 +16,7 @@ import time
 import warnings
 from collections.abc import Callable
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 
 import click
@@ -146,9 +147,24 @@ def _executor(scheduler: str | None, dask_workers: int | None):
         yield None
 
 
-def _write_study(out: Path, tables: dict, figures: dict, force: bool) -> list[str]:
-    """Write a study's output directory (CSV tables, text notes, PNG figures) at once."""
-    from sim import io
+def _write_study(
+    out: Path,
+    tables: dict,
+    figures: dict,
+    force: bool,
+    *,
+    kind: str,
+    scenarios: list,
+    started: datetime,
+    **fields,
+) -> list[str]:
+    """Write a study's output directory at once: CSV tables, text notes, PNG figures,
+    the scenarios resolved (``scenario.resolved.yaml``; several files as one YAML
+    document each, in order) and ``manifest.json`` (:func:`sim.provenance.record`).
+    """
+    import json
+
+    from sim import io, provenance
     from sim.figures import png
 
     files = {
@@ -156,6 +172,19 @@ def _write_study(out: Path, tables: dict, figures: dict, force: bool) -> list[st
         for name, t in tables.items()
     }
     files.update({name: png(fig) for name, fig in figures.items()})
+    files["scenario.resolved.yaml"] = "---\n".join(resolved_yaml(s) for s in scenarios).encode()
+    wall = time.time() - started.timestamp()
+    info = provenance.record(
+        kind,
+        [Path(sys.argv[0]).name, *sys.argv[1:]],
+        started,
+        wall,
+        scenarios=[s.name for s in scenarios],
+        seed=scenarios[0].seed,
+        **fields,
+        files=sorted([*files, "manifest.json"]),
+    )
+    files["manifest.json"] = (json.dumps(info, indent=2) + "\n").encode()
     io.write_files(out, files, force=force)
     return sorted(files)
 
@@ -458,9 +487,20 @@ def power(
         raise UserError(f"{file}: feed.kind: power needs a trial scenario (kind: trial)")
     sizes = studies.parse_sizes(n_per_arm)
     out = io.output_dir(out, f"{scenario.name}-power", force)
+    started = datetime.now().astimezone()
     with _progress(len(sizes), "trial sizes", quiet) as bar:
         table = studies.power(scenario, sizes, reps, jobs=jobs, progress=bar.update)
-    written = _write_study(out, {"power.csv": table}, figures.power_figures(table, scenario), force)
+    written = _write_study(
+        out,
+        {"power.csv": table},
+        figures.power_figures(table, scenario),
+        force,
+        kind="power",
+        scenarios=[scenario],
+        started=started,
+        replications=reps,
+        n_per_arm=list(sizes),
+    )
     click.echo(console.format_power(table, scenario, reps))
     click.echo(f"\nwrote {out}/  ({', '.join(written)})")
 
@@ -500,6 +540,7 @@ def compare(
     if n < 2:
         raise UserError(f"{files[0]}: replications: compare needs at least 2 for a CI (use --reps)")
     out = io.output_dir(out, "compare", force)
+    started = datetime.now().astimezone()
     with _progress(len(scenarios), "scenarios", quiet) as bar:
         with _executor(scheduler, dask_workers) as dask:
             res = studies.compare(scenarios, n, jobs=jobs, progress=bar.update, dask=dask)
@@ -513,7 +554,16 @@ def compare(
     if len(res.timeseries):
         tables["timeseries.csv"] = res.timeseries
     figs = figures.compare_figures(res.table, res.timeseries, shown, scenarios[0])
-    written = _write_study(out, tables, figs, force)
+    written = _write_study(
+        out,
+        tables,
+        figs,
+        force,
+        kind="compare",
+        scenarios=scenarios,
+        started=started,
+        replications=n,
+    )
     click.echo(console.format_compare(res.table, shown))
     click.echo("\n" + "\n".join(f"note: {x}" for x in res.notes))
     click.echo(f"\nwrote {out}/  ({', '.join(written)})")
@@ -567,6 +617,7 @@ def sweep(
     for _, values in settings:
         points *= len(values)
     out = io.output_dir(out, f"{scenario.name}-sweep", force)
+    started = datetime.now().astimezone()
     with _progress(points, "sweep points", quiet) as bar:
         with _executor(scheduler, dask_workers) as dask:
             summary, per_rep = studies.sweep(
@@ -579,7 +630,17 @@ def sweep(
             f"--metric {', '.join(unknown)}: not a metric of this scenario (see docs/outputs.md)"
         )
     tables = {"sweep.csv": summary, "sweep_metrics.csv": per_rep}
-    written = _write_study(out, tables, figures.sweep_figures(summary, wanted), force)
+    written = _write_study(
+        out,
+        tables,
+        figures.sweep_figures(summary, wanted),
+        force,
+        kind="sweep",
+        scenarios=[scenario],
+        started=started,
+        replications=n,
+        sets={field: list(values) for field, values in settings},
+    )
     click.echo(console.format_sweep(summary, wanted, scenario, n))
     click.echo(f"\nwrote {out}/  ({', '.join(written)})")
 

@@ -107,24 +107,22 @@ def manifest(
     jobs: int,
     replications: int,
 ) -> dict[str, Any]:
-    """What is needed to reproduce and audit a run."""
-    return {
-        "command": command,
-        "scenario": result.scenario.name,
-        "seed": result.scenario.seed,
-        "replications": replications,
-        "jobs": jobs,
-        "started": started.isoformat(timespec="seconds"),
-        "wall_seconds": round(wall_seconds, 3),
-        "versions": provenance.versions(),
-        "git_commit": provenance.git_commit(),
-        "machine": provenance.machine(),
-        "files": {
+    """What is needed to reproduce and audit a run (:func:`sim.provenance.record`)."""
+    return provenance.record(
+        "run",
+        command,
+        started,
+        wall_seconds,
+        scenario=result.scenario.name,
+        seed=result.scenario.seed,
+        replications=replications,
+        jobs=jobs,
+        files={
             name: desc
             for name, desc in OUTPUT_FILES.items()
             if name != "events" or result.events is not None or result.events_dir is not None
         },
-    }
+    )
 
 
 def write_run(

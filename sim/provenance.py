@@ -5,10 +5,12 @@ from __future__ import annotations
 import os
 import platform
 import subprocess
+from datetime import datetime
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
-__all__ = ["git_commit", "versions", "machine"]
+__all__ = ["git_commit", "versions", "machine", "record"]
 
 # every library a run may use: the model, tables, statistics, figures, files, the
 # command line and the Dask executor (None where it is not installed)
@@ -75,4 +77,29 @@ def machine() -> dict[str, object]:
         "machine": platform.machine(),
         "cpus": os.cpu_count(),
         "hostname": platform.node(),
+    }
+
+
+def record(
+    kind: str,
+    command: list[str],
+    started: datetime,
+    wall_seconds: float,
+    **fields: Any,
+) -> dict[str, Any]:
+    """A manifest: what is needed to reproduce and audit a command's output directory.
+
+    ``kind`` is the command (run, compare, sweep, power, calibrate, psa); ``fields``
+    what that command adds (scenario, seed, replications, ...), placed after the
+    command and before the time, the versions, the commit and the machine.
+    """
+    return {
+        "kind": kind,
+        "command": command,
+        **fields,
+        "started": started.isoformat(timespec="seconds"),
+        "wall_seconds": round(wall_seconds, 3),
+        "versions": versions(),
+        "git_commit": git_commit(),
+        "machine": machine(),
     }

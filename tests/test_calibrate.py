@@ -120,7 +120,12 @@ def test_cli_power(tmp_path: Path) -> None:
         timeout=300,
     )
     assert res.returncode == 0, res.stderr
-    assert {p.name for p in out.iterdir()} == {"power.csv", "power.png"}
+    assert {p.name for p in out.iterdir()} == {
+        "power.csv",
+        "power.png",
+        "manifest.json",
+        "scenario.resolved.yaml",
+    }
     bad = subprocess.run(
         [sys.executable, "-m", "sim", "power", str(path), "--n-per-arm", "a,b"],
         capture_output=True,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -181,6 +182,13 @@ def test_cli_compare_and_sweep(tmp_path: Path) -> None:
     table = pd.read_csv(out / "compare.csv")
     assert set(table["policy"]) == {"control", "peer", "peer6"}
     assert "3 replications" in res.stdout
+    # what it ran, from where: both files resolved, in order, and the manifest
+    docs = list(yaml.safe_load_all((out / "scenario.resolved.yaml").read_text()))
+    assert [d["arms"][-1]["name"] for d in docs] == ["peer", "peer6"]
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["kind"] == "compare" and manifest["replications"] == 3
+    assert manifest["scenarios"] == [d["name"] for d in docs]
+    assert "manifest.json" in manifest["files"] and manifest["wall_seconds"] > 0
     sw = tmp_path / "sw"
     res = subprocess.run(
         [
@@ -201,7 +209,16 @@ def test_cli_compare_and_sweep(tmp_path: Path) -> None:
         timeout=300,
     )
     assert res.returncode == 0, res.stderr
-    assert {p.name for p in sw.iterdir()} == {"sweep.csv", "sweep_metrics.csv", "sweep.png"}
+    assert {p.name for p in sw.iterdir()} == {
+        "sweep.csv",
+        "sweep_metrics.csv",
+        "sweep.png",
+        "manifest.json",
+        "scenario.resolved.yaml",
+    }
+    manifest = json.loads((sw / "manifest.json").read_text())
+    assert manifest["kind"] == "sweep" and manifest["replications"] >= 2, manifest
+    assert manifest["sets"] and manifest["git_commit"] and manifest["versions"]["simpy"]
     bad = subprocess.run(
         [sys.executable, "-m", "sim", "sweep", str(base), "--set", "peer_workers.count=-1,2"],
         capture_output=True,

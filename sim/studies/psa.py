@@ -212,23 +212,21 @@ def psa_to_directory(
         )
     wall = time.perf_counter() - t0
     files = _files(result, replications)
-    info = {
-        "command": command or [Path(sys.argv[0]).name, *sys.argv[1:]],
-        "scenario": scenario.name,
-        "whatifs": [s.name for s in whatifs],
-        "seed": scenario.seed,
-        "samples": samples,
-        "replications": replications,
-        "one_way_replications": dsa_replications,
-        "sampling": scenario.uncertainty.sampling if scenario.uncertainty else None,
-        "started": started.isoformat(timespec="seconds"),
-        "wall_seconds": round(wall, 3),
-        "resumed_runs": len(saved),
-        "git_commit": provenance.git_commit(),
-        "versions": provenance.versions(),
-        "machine": provenance.machine(),
-        "files": sorted([*files, "manifest.json"]),
-    }
+    info = provenance.record(
+        "psa",
+        command or [Path(sys.argv[0]).name, *sys.argv[1:]],
+        started,
+        wall,
+        scenario=scenario.name,
+        whatifs=[s.name for s in whatifs],
+        seed=scenario.seed,
+        samples=samples,
+        replications=replications,
+        one_way_replications=dsa_replications,
+        sampling=scenario.uncertainty.sampling if scenario.uncertainty else None,
+        resumed_runs=len(saved),
+        files=sorted([*files, "manifest.json"]),
+    )
     files["manifest.json"] = (json.dumps(info, indent=2) + "\n").encode()
     io.write_files(out, files, force=force)
     store.remove()
