@@ -216,6 +216,23 @@ def validate(file: str) -> None:
 
 
 @cli.command()
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+def report(directory: Path) -> None:
+    """Write DIRECTORY/report.html: one self-contained page of a run or study directory.
+
+    The question and the answer, the figures, the main tables, the scenario's settings
+    and sources, the STRESS-DES checklist filled from the run, and the provenance. It
+    opens offline and fetches nothing.
+    """
+    from sim import report as pages
+
+    if not directory.is_dir():
+        raise UserError(f"{directory}: no such directory")
+    path = pages.write(directory)
+    click.echo(f"wrote {path}")
+
+
+@cli.command()
 @click.option(
     "--partial", is_flag=True, help="No field required: for files that name a base: scenario."
 )

@@ -1,0 +1,534 @@
+"""One self-contained HTML page per output directory: ``crisis-sim report DIR``.
+
+The page is built from the directory alone (its ``manifest.json``, its resolved
+scenarios, its tables and figures), so it can be made again at any time and says only
+what the run knows. It opens offline: styles inline, figures inline (an SVG file's
+markup, or a PNG as a data URI), no script, and a content security policy that lets the
+page fetch nothing. It prints to A4.
+
+Sections: the question and the answer in words and numbers (by kind of study), the
+figures, the main tables, the scenario (every field that differs from the schema's
+default, with the field's description and unit; for several files, each what-if's
+changes against the first), the STRESS-DES reporting checklist (Monks T, Currie CSM,
+Onggo BS, et al. *J Simulation* 2019;13:55-67) filled from the run, with the items the
+run cannot know marked for the author, and the provenance with links to the files.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import yaml
+from pydantic import BaseModel
+
+from sim.config import ConfigError, Scenario, scenario_from_dict
+
+__all__ = ["build", "write", "scenario_fields", "whatif_changes", "stress_des"]
+
+FOR_AUTHOR = "For the author: the run cannot know this."
+
+_CSS = """
+body { font: 11pt/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; color: #1a1a1a;
+       max-width: 60em; margin: 2em auto; padding: 0 1.5em; }
+h1 { font-size: 1.6em; margin-bottom: 0.2em; } h2 { font-size: 1.25em; margin-top: 1.8em;
+border-bottom: 1px solid #ccc; } .stamp { color: #555; font-size: 0.9em; }
+.answer { background: #f3f6fa; border-left: 4px solid #1b6ca8; padding: 0.6em 1em; }
+table { border-collapse: collapse; font-size: 0.85em; margin: 0.6em 0; }
+th, td { border: 1px solid #ccc; padding: 0.25em 0.5em; text-align: left;
+         vertical-align: top; } th { background: #eef1f4; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; }
+figure { margin: 1em 0; page-break-inside: avoid; } figure img, figure svg
+{ max-width: 100%; height: auto; } figcaption { color: #444; font-size: 0.9em; }
+.author { color: #8a4b00; } code { font-size: 0.92em; }
+@page { size: A4; margin: 15mm; }
+@media print { body { max-width: none; margin: 0; padding: 0; font-size: 10pt; }
+               h2 { page-break-after: avoid; } table { page-break-inside: auto; } }
+"""
+
+# the page may fetch nothing: inline styles, and images only from data: URIs
+_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
+
+_TABLES = {
+    "run": ["summary.csv", "trial_summary.csv", "published.csv"],
+    "compare": ["compare.csv"],
+    "sweep": ["sweep.csv"],
+    "power": ["power.csv"],
+    "psa": ["decision.csv", "evppi.csv", "tornado.csv", "parameters.csv"],
+}
+_MAX_ROWS = 40
+
+
+def _e(text: object) -> str:
+    return html.escape(str(text))
+
+
+def _load(directory: Path) -> tuple[dict[str, Any], list[Scenario]]:
+    path = directory / "manifest.json"
+    if not path.is_file():
+        raise ConfigError(f"{directory}: no manifest.json: not an output directory of crisis-sim")
+    manifest = json.loads(path.read_text(encoding="utf-8"))
+    if "kind" not in manifest:  # written before manifests said their kind
+        marks = {"psa.csv": "psa", "compare.csv": "compare", "sweep.csv": "sweep"}
+        marks["power.csv"] = "power"
+        manifest["kind"] = next((k for f, k in marks.items() if (directory / f).is_file()), "run")
+    resolved = directory / "scenario.resolved.yaml"
+    docs = (
+        list(yaml.safe_load_all(resolved.read_text(encoding="utf-8"))) if resolved.is_file() else []
+    )
+    return manifest, [scenario_from_dict(d) for d in docs if d]
+
+
+# ---------------------------------------------------------------------------- scenario
+def scenario_fields(model: BaseModel, prefix: str = "") -> Iterator[tuple[str, Any, str]]:
+    """Every field of a scenario that differs from its default: (path, value, description).
+
+    Nested blocks are followed; a list's items by name where they have one. Required
+    fields (no default) are always listed.
+    """
+    for name, field in type(model).model_fields.items():
+        value = getattr(model, name)
+        path = f"{prefix}{name}"
+        if isinstance(value, BaseModel):
+            yield from scenario_fields(value, path + ".")
+            continue
+        if isinstance(value, tuple) and value and all(isinstance(v, BaseModel) for v in value):
+            for i, item in enumerate(value):
+                key = getattr(item, "name", None) or str(i)
+                yield from scenario_fields(item, f"{path}.{key}.")
+            continue
+        default = field.get_default(call_default_factory=True)
+        if field.is_required() or value != default:
+            yield path, value, field.description or ""
+
+
+def _flat(doc: Any, prefix: str = "") -> dict[str, Any]:
+    if isinstance(doc, dict):
+        out: dict[str, Any] = {}
+        for k, v in doc.items():
+            out.update(_flat(v, f"{prefix}{k}."))
+        return out
+    if isinstance(doc, list) and doc and all(isinstance(v, dict) for v in doc):
+        out = {}
+        for i, v in enumerate(doc):
+            out.update(_flat(v, f"{prefix}{v.get('name', i)}."))
+        return out
+    return {prefix.rstrip("."): doc}
+
+
+def whatif_changes(base: Scenario, other: Scenario) -> list[tuple[str, Any, Any]]:
+    """The fields in which ``other`` differs from ``base``: (path, base value, its value)."""
+    a, b = _flat(base.model_dump(mode="json")), _flat(other.model_dump(mode="json"))
+    return [(k, a.get(k), b.get(k)) for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)]
+
+
+def _value(v: Any) -> str:
+    if isinstance(v, float):
+        return f"{v:,.6g}"
+    if isinstance(v, tuple | list):
+        return ", ".join(_value(x) for x in v) if v else "(none)"
+    return "(none)" if v is None else str(v)
+
+
+def _sources(s: Scenario) -> dict[str, str]:
+    """Sources the scenario itself carries, by field path."""
+    out: dict[str, str] = {}
+    if s.uncertainty is not None:
+        for p in s.uncertainty.parameters:
+            for path in getattr(p, "paths", None) or (p.path,):
+                out[path] = p.source
+    if s.economics is not None:
+        for state in ("community", "ward", "crt"):
+            out[f"economics.utilities.{state}.value"] = getattr(s.economics.utilities, state).source
+    if s.outcomes.published is not None:
+        out["outcomes.published"] = s.outcomes.published.source
+    return out
+
+
+def _scenario_section(scenarios: list[Scenario]) -> str:
+    if not scenarios:
+        return "<p>No resolved scenario in the directory.</p>"
+    base = scenarios[0]
+    sources = _sources(base)
+    rows = []
+    for path, value, desc in scenario_fields(base):
+        if path.startswith(("uncertainty.", "calibration.", "description")):
+            continue
+        src = sources.get(path.replace(".value", ".value"), "")
+        rows.append(
+            f"<tr><td><code>{_e(path)}</code></td><td class=num>{_e(_value(value))}</td>"
+            f"<td>{_e(desc)}</td><td>{_e(src)}</td></tr>"
+        )
+    out = [
+        f"<p><b>{_e(base.name)}</b>: {_e(base.description.strip())}</p>",
+        "<p>Every field set to other than its default (units in the description; sources "
+        "where the scenario carries them, otherwise in the scenario file's comments).</p>",
+        "<table><tr><th>field</th><th>value</th><th>meaning and unit</th><th>source</th></tr>",
+        *rows,
+        "</table>",
+    ]
+    for other in scenarios[1:]:
+        changes = whatif_changes(base, other)
+        out.append(f"<h3>{_e(other.name)} against {_e(base.name)}</h3>")
+        out.append("<table><tr><th>field</th><th>base</th><th>what-if</th></tr>")
+        out += [
+            f"<tr><td><code>{_e(k)}</code></td><td>{_e(_value(a))}</td><td>{_e(_value(b))}</td></tr>"
+            for k, a, b in changes
+            if not k.startswith("description")
+        ]
+        out.append("</table>")
+    return "\n".join(out)
+
+
+# ---------------------------------------------------------------------------- checklist
+def stress_des(
+    manifest: dict[str, Any], scenarios: list[Scenario], files: list[str] | None = None
+) -> list[tuple[str, str, str]]:
+    """The STRESS-DES items (Monks et al. 2019): (number, item, what this run says).
+
+    ``files``: the directory's files (default: the manifest's list). Items the run
+    cannot know say :data:`FOR_AUTHOR`.
+    """
+    kind = manifest.get("kind", "run")
+    s = scenarios[0] if scenarios else None
+    reps = manifest.get("replications")
+    versions = manifest.get("versions", {})
+    machine = manifest.get("machine", {})
+    items: list[tuple[str, str, str]] = []
+
+    def add(number: str, item: str, text: str | None) -> None:
+        items.append((number, item, text if text else FOR_AUTHOR))
+
+    add("1.1", "Purpose of the model", s.description.strip() if s else None)
+    listed = files if files is not None else list(manifest.get("files", []))
+    add("1.2", "Model outputs", "Files of this directory: " + ", ".join(listed))
+    aims = {
+        "run": f"{reps} replications of the scenario, every arm (policy) on the same patients.",
+        "compare": "Policies compared on the same patients (common random numbers): "
+        + ", ".join(a.name for sc in scenarios for a in sc.arms),
+        "sweep": f"Fields swept: {manifest.get('sets')}.",
+        "power": f"Power against patients per arm: {manifest.get('n_per_arm')}.",
+        "psa": f"Probabilistic sensitivity analysis: {manifest.get('samples')} parameter sets "
+        f"({manifest.get('sampling')}) x {reps} replications, and a one-way analysis.",
+    }
+    add("1.3", "Experimentation aims", aims.get(kind))
+    add(
+        "2.1",
+        "Base model overview diagram",
+        None,
+    )
+    if s is not None:
+        feed = s.feed
+        entry = (
+            f"a trial of {feed.n_patients} patients recruited over {feed.recruitment_days:g} "
+            f"days, followed {feed.follow_up_days:g} days"
+            if s.is_trial
+            else f"discharges arriving as a Poisson stream, {feed.discharges_per_week:g} a week"  # type: ignore[union-attr]
+        )
+        add(
+            "2.2",
+            "Base model logic",
+            f"Patients discharged from a crisis resolution team ({entry}) face a readmission "
+            f"hazard ({s.readmission.baseline.dist} baseline, gamma frailty variance "
+            f"{s.population.frailty_variance:g}); peer support offered per arm; a readmission "
+            "goes to a ward or CRT home treatment for a length of stay, and its discharge starts "
+            "a new episode; exit at the end of follow-up, death or loss to follow-up.",
+        )
+        add(
+            "2.3",
+            "Scenario logic",
+            "Arms (policies): "
+            + "; ".join(
+                f"{a.name}: {a.description or a.name}" for sc in scenarios for a in sc.arms
+            ),
+        )
+        add(
+            "2.4",
+            "Algorithms",
+            "Readmission times simulated exactly: one Exp(1) hazard budget per episode, spent "
+            "against the cumulative hazard in closed form (a root finder only where none "
+            "exists); no time steps.",
+        )
+        add("2.5.1", "Entities", "Patients (one random stream each).")
+        add(
+            "2.5.2",
+            "Activities",
+            "Peer-support sessions (attended or missed), ward stays, CRT home treatment.",
+        )
+        workers = s.peer_workers
+
+        def cap(n: int | None) -> str:
+            return "unlimited" if n is None else str(n)
+
+        crt = s.acute_care.crt
+        add(
+            "2.5.3",
+            "Resources",
+            f"Peer workers: {workers.count if workers.count is not None else 'unlimited'}"
+            + (f", {workers.caseload_per_worker} places each" if workers.count is not None else "")
+            + f"; ward beds: {cap(s.acute_care.ward.capacity)}"
+            + (f"; CRT places: {cap(crt.capacity)}" if crt is not None else "")
+            + ".",
+        )
+        add(
+            "2.5.4",
+            "Queues",
+            f"Peer-support waiting list ({workers.queue}"
+            + (
+                f", offers lapse after {workers.max_wait_days:g} days"
+                if workers.max_wait_days
+                else ""
+            )
+            + f"); a full ward: {s.acute_care.ward.overflow}.",
+        )
+        add(
+            "2.5.5",
+            "Entry and exit points",
+            f"Entry: {entry}. Exit: end of follow-up, death, loss to follow-up.",
+        )
+    add("3.1", "Data sources", "; ".join(sorted(set(_sources(s).values()))) if s else None)
+    add("3.2", "Pre-processing", None)
+    add("3.3", "Input parameters", "The Scenario section above: every field not at its default.")
+    add("3.4", "Assumptions", None)
+    if s is not None:
+        add(
+            "4.1",
+            "Initialisation",
+            f"Warm-up of {s.feed.warm_up_days:g} days, not counted"  # type: ignore[union-attr]
+            if not s.is_trial
+            else "Empty at the start; patients enter as recruited.",
+        )
+        add(
+            "4.2",
+            "Run length",
+            f"{s.feed.run_days:g} days measured after the warm-up"  # type: ignore[union-attr]
+            if not s.is_trial
+            else f"{s.feed.follow_up_days:g} days of follow-up from each entry",  # type: ignore[union-attr]
+        )
+    add(
+        "4.3",
+        "Estimation approach",
+        f"{reps} replications; means with 95% t-intervals across replications; policies "
+        "compared on the same random draws (paired differences)."
+        if reps
+        else None,
+    )
+    add(
+        "5.1",
+        "Software or programming language",
+        ", ".join(f"{k} {v}" for k, v in versions.items() if v),
+    )
+    add(
+        "5.2",
+        "Random sampling",
+        f"Root seed {manifest.get('seed')}; named numpy.random.Generator streams derived "
+        "with SeedSequence from (seed, replication, stream, patient): the same results "
+        "whatever the number of processes.",
+    )
+    add(
+        "5.3",
+        "Model execution",
+        f"Event-driven (SimPy); {manifest.get('jobs') or 'local'} worker process(es); "
+        f"command: {' '.join(manifest.get('command', []))}",
+    )
+    add(
+        "5.4",
+        "System specification",
+        f"{machine.get('platform')}, {machine.get('cpus')} CPUs; wall time "
+        f"{manifest.get('wall_seconds')} s, started {manifest.get('started')}"
+        if machine
+        else None,
+    )
+    commit = manifest.get("git_commit")
+    add(
+        "6.1",
+        "Computer model sharing statement",
+        f"crisis-sim {versions.get('crisis-sim')} at git commit {commit}; where the code and "
+        "data are published: " + FOR_AUTHOR
+        if commit
+        else None,
+    )
+    return items
+
+
+def _checklist_section(items: list[tuple[str, str, str]]) -> str:
+    rows = [
+        f'<tr id="stress-{_e(n)}"><td>{_e(n)}</td><td>{_e(item)}</td>'
+        f'<td class="{"author" if text == FOR_AUTHOR else "filled"}">{_e(text)}</td></tr>'
+        for n, item, text in items
+    ]
+    filled = sum(text != FOR_AUTHOR for _, _, text in items)
+    return (
+        f"<p>{filled} of {len(items)} items filled from the run; the others are the author's "
+        "(Monks et al., <i>J Simulation</i> 2019;13:55-67).</p>"
+        "<table><tr><th>item</th><th>STRESS-DES</th><th>this run</th></tr>"
+        + "\n".join(rows)
+        + "</table>"
+    )
+
+
+# ---------------------------------------------------------------------------- answer
+def _answer(kind: str, directory: Path) -> list[str]:
+    """The question and the answer, in sentences (escaped HTML)."""
+    try:
+        if kind == "psa" and (directory / "decision.csv").is_file():
+            d = pd.read_csv(directory / "decision.csv")
+            cols = [c for c in d.columns if c.startswith("p_cost_effective_at_")]
+            out = ["Which policy should be funded, and how sure is that?"]
+            for c in cols:
+                lam = c.removeprefix("p_cost_effective_at_")
+                best = d.loc[d[f"nmb_at_{lam}"].idxmax()]
+                out.append(
+                    f"At £{float(lam):,.0f} per QALY, {best['strategy']} has the highest "
+                    f"expected net benefit and is cost-effective in {best[c]:.0%} of the "
+                    f"parameter sets. The value of perfect information is "
+                    f"£{best[f'evpi_at_{lam}']:,.0f} for the period's patients "
+                    f"(£{best[f'evpi_per_person_at_{lam}']:,.2f} a person)."
+                )
+            return out
+        if kind == "compare" and (directory / "compare.csv").is_file():
+            t = pd.read_csv(directory / "compare.csv")
+            out = ["What does each policy change against the baseline, per year?"]
+            wanted = {
+                "readmissions_per_year": ("readmissions", "{:,.0f}"),
+                "ward_bed_days_per_year": ("ward bed-days", "{:,.0f}"),
+                "out_of_area_per_year": ("out-of-area placements", "{:,.0f}"),
+                "waiting_list_mean": ("people on the waiting list (mean)", "{:,.1f}"),
+                "cost_total_per_year": ("cost (£)", "{:,.0f}"),
+            }
+            for policy, g in t[t["policy"] != t["baseline"]].groupby("policy", sort=False):
+                parts = []
+                for metric, (label, fmt) in wanted.items():
+                    r = g[g["metric"] == metric]
+                    if len(r) and pd.notna(r["diff_mean"].iloc[0]):
+                        r = r.iloc[0]
+                        sure = (
+                            "" if r.diff_ci_low <= 0 <= r.diff_ci_high else " (95% CI excludes 0)"
+                        )
+                        parts.append(
+                            f"{label} {fmt.format(r.diff_mean)} ({fmt.format(r.diff_ci_low)} "
+                            f"to {fmt.format(r.diff_ci_high)}){sure}"
+                        )
+                out.append(f"{policy} against {g['baseline'].iloc[0]}: " + "; ".join(parts) + ".")
+            return out
+        if kind == "run" and (directory / "summary.csv").is_file():
+            t = pd.read_csv(directory / "summary.csv")
+            out = ["What happens to the people discharged, under each arm?"]
+            for arm, g in t.groupby("arm", sort=False):
+                g = g.set_index("metric")
+                parts = []
+                for metric, label in (
+                    ("p_readmit_365d", "readmitted within a year"),
+                    ("readmissions_per_year", "readmissions a year"),
+                    ("ward_bed_days_per_year", "ward bed-days a year"),
+                    ("waiting_list_mean", "waiting list (mean)"),
+                ):
+                    if metric in g.index:
+                        r = g.loc[metric]
+                        pct = metric.startswith("p_")
+                        f = (lambda v: f"{v:.1%}") if pct else (lambda v: f"{v:,.1f}")
+                        parts.append(f"{label} {f(r['mean'])} ({f(r.ci_low)} to {f(r.ci_high)})")
+                out.append(f"{arm}: " + "; ".join(parts) + ".")
+            return out
+    except (KeyError, ValueError, pd.errors.ParserError):
+        pass
+    return [f"The tables and figures of this {kind} follow."]
+
+
+# ---------------------------------------------------------------------------- page
+def _figures(directory: Path) -> list[str]:
+    out = []
+    for path in sorted(directory.glob("*.svg")) + sorted(directory.glob("*.png")):
+        if path.suffix == ".png" and path.with_suffix(".svg").is_file():
+            continue  # the SVG is inlined instead
+        if path.suffix == ".svg":
+            body = path.read_text(encoding="utf-8")
+            body = body[body.index("<svg") :]
+        else:
+            data = base64.b64encode(path.read_bytes()).decode()
+            body = f'<img alt="{_e(path.stem)}" src="data:image/png;base64,{data}">'
+        out.append(
+            f'<figure class="figure" id="fig-{_e(path.stem)}">{body}'
+            f"<figcaption>{_e(path.name)}</figcaption></figure>"
+        )
+    return out
+
+
+def _tables(kind: str, directory: Path) -> list[str]:
+    out = []
+    for name in _TABLES.get(kind, []):
+        path = directory / name
+        if not path.is_file():
+            continue
+        t = pd.read_csv(path)
+        more = f" (first {_MAX_ROWS} of {len(t)} rows)" if len(t) > _MAX_ROWS else ""
+        out.append(f"<h3>{_e(name)}{_e(more)}</h3>")
+        out.append(
+            t.head(_MAX_ROWS).to_html(index=False, border=0, float_format=lambda v: f"{v:,.4g}")
+        )
+    return out
+
+
+def build(directory: Path) -> str:
+    """The report of an output directory, as one HTML page."""
+    directory = Path(directory)
+    manifest, scenarios = _load(directory)
+    kind = manifest.get("kind", "run")
+    names = manifest.get("scenarios") or [manifest.get("scenario")]
+    title = f"crisis-sim {kind}: {', '.join(str(n) for n in names if n)}"
+    stamp = (
+        f"seed {manifest.get('seed')}; started {manifest.get('started')}; "
+        f"git {manifest.get('git_commit')}; crisis-sim "
+        f"{manifest.get('versions', {}).get('crisis-sim')}"
+    )
+    present = sorted(
+        p.name
+        for p in directory.iterdir()
+        if p.name != "report.html" and not p.name.startswith(".")
+    )
+    described = manifest.get("files", {})
+    described = described if isinstance(described, dict) else {}
+    links = "".join(
+        f'<li><a href="{_e(name)}">{_e(name)}</a>'
+        + (f": {_e(described[name])}" if name in described else "")
+        + "</li>"
+        for name in present
+    )
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        f'<meta http-equiv="Content-Security-Policy" content="{_CSP}">',
+        f"<title>{_e(title)}</title><style>{_CSS}</style></head><body>",
+        f"<h1>{_e(title)}</h1><p class=stamp>{_e(stamp)}</p>",
+        '<h2>Question and answer</h2><div class="answer">',
+        *(f"<p>{_e(line)}</p>" for line in _answer(kind, directory)),
+        "</div>",
+        "<h2>Figures</h2>",
+        *_figures(directory),
+        "<h2>Tables</h2>",
+        *_tables(kind, directory),
+        "<h2>Scenario</h2>",
+        _scenario_section(scenarios),
+        "<h2>STRESS-DES reporting checklist</h2>",
+        _checklist_section(stress_des(manifest, scenarios, present)),
+        "<h2>Provenance</h2>",
+        f"<p>Command: <code>{_e(' '.join(manifest.get('command', [])))}</code></p>",
+        f"<p>{_e(stamp)}; wall time {_e(manifest.get('wall_seconds'))} s.</p>",
+        f"<p>Files of this directory:</p><ul>{links}</ul>",
+        "</body></html>",
+    ]
+    return "\n".join(parts) + "\n"
+
+
+def write(directory: Path) -> Path:
+    """Write ``directory/report.html`` (atomically) and return its path."""
+    from sim.io import atomic_text
+
+    path = Path(directory) / "report.html"
+    atomic_text(path, build(directory))
+    return path

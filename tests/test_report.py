@@ -1,0 +1,145 @@
+"""The report page: built from the directory alone, fetching nothing, its STRESS-DES items
+filled from the run's own manifest."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from html.parser import HTMLParser
+from pathlib import Path
+
+import yaml
+from helpers import SERVICE, doc
+
+from sim import report
+from sim.config import scenario_from_dict
+
+
+class _Page(HTMLParser):
+    """What the tests read of a page: figures, links, sources and the checklist rows."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.images: list[str] = []
+        self.svgs = 0
+        self.urls: list[str] = []
+        self.rows: dict[str, list[str]] = {}
+        self._row: str | None = None
+        self._cells: list[str] = []
+        self.text: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "img":
+            self.images.append(a.get("src", ""))
+        if tag == "svg":
+            self.svgs += 1
+        for key in ("src", "href", "data", "action"):
+            if key in a and not str(a[key]).startswith("data:"):
+                self.urls.append(a[key])
+        if tag == "tr" and str(a.get("id", "")).startswith("stress-"):
+            self._row, self._cells = a["id"].removeprefix("stress-"), []
+        if tag == "td" and self._row:
+            self._cells.append("")
+
+    def handle_endtag(self, tag):
+        if tag == "tr" and self._row:
+            self.rows[self._row] = self._cells
+            self._row = None
+
+    def handle_data(self, data):
+        self.text.append(data)
+        if self._row and self._cells:
+            self._cells[-1] += data
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "sim", *args], capture_output=True, text=True, timeout=300
+    )
+
+
+def _files(tmp_path: Path) -> tuple[Path, Path]:
+    base = doc(
+        SERVICE,
+        **{"feed.run_days": 120, "peer_workers.count": 3, "description": "A test service."},
+    )
+    whatif = doc(SERVICE, **{"feed.run_days": 120, "peer_workers.count": 6, "name": "more"})
+    whatif["arms"] = [{**whatif["arms"][1], "name": "peer_more"}]
+    a, b = tmp_path / "base.yaml", tmp_path / "more.yaml"
+    a.write_text(yaml.safe_dump(base, sort_keys=False))
+    b.write_text(yaml.safe_dump(whatif, sort_keys=False))
+    return a, b
+
+
+def _read(path: Path) -> _Page:
+    page = _Page()
+    page.feed(path.read_text(encoding="utf-8"))
+    return page
+
+
+ITEMS = [
+    "1.1", "1.2", "1.3", "2.1", "2.2", "2.3", "2.4", "2.5.1", "2.5.2", "2.5.3", "2.5.4",
+    "2.5.5", "3.1", "3.2", "3.3", "3.4", "4.1", "4.2", "4.3", "5.1", "5.2", "5.3", "5.4",
+    "6.1",
+]  # fmt: skip
+
+
+def test_a_run_report_fills_the_checklist_from_its_manifest(tmp_path: Path) -> None:
+    base, _ = _files(tmp_path)
+    out = tmp_path / "run"
+    assert _cli("run", str(base), "--reps", "2", "--out", str(out), "--jobs", "1").returncode == 0
+    res = _cli("report", str(out))
+    assert res.returncode == 0, res.stderr
+    page = _read(out / "report.html")
+    manifest = json.loads((out / "manifest.json").read_text())
+    # every figure inline, nothing fetched: the only links are the directory's own files
+    pngs = sorted(p.name for p in out.glob("*.png"))
+    assert len(page.images) + page.svgs == len(pngs) > 0
+    assert all(src.startswith("data:image/png;base64,") for src in page.images)
+    assert page.urls and all((out / url).exists() for url in page.urls), page.urls
+    # the checklist: every item, filled from the manifest where the run knows it
+    assert list(page.rows) == ITEMS
+    said = {k: v[-1] for k, v in page.rows.items()}
+    assert f"Root seed {manifest['seed']}" in said["5.2"]
+    assert f"{manifest['machine']['cpus']} CPUs" in said["5.4"]
+    assert str(manifest["wall_seconds"]) in said["5.4"]
+    assert manifest["git_commit"] in said["6.1"]
+    assert f"{manifest['replications']} replications" in said["4.3"]
+    assert f"simpy {manifest['versions']['simpy']}" in said["5.1"]
+    assert said["1.1"] == "A test service."
+    # this scenario carries no sources (no uncertainty, economics or published block)
+    author = {k for k, v in said.items() if v == report.FOR_AUTHOR}
+    assert author == {"2.1", "3.1", "3.2", "3.4"}, author
+    # the scenario: a field set in the file is listed, one left at its default is not
+    text = "".join(page.text)
+    assert "peer_workers.count" in text and "peer_workers.queue" not in text
+
+
+def test_a_compare_report_shows_each_whatifs_changes_and_the_answer(tmp_path: Path) -> None:
+    base, more = _files(tmp_path)
+    out = tmp_path / "cmp"
+    args = ["compare", str(base), str(more), "--reps", "2", "--out", str(out), "--jobs", "1"]
+    assert _cli(*args).returncode == 0
+    path = report.write(out)
+    page = _read(path)
+    text = " ".join(page.text)
+    assert "more against" in text and "peer_workers.count" in text
+    assert "peer_more against control" in text and "readmissions" in text
+    assert page.rows["1.3"][-1].startswith("Policies compared")
+
+
+def test_scenario_fields_lists_what_differs_from_the_defaults() -> None:
+    s = scenario_from_dict(doc(SERVICE, **{"peer_workers.max_wait_days": 30}))
+    fields = {path: value for path, value, _ in report.scenario_fields(s)}
+    assert fields["peer_workers.max_wait_days"] == 30
+    assert fields["competing.loss_to_follow_up_per_year"] == 0.02  # set in the file
+    assert "peer_workers.queue" not in fields  # at its default (fifo)
+    assert fields["seed"] == s.seed  # required: always listed
+
+
+def test_a_directory_without_a_manifest_is_refused_in_one_line(tmp_path: Path) -> None:
+    res = _cli("report", str(tmp_path))
+    assert res.returncode == 2 and "no manifest.json" in res.stderr
+    assert "Traceback" not in res.stderr and not (tmp_path / "report.html").exists()
