@@ -83,8 +83,8 @@ def dsa_table(per_replication: pd.DataFrame, scenario: Scenario) -> pd.DataFrame
     return t.sort_values(["variant"], kind="stable").drop(columns="variant").reset_index(drop=True)
 
 
-def tornado_table(table: pd.DataFrame, scenario: Scenario) -> tuple[pd.DataFrame, str]:
-    """The tornado's bars, widest first, and what they measure (in words)."""
+def tornado_table(table: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
+    """The tornado's bars, widest first; ``comparison`` says what they measure."""
     policies = list(dict.fromkeys(table["policy"]))
     first = policies[0]
     econ = scenario.economics
@@ -101,7 +101,7 @@ def tornado_table(table: pd.DataFrame, scenario: Scenario) -> tuple[pd.DataFrame
     base = gain(table[table["field"] == BASE])
     others = [p for p in policies if p != first]
     if not others:
-        return pd.DataFrame(), ""
+        return pd.DataFrame()
     comparator = max(others, key=lambda p: base[p])
     what = (
         f"incremental net benefit of {comparator} vs {first} at £{lam:,.0f} per QALY"
@@ -126,14 +126,13 @@ def tornado_table(table: pd.DataFrame, scenario: Scenario) -> tuple[pd.DataFrame
         r["width"] = abs(r["outcome_at_high"] - r["outcome_at_low"])
     bars = pd.DataFrame(rows).sort_values("width", ascending=False, kind="stable")
     bars.insert(0, "comparison", what)
-    return bars.reset_index(drop=True), what
+    return bars.reset_index(drop=True)
 
 
 def assemble(per_replication: pd.DataFrame, scenario: Scenario) -> DsaResult:
     """The one-way analysis's tables from its replications."""
     table = dsa_table(per_replication, scenario)
-    bars, _ = tornado_table(table, scenario)
-    return DsaResult(table, bars)
+    return DsaResult(table, tornado_table(table, scenario))
 
 
 def dsa(
