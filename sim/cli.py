@@ -91,7 +91,14 @@ _default_show_warning = warnings.showwarning
 
 
 def _work_options(f):
-    """--jobs, --force and --quiet, shared by the commands that write an output directory."""
+    """--jobs, --force, --quiet and --report, shared by the commands that write an output
+    directory."""
+    f = click.option(
+        "--report",
+        "with_report",
+        is_flag=True,
+        help="Also write report.html (as `crisis-sim report DIR` does).",
+    )(f)
     f = click.option("--quiet", "-q", is_flag=True, help="No progress bar.")(f)
     f = click.option("--force", is_flag=True, help="Replace an existing output directory.")(f)
     return click.option(
@@ -118,6 +125,14 @@ def _resume_dir(out: Path | None, resume: Path | None) -> Path | None:
     if out is not None and out != resume:
         raise UserError("--resume DIR is the run directory: do not give another --out")
     return resume
+
+
+def _report_if(directory: Path, wanted: bool) -> None:
+    """``--report``: write the directory's report.html."""
+    if wanted:
+        from sim import report
+
+        report.write(directory)
 
 
 def _out_option(default: str):
@@ -158,20 +173,20 @@ def _write_study(
     started: datetime,
     **fields,
 ) -> list[str]:
-    """Write a study's output directory at once: CSV tables, text notes, PNG figures,
+    """Write a study's output directory at once: CSV tables, text notes, figures (PNG and SVG),
     the scenarios resolved (``scenario.resolved.yaml``; several files as one YAML
     document each, in order) and ``manifest.json`` (:func:`sim.provenance.record`).
     """
     import json
 
     from sim import io, provenance
-    from sim.figures import png
+    from sim.figures import encoded
 
     files = {
         name: (t if isinstance(t, str) else t.to_csv(index=False)).encode()
         for name, t in tables.items()
     }
-    files.update({name: png(fig) for name, fig in figures.items()})
+    files.update(encoded(figures))
     files["scenario.resolved.yaml"] = "---\n".join(resolved_yaml(s) for s in scenarios).encode()
     wall = time.time() - started.timestamp()
     info = provenance.record(
@@ -274,6 +289,7 @@ def run(
     events: bool,
     force: bool,
     quiet: bool,
+    with_report: bool,
     resume: Path | None,
     only: int | None,
     scheduler: str | None,
@@ -320,6 +336,7 @@ def run(
         click.echo("\n" + console.format_trial(result.trial_summary, result.attendance, scenario))
         if result.published is not None and len(result.published):
             click.echo("\n" + console.format_published(result.published))
+    _report_if(result.out, with_report)
     files = ", ".join(sorted(p.name for p in result.out.iterdir()))
     click.echo(f"\nwrote {result.out}/  ({files})")
 
@@ -421,6 +438,7 @@ def psa(
     jobs: int | None,
     force: bool,
     quiet: bool,
+    with_report: bool,
     resume: Path | None,
     scheduler: str | None,
     dask_workers: int | None,
@@ -466,6 +484,7 @@ def psa(
             report=lambda line: click.echo(line, err=True),
         )
     click.echo(console.format_psa(result, reps))
+    _report_if(written, with_report)
     files = ", ".join(sorted(p.name for p in written.iterdir()))
     click.echo(f"\nwrote {written}/  ({files})")
 
@@ -495,6 +514,7 @@ def power(
     jobs: int | None,
     force: bool,
     quiet: bool,
+    with_report: bool,
 ) -> None:
     """Power against trial size for a trial scenario FILE: power.csv and power.png."""
     from sim import console, figures, io, studies
@@ -519,7 +539,8 @@ def power(
         n_per_arm=list(sizes),
     )
     click.echo(console.format_power(table, scenario, reps))
-    click.echo(f"\nwrote {out}/  ({', '.join(written)})")
+    _report_if(out, with_report)
+    click.echo(f"\nwrote {out}/  ({', '.join(written + ['report.html'] * with_report)})")
 
 
 @cli.command()
@@ -539,6 +560,7 @@ def compare(
     jobs: int | None,
     force: bool,
     quiet: bool,
+    with_report: bool,
     scheduler: str | None,
     dask_workers: int | None,
 ) -> None:
@@ -583,7 +605,8 @@ def compare(
     )
     click.echo(console.format_compare(res.table, shown))
     click.echo("\n" + "\n".join(f"note: {x}" for x in res.notes))
-    click.echo(f"\nwrote {out}/  ({', '.join(written)})")
+    _report_if(out, with_report)
+    click.echo(f"\nwrote {out}/  ({', '.join(written + ['report.html'] * with_report)})")
 
 
 @cli.command()
@@ -615,6 +638,7 @@ def sweep(
     jobs: int | None,
     force: bool,
     quiet: bool,
+    with_report: bool,
     scheduler: str | None,
     dask_workers: int | None,
 ) -> None:
@@ -659,7 +683,8 @@ def sweep(
         sets={field: list(values) for field, values in settings},
     )
     click.echo(console.format_sweep(summary, wanted, scenario, n))
-    click.echo(f"\nwrote {out}/  ({', '.join(written)})")
+    _report_if(out, with_report)
+    click.echo(f"\nwrote {out}/  ({', '.join(written + ['report.html'] * with_report)})")
 
 
 # ------------------------------------------------------------------------------ progress

@@ -20,6 +20,8 @@ from sim.results import RunResult
 __all__ = [
     "DPI",
     "png",
+    "svg",
+    "encoded",
     "run_figures",
     "capacity_figure",
     "compare_figures",
@@ -36,6 +38,29 @@ def png(fig: Figure) -> bytes:
     buf = BytesIO()
     fig.savefig(buf, format="png", dpi=DPI)
     return buf.getvalue()
+
+
+def svg(fig: Figure) -> bytes:
+    """A figure as SVG bytes, the same bytes for the same figure.
+
+    Text is drawn as paths (no font to fetch), with no date stamp and element ids from a
+    fixed salt.
+    """
+    import matplotlib as mpl
+
+    buf = BytesIO()
+    with mpl.rc_context({"svg.fonttype": "path", "svg.hashsalt": "crisis-sim"}):
+        fig.savefig(buf, format="svg", metadata={"Date": None})
+    return buf.getvalue()
+
+
+def encoded(figures: dict[str, Figure]) -> dict[str, bytes]:
+    """Each figure as PNG under its name (``x.png``) and as SVG (``x.svg``)."""
+    out: dict[str, bytes] = {}
+    for name, fig in figures.items():
+        out[name] = png(fig)
+        out[name.removesuffix(".png") + ".svg"] = svg(fig)
+    return out
 
 
 def capacity_figure(timeseries: pd.DataFrame, scenario: Scenario) -> Figure:

@@ -169,8 +169,8 @@ def write_run(
         patients = result.patients
         if patients is None and result.trial is not None:  # written already: what the plots need
             patients = pd.read_parquet(tmp / "patients.parquet", columns=figures.PATIENT_COLUMNS)
-        for name, fig in figures.run_figures(result, patients).items():
-            fig.savefig(tmp / name, dpi=figures.DPI)
+        for name, data in figures.encoded(figures.run_figures(result, patients)).items():
+            (tmp / name).write_bytes(data)
         (tmp / "manifest.json").write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
         _swap_into_place(tmp, out)
     except BaseException:

@@ -2,8 +2,8 @@
 
 The page is built from the directory alone (its ``manifest.json``, its resolved
 scenarios, its tables and figures), so it can be made again at any time and says only
-what the run knows. It opens offline: styles inline, figures inline (an SVG file's
-markup, or a PNG as a data URI), no script, and a content security policy that lets the
+what the run knows. It opens offline: styles inline, figures inline (each figure's SVG,
+or its PNG, as a data URI), no script, and a content security policy that lets the
 page fetch nothing. It prints to A4.
 
 Sections: the question and the answer in words and numbers (by kind of study), the
@@ -442,19 +442,25 @@ def _answer(kind: str, directory: Path) -> list[str]:
 
 # ---------------------------------------------------------------------------- page
 def _figures(directory: Path) -> list[str]:
+    """Each figure once, as an image from a data URI: its SVG, else its PNG.
+
+    The SVG's text is drawn as paths, so no font is fetched; as an image, its element
+    ids cannot clash with another figure's.
+    """
     out = []
-    for path in sorted(directory.glob("*.svg")) + sorted(directory.glob("*.png")):
-        if path.suffix == ".png" and path.with_suffix(".svg").is_file():
-            continue  # the SVG is inlined instead
-        if path.suffix == ".svg":
-            body = path.read_text(encoding="utf-8")
-            body = body[body.index("<svg") :]
-        else:
-            data = base64.b64encode(path.read_bytes()).decode()
-            body = f'<img alt="{_e(path.stem)}" src="data:image/png;base64,{data}">'
+    names = sorted(
+        {p.stem for p in directory.glob("*.svg")} | {p.stem for p in directory.glob("*.png")}
+    )
+    for stem in names:
+        path = directory / f"{stem}.svg"
+        kind = "svg+xml"
+        if not path.is_file():
+            path, kind = directory / f"{stem}.png", "png"
+        data = base64.b64encode(path.read_bytes()).decode()
         out.append(
-            f'<figure class="figure" id="fig-{_e(path.stem)}">{body}'
-            f"<figcaption>{_e(path.name)}</figcaption></figure>"
+            f'<figure class="figure" id="fig-{_e(stem)}">'
+            f'<img alt="{_e(stem)}" src="data:image/{kind};base64,{data}">'
+            f"<figcaption>{_e(stem)} ({_e(path.name)})</figcaption></figure>"
         )
     return out
 

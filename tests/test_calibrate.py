@@ -123,6 +123,7 @@ def test_cli_power(tmp_path: Path) -> None:
     assert {p.name for p in out.iterdir()} == {
         "power.csv",
         "power.png",
+        "power.svg",
         "manifest.json",
         "scenario.resolved.yaml",
     }

@@ -66,6 +66,10 @@ def test_run_writes_the_run_directory(tiny: Path, tmp_path: Path) -> None:
         "attendance.png",
         "timeseries.csv",
         "capacity.png",
+        "km.svg",
+        "hazard_ratios.svg",
+        "attendance.svg",
+        "capacity.svg",
     }
     assert "odds ratio" in res.stdout and "hazard ratio (Cox)" in res.stdout
     patients = pd.read_parquet(out / "patients.parquet")

@@ -95,9 +95,10 @@ def test_a_run_report_fills_the_checklist_from_its_manifest(tmp_path: Path) -> N
     page = _read(out / "report.html")
     manifest = json.loads((out / "manifest.json").read_text())
     # every figure inline, nothing fetched: the only links are the directory's own files
-    pngs = sorted(p.name for p in out.glob("*.png"))
-    assert len(page.images) + page.svgs == len(pngs) > 0
-    assert all(src.startswith("data:image/png;base64,") for src in page.images)
+    pngs = sorted(p.stem for p in out.glob("*.png"))
+    assert pngs == sorted(p.stem for p in out.glob("*.svg"))  # every figure in both forms
+    assert len(page.images) == len(pngs) > 0 and page.svgs == 0
+    assert all(src.startswith("data:image/svg+xml;base64,") for src in page.images)
     assert page.urls and all((out / url).exists() for url in page.urls), page.urls
     # the checklist: every item, filled from the manifest where the run knows it
     assert list(page.rows) == ITEMS
@@ -143,3 +144,17 @@ def test_a_directory_without_a_manifest_is_refused_in_one_line(tmp_path: Path) -
     res = _cli("report", str(tmp_path))
     assert res.returncode == 2 and "no manifest.json" in res.stderr
     assert "Traceback" not in res.stderr and not (tmp_path / "report.html").exists()
+
+
+def test_a_figure_gives_the_same_svg_every_time() -> None:
+    import matplotlib.pyplot as plt
+
+    from sim import figures
+
+    fig, ax = plt.subplots()
+    ax.plot([0, 1, 2], [1, 0, 2], label="a")
+    ax.legend()
+    first, again = figures.svg(fig), figures.svg(fig)
+    plt.close(fig)
+    assert first == again and b"<svg" in first
+    assert b"font-face" not in first and b"@import" not in first  # text drawn as paths

@@ -203,6 +203,7 @@ def test_cli_compare_and_sweep(tmp_path: Path) -> None:
             str(sw),
             "--jobs",
             "1",
+            "--report",
         ],
         capture_output=True,
         text=True,
@@ -213,9 +214,12 @@ def test_cli_compare_and_sweep(tmp_path: Path) -> None:
         "sweep.csv",
         "sweep_metrics.csv",
         "sweep.png",
+        "sweep.svg",
         "manifest.json",
         "scenario.resolved.yaml",
+        "report.html",  # --report
     }
+    assert "STRESS-DES" in (sw / "report.html").read_text(encoding="utf-8")
     manifest = json.loads((sw / "manifest.json").read_text())
     assert manifest["kind"] == "sweep" and manifest["replications"] >= 2, manifest
     assert manifest["sets"] and manifest["git_commit"] and manifest["versions"]["simpy"]

@@ -260,13 +260,12 @@ def _files(result: PsaResult, replications: int) -> dict[str, bytes]:
         out["decision.csv"] = csv(decision_table(result))
         evppi = result.evppi = evppi_table(result)
         out["evppi.csv"] = csv(evppi)
-        for name, fig in figures.psa_figures(result.table, sc, evppi).items():
-            out[name] = figures.png(fig)
+        out.update(figures.encoded(figures.psa_figures(result.table, sc, evppi)))
     if result.dsa is not None:
         out["dsa.csv"] = csv(result.dsa.table)
         if len(result.dsa.tornado):
             out["tornado.csv"] = csv(result.dsa.tornado)
-            out["tornado.png"] = figures.png(figures.tornado_figure(result.dsa.tornado))
+            out.update(figures.encoded({"tornado.png": figures.tornado_figure(result.dsa.tornado)}))
     return out
 
 
