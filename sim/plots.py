@@ -42,7 +42,10 @@ __all__ = [
     "evppi_bars",
 ]
 
-_COLOURS = ["#1b6ca8", "#d1495b", "#2e933c", "#edae49", "#6c4f77"]
+# Okabe and Ito's colour-blind-safe palette (Color Universal Design, 2008): blue,
+# vermillion, bluish green, orange, reddish purple, sky blue, yellow (black is kept for
+# published figures and reference lines). Seven policies before a colour repeats.
+_COLOURS = ["#0072B2", "#D55E00", "#009E73", "#E69F00", "#CC79A7", "#56B4E9", "#F0E442"]
 
 
 def _axes(ax: Axes | None, figsize: tuple[float, float] = (7, 4.5)) -> Axes:

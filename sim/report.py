@@ -416,6 +416,31 @@ def _answer(kind: str, directory: Path) -> list[str]:
                         )
                 out.append(f"{policy} against {g['baseline'].iloc[0]}: " + "; ".join(parts) + ".")
             return out
+        if kind == "run" and (directory / "trial_summary.csv").is_file():
+            t = pd.read_csv(directory / "trial_summary.csv")
+            h = t["horizon_days"].iloc[0]  # the primary horizon comes first
+            t = t[t["horizon_days"] == h]
+            n = int(t["replications"].iloc[0])
+            out = [f"What would a trial like this show at {h:g} days, over {n} simulated trials?"]
+            for arm, g in t.groupby("arm", sort=False):
+                g = g.set_index("statistic")
+                parts = []
+                if "p_readmitted" in g.index:
+                    r = g.loc["p_readmitted"]
+                    parts.append(
+                        f"readmitted {r['mean']:.1%} (95% of trials {r.p2_5:.1%} to {r.p97_5:.1%})"
+                    )
+                for stat, label in (("odds_ratio", "odds ratio"), ("hazard_ratio", "hazard ratio")):
+                    if stat in g.index:
+                        r = g.loc[stat]
+                        parts.append(
+                            f"median {label} {r['median']:.2f} ({r.p2_5:.2f} to {r.p97_5:.2f})"
+                        )
+                for stat, label in (("power_or", "odds ratio"), ("power_hr", "Cox")):
+                    if stat in g.index:
+                        parts.append(f"power ({label}) {g.loc[stat, 'mean']:.0%}")
+                out.append(f"{arm}: " + "; ".join(parts) + ".")
+            return out
         if kind == "run" and (directory / "summary.csv").is_file():
             t = pd.read_csv(directory / "summary.csv")
             out = ["What happens to the people discharged, under each arm?"]

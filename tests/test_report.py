@@ -158,3 +158,22 @@ def test_a_figure_gives_the_same_svg_every_time() -> None:
     plt.close(fig)
     assert first == again and b"<svg" in first
     assert b"font-face" not in first and b"@import" not in first  # text drawn as paths
+
+
+def test_a_trial_reports_answer_in_trial_terms(tmp_path: Path) -> None:
+    import pandas as pd
+    from helpers import TRIAL
+
+    path = tmp_path / "trial.yaml"
+    path.write_text(yaml.safe_dump(doc(TRIAL), sort_keys=False))
+    out = tmp_path / "trial"
+    args = ["run", str(path), "--reps", "3", "--out", str(out), "--jobs", "1", "--report"]
+    assert _cli(*args).returncode == 0
+    text = " ".join(_read(out / "report.html").text)
+    t = pd.read_csv(out / "trial_summary.csv")
+    h = t["horizon_days"].iloc[0]
+    hr = t[(t["horizon_days"] == h) & (t["statistic"] == "hazard_ratio")].iloc[0]
+    power = t[(t["horizon_days"] == h) & (t["statistic"] == "power_hr")].iloc[0]
+    assert "over 3 simulated trials" in text
+    assert f"median hazard ratio {hr['median']:.2f}" in text
+    assert f"power (Cox) {power['mean']:.0%}" in text
