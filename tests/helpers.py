@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import copy
+import subprocess
+import sys
 from typing import Any
 
 from sim.config import Scenario, scenario_from_dict, set_field
@@ -74,3 +76,10 @@ def doc(base: dict[str, Any], **changes: Any) -> dict[str, Any]:
 def scenario(base: dict[str, Any], **changes: Any) -> Scenario:
     """Validated scenario from ``doc(base, **changes)``."""
     return scenario_from_dict(doc(base, **changes))
+
+
+def cli(*args: str, timeout: float = 600, **kw: Any) -> subprocess.CompletedProcess:
+    """``python -m sim ARGS`` in a fresh process, its output captured as text."""
+    return subprocess.run(
+        [sys.executable, "-m", "sim", *args], capture_output=True, text=True, timeout=timeout, **kw
+    )

@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
-from helpers import TRIAL, doc
+from helpers import TRIAL, cli, doc
 
 from sim import api
 from sim.analysis.tables import PATIENT_COLUMNS
@@ -30,12 +30,6 @@ CONTRACT = [
     "acute_days",
     "died",
 ]
-
-
-def cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "sim", *args], capture_output=True, text=True, cwd=cwd, timeout=300
-    )
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from helpers import ECONOMICS, SERVICE, doc
+from helpers import ECONOMICS, SERVICE, cli, doc
 
 from sim import api
 from sim.config import scenario_from_dict
@@ -106,32 +106,21 @@ def _files(tmp_path, parameters=UNCERTAIN):
 
 
 def test_the_command_writes_the_tables_and_figures(tmp_path) -> None:
-    import subprocess
-    import sys
-
     s, path = _files(tmp_path)
     out = tmp_path / "psa"
-    res = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "sim",
-            "psa",
-            str(path),
-            "--samples",
-            "6",
-            "--reps",
-            "2",
-            "--dsa-reps",
-            "2",
-            "--out",
-            str(out),
-            "--jobs",
-            "1",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
+    res = cli(
+        "psa",
+        str(path),
+        "--samples",
+        "6",
+        "--reps",
+        "2",
+        "--dsa-reps",
+        "2",
+        "--out",
+        str(out),
+        "--jobs",
+        "1",
     )
     assert res.returncode == 0, res.stderr
     assert "probability cost-effective" in res.stdout and "Monte Carlo noise" in res.stdout
@@ -159,48 +148,29 @@ def test_the_command_writes_the_tables_and_figures(tmp_path) -> None:
 
 
 def test_mistakes_are_one_line_with_exit_code_2(tmp_path) -> None:
-    import subprocess
-    import sys
-
     import yaml
 
     plain = tmp_path / "plain.yaml"
     plain.write_text(yaml.safe_dump(doc(SERVICE), sort_keys=False))
-    res = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "sim",
-            "psa",
-            str(plain),
-            "--samples",
-            "4",
-            "--out",
-            str(tmp_path / "o"),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
+    res = cli(
+        "psa",
+        str(plain),
+        "--samples",
+        "4",
+        "--out",
+        str(tmp_path / "o"),
     )
     assert res.returncode == 2 and "declares no uncertainty block" in res.stderr
     assert "Traceback" not in res.stderr and not (tmp_path / "o").exists()
     _, path = _files(tmp_path)
-    res = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "sim",
-            "psa",
-            str(path),
-            str(path),
-            "--samples",
-            "4",
-            "--out",
-            str(tmp_path / "o"),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
+    res = cli(
+        "psa",
+        str(path),
+        str(path),
+        "--samples",
+        "4",
+        "--out",
+        str(tmp_path / "o"),
     )
     assert res.returncode == 2 and "policy names must differ" in res.stderr
 

@@ -4,13 +4,12 @@ filled from the run's own manifest."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from html.parser import HTMLParser
 from pathlib import Path
 
 import yaml
 from helpers import SERVICE, doc
+from helpers import cli as _cli
 
 from sim import report
 from sim.config import scenario_from_dict
@@ -52,12 +51,6 @@ class _Page(HTMLParser):
         self.text.append(data)
         if self._row and self._cells:
             self._cells[-1] += data
-
-
-def _cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "sim", *args], capture_output=True, text=True, timeout=300
-    )
 
 
 def _files(tmp_path: Path) -> tuple[Path, Path]:

@@ -13,17 +13,12 @@ import pandas as pd
 import pytest
 import yaml
 from helpers import TRIAL, doc
+from helpers import cli as _cli
 
 from sim.errors import ReplicationFailed
 from sim.runner import run_replications
 
 pytestmark = pytest.mark.slow
-
-
-def _cli(*args: str, **kw) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "sim", *args], capture_output=True, text=True, timeout=600, **kw
-    )
 
 
 def _saved(reps: Path) -> int:

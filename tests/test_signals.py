@@ -24,6 +24,7 @@ import pandas as pd
 import pytest
 import yaml
 from helpers import TRIAL, doc
+from helpers import cli as _cli
 
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(sys.platform != "linux", reason="/proc")]
 
@@ -62,12 +63,6 @@ main()
 SIGNALS = [signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGKILL]
 _rng = random.Random(20261127)
 CASES = [(sig, k) for sig in SIGNALS for k in sorted(_rng.sample(range(1, REPS - 4), 2))]
-
-
-def _cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "sim", *args], capture_output=True, text=True, timeout=600
-    )
 
 
 def _alive(pid: int) -> bool:
