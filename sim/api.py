@@ -200,6 +200,7 @@ def run_to_directory(
     progress: Callable[[int], None] | None = None,
     report: Callable[[str], None] | None = None,
     command: list[str] | None = None,
+    notes: bytes | None = None,
 ) -> RunResult:
     """Run a scenario and write its run directory, saving replications as they finish.
 
@@ -232,6 +233,9 @@ def run_to_directory(
         Called with a line for the user: how many replications a resumed run found.
     command
         The command line recorded in ``manifest.json`` (default: this process's).
+    notes
+        ``scenario.notes.csv`` (:func:`sim.provenance.scenario_notes`), when the
+        scenario was read from a file.
 
     Returns
     -------
@@ -299,7 +303,9 @@ def run_to_directory(
     )
     info["resumed_replications"] = len(saved)
     try:
-        io.write_run(result, out, info, force=force, write_patients=store.write_patients)
+        io.write_run(
+            result, out, info, force=force, write_patients=store.write_patients, notes=notes
+        )
     except OutputExists:  # appeared while the run was running
         raise
     except OSError as exc:

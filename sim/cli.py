@@ -21,6 +21,7 @@ from pathlib import Path
 
 import click
 
+from sim import provenance
 from sim.config import load_scenario, resolved_yaml, variant
 from sim.errors import (
     CrisisSimWarning,
@@ -171,6 +172,7 @@ def _write_study(
     kind: str,
     scenarios: list,
     started: datetime,
+    notes: list[str | Path] | None = None,
     **fields,
 ) -> list[str]:
     """Write a study's output directory at once: CSV tables, text notes, figures (PNG and SVG),
@@ -179,15 +181,22 @@ def _write_study(
     """
     import json
 
-    from sim import io, provenance
-    from sim.figures import encoded
+    from sim import io
+    from sim.figures import encoded, stamp
 
     files = {
         name: (t if isinstance(t, str) else t.to_csv(index=False)).encode()
         for name, t in tables.items()
     }
-    files.update(encoded(figures))
+    reps = fields.get("replications")
+    stamp_text = stamp(
+        kind, [s.name for s in scenarios], scenarios[0].seed, f"{reps} replications" if reps else ""
+    )
+    files.update(encoded(figures, stamp_text))
     files["scenario.resolved.yaml"] = "---\n".join(resolved_yaml(s) for s in scenarios).encode()
+    if notes:  # the files the scenarios were read from, in order
+        pairs = [(s.name, f) for s, f in zip(scenarios, notes, strict=True)]
+        files["scenario.notes.csv"] = provenance.scenario_notes(pairs)
     wall = time.time() - started.timestamp()
     info = provenance.record(
         kind,
@@ -328,6 +337,7 @@ def run(
             dask=dask,
             progress=bar.update,
             report=lambda line: click.echo(line, err=True),
+            notes=provenance.scenario_notes([(scenario.name, file)]),
         )
     click.echo(
         console.format_summary(result.summary, scenario, len(replications), result.wall_seconds)
@@ -354,6 +364,14 @@ def run(
 @click.option("--max-evals", type=click.IntRange(min=1), help="Most evaluations in the search.")
 @click.option("--jobs", type=click.IntRange(min=1), help="Processes (default: one per core).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress lines.")
+@click.option(
+    "--dir",
+    "study_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Directory for the study's record: tables, figure, manifest "
+    "(default: runs/<scenario>-calibrate-<timestamp>).",
+)
+@click.option("--report", "with_report", is_flag=True, help="Also write report.html there.")
 def calibrate(
     file: str,
     out: Path | None,
@@ -363,14 +381,18 @@ def calibrate(
     max_evals: int | None,
     jobs: int | None,
     quiet: bool,
+    study_dir: Path | None,
+    with_report: bool,
 ) -> None:
     """Fit the free parameters that scenario FILE declares to its targets.
 
     Writes the calibrated scenario (the file with only the fitted numbers changed and a
     calibration comment block) and, beside it, a .calibration.csv table of target,
-    simulated value and whether it is within tolerance.
+    simulated value and whether it is within tolerance. The study's record goes to a
+    directory of its own (--dir): calibration.csv, parameters.csv, history.csv,
+    calibration.png/svg, the calibrated scenario resolved and manifest.json.
     """
-    from sim import console, io, studies
+    from sim import console, figures, io, studies
 
     source = Path(file)
     scenario = load_scenario(file)
@@ -378,6 +400,8 @@ def calibrate(
         raise UserError(f"{file}: calibration: the scenario declares no calibration block")
     target = source if in_place else (out or source.with_name(f"{source.stem}.calibrated.yaml"))
     table_path = target.with_name(f"{target.name.removesuffix('.yaml')}.calibration.csv")
+    study_dir = io.output_dir(study_dir, f"{scenario.name}-calibrate", False)
+    started = datetime.now().astimezone()
     res = studies.calibrate(
         source,
         jobs=jobs,
@@ -389,8 +413,28 @@ def calibrate(
     checked = check_reps or scenario.calibration.check_replications
     studies.write_calibrated(source, target, res, checked)
     io.atomic_text(table_path, res.table.to_csv(index=False))
+    history = res.history_table()
+    _write_study(
+        study_dir,
+        {
+            "calibration.csv": res.table,
+            "parameters.csv": res.parameters_table(),
+            "history.csv": history,
+        },
+        figures.calibration_figures(res.table, history),
+        False,
+        kind="calibrate",
+        scenarios=[load_scenario(target)],
+        started=started,
+        notes=[target],
+        replications=reps or scenario.calibration.replications,
+        check_replications=checked,
+        evaluations=res.evaluations,
+        calibrated_file=str(target),
+    )
     click.echo(console.format_calibration(res, source.name, checked))
-    click.echo(f"\nwrote {target} and {table_path}")
+    _report_if(study_dir, with_report)
+    click.echo(f"\nwrote {target} and {table_path}; the study's record: {study_dir}/")
 
 
 @cli.command()
@@ -482,6 +526,9 @@ def psa(
             dask=dask,
             progress=bar.update,
             report=lambda line: click.echo(line, err=True),
+            notes=provenance.scenario_notes(
+                [(s.name, f) for s, f in zip(scenarios, (file, *whatifs), strict=True)]
+            ),
         )
     click.echo(console.format_psa(result, reps))
     _report_if(written, with_report)
@@ -535,6 +582,7 @@ def power(
         kind="power",
         scenarios=[scenario],
         started=started,
+        notes=[file],
         replications=reps,
         n_per_arm=list(sizes),
     )
@@ -592,7 +640,7 @@ def compare(
     }
     if len(res.timeseries):
         tables["timeseries.csv"] = res.timeseries
-    figs = figures.compare_figures(res.table, res.timeseries, shown, scenarios[0])
+    figs = figures.compare_figures(res.table, res.timeseries, scenarios[0])
     written = _write_study(
         out,
         tables,
@@ -601,6 +649,7 @@ def compare(
         kind="compare",
         scenarios=scenarios,
         started=started,
+        notes=list(files),
         replications=n,
     )
     click.echo(console.format_compare(res.table, shown))
@@ -679,6 +728,7 @@ def sweep(
         kind="sweep",
         scenarios=[scenario],
         started=started,
+        notes=[file],
         replications=n,
         sets={field: list(values) for field, values in settings},
     )

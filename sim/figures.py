@@ -15,6 +15,7 @@ from matplotlib.figure import Figure
 from sim import plots
 from sim.analysis.published import simulated_values
 from sim.config import Scenario, ServiceFeed
+from sim.labels import FOREST_METRICS
 from sim.results import RunResult
 
 __all__ = [
@@ -22,15 +23,17 @@ __all__ = [
     "png",
     "svg",
     "encoded",
+    "stamp",
     "run_figures",
     "capacity_figure",
     "compare_figures",
     "sweep_figures",
     "power_figures",
     "psa_figures",
+    "calibration_figures",
 ]
 
-DPI = 110
+DPI = 150  # sharp when a PNG is pasted into a document at its width
 
 
 def png(fig: Figure) -> bytes:
@@ -54,10 +57,32 @@ def svg(fig: Figure) -> bytes:
     return buf.getvalue()
 
 
-def encoded(figures: dict[str, Figure]) -> dict[str, bytes]:
-    """Each figure as PNG under its name (``x.png``) and as SVG (``x.svg``)."""
+def stamp(kind: str, scenarios: list[str], seed: int, detail: str = "") -> str:
+    """The line every figure of a study carries at its foot: what made it."""
+    from importlib.metadata import version
+
+    parts = [f"crisis-sim {version('crisis-sim')} {kind}", ", ".join(scenarios), f"seed {seed}"]
+    return " \u00b7 ".join([*parts, detail] if detail else parts)
+
+
+def _stamped(fig: Figure, text: str) -> None:
+    """``text`` in small grey type in a strip kept free at the foot of ``fig``."""
+    engine = fig.get_layout_engine()
+    if engine is not None and hasattr(engine, "set"):
+        strip = 0.22 / fig.get_figheight()  # inches of the strip as a share of the height
+        engine.set(rect=(0, strip, 1, 1 - strip))
+    fig.text(0.005, 0.004, text, fontsize=6.5, color="0.45", ha="left", va="bottom")
+
+
+def encoded(figures: dict[str, Figure], stamp: str = "") -> dict[str, bytes]:
+    """Each figure as PNG (``x.png``) and SVG (``x.svg``), ``stamp`` at its foot.
+
+    ``stamp``: the study's line (:func:`stamp`), or nothing.
+    """
     out: dict[str, bytes] = {}
     for name, fig in figures.items():
+        if stamp:
+            _stamped(fig, stamp)
         out[name] = png(fig)
         out[name.removesuffix(".png") + ".svg"] = svg(fig)
     return out
@@ -106,10 +131,10 @@ def run_figures(result: RunResult, patients: pd.DataFrame | None = None) -> dict
 
 
 def compare_figures(
-    table: pd.DataFrame, timeseries: pd.DataFrame, shown: list[str], scenario: Scenario
+    table: pd.DataFrame, timeseries: pd.DataFrame, scenario: Scenario
 ) -> dict[str, Figure]:
     """``compare``: a forest plot of the paired differences; capacity over time."""
-    out = {"forest.png": plots.forest(table, shown)}
+    out = {"forest.png": plots.forest(table, FOREST_METRICS)}
     if len(timeseries):
         out["capacity.png"] = capacity_figure(timeseries, scenario)
     return out
@@ -152,3 +177,8 @@ def power_figures(table: pd.DataFrame, scenario: Scenario) -> dict[str, Figure]:
     """``power``: power against trial size, the published trial's size marked."""
     pub = scenario.outcomes.published
     return {"power.png": plots.power_curve(table, pub.n_per_arm if pub else None).figure}
+
+
+def calibration_figures(table: pd.DataFrame, history: pd.DataFrame) -> dict[str, Figure]:
+    """``calibrate``: each target's miss after the fit, and the search."""
+    return {"calibration.png": plots.calibration_fit(table, history)}

@@ -36,6 +36,8 @@ __all__ = [
 
 OUTPUT_FILES = {
     "scenario.resolved.yaml": "the scenario with every default filled in (and --seed applied)",
+    "scenario.notes.csv": "each field of the scenario file: the file and line that set it, and "
+    "the comment there (written when the run is made from a file)",
     "manifest.json": "command, seed, replications, versions, git commit, times, machine",
     "patients.parquet": "one row per patient per replication (docs/outputs.md)",
     "metrics.csv": "long table: replication, arm, metric, value",
@@ -131,6 +133,7 @@ def write_run(
     info: dict[str, Any],
     force: bool = False,
     write_patients: Callable[[Path], None] | None = None,
+    notes: bytes | None = None,
 ) -> Path:
     """Write the run directory atomically (assembled beside it, then renamed); return it.
 
@@ -149,6 +152,8 @@ def write_run(
         (tmp / "scenario.resolved.yaml").write_text(
             resolved_yaml(result.scenario), encoding="utf-8"
         )
+        if notes is not None:
+            (tmp / "scenario.notes.csv").write_bytes(notes)
         if result.patients is not None:
             result.patients.to_parquet(tmp / "patients.parquet", index=False)
         elif write_patients is not None:
@@ -169,7 +174,9 @@ def write_run(
         patients = result.patients
         if patients is None and result.trial is not None:  # written already: what the plots need
             patients = pd.read_parquet(tmp / "patients.parquet", columns=figures.PATIENT_COLUMNS)
-        for name, data in figures.encoded(figures.run_figures(result, patients)).items():
+        sc = result.scenario
+        stamp = figures.stamp("run", [sc.name], sc.seed, f"{info.get('replications')} replications")
+        for name, data in figures.encoded(figures.run_figures(result, patients), stamp).items():
             (tmp / name).write_bytes(data)
         (tmp / "manifest.json").write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
         _swap_into_place(tmp, out)

@@ -22,10 +22,11 @@ import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter
+from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from sim.analysis.survival import kaplan_meier
 from sim.config import Published
+from sim.labels import Metric, arm_label, field_label, metric, statistic_label
 
 __all__ = [
     "km_by_arm",
@@ -40,6 +41,8 @@ __all__ = [
     "ce_plane",
     "acceptability",
     "evppi_bars",
+    "tornado",
+    "calibration_fit",
 ]
 
 # Okabe and Ito's colour-blind-safe palette (Color Universal Design, 2008): blue,
@@ -56,10 +59,12 @@ def _axes(ax: Axes | None, figsize: tuple[float, float] = (7, 4.5)) -> Axes:
 
 
 def _pounds(v: float, _pos: object = None) -> str:
-    """An axis tick in pounds: £1,200 or -£1,200; millions as £1.5m."""
+    """An axis tick in pounds: £1,200 or -£1,200; £250k; millions as £1.5m."""
     sign, a = ("-" if v < 0 else ""), abs(v)
     if a >= 1e6:
         return f"{sign}£{a / 1e6:,.3g}m"
+    if a >= 1e5:
+        return f"{sign}£{a / 1e3:,.0f}k"
     return f"{sign}£{a:,.0f}"
 
 
@@ -75,14 +80,21 @@ def km_by_arm(
 ) -> Axes:
     """Readmission-free survival by arm: Kaplan-Meier of all simulated trials pooled.
 
-    The band holds 95% of single simulated trials' curves.
+    The band holds 95% of single simulated trials' curves. On a figure of its own
+    (no ``ax`` given) a numbers-at-risk table goes under the plot: the mean number
+    still followed and not yet readmitted, per simulated trial.
     """
-    ax = _axes(ax)
+    table = None
+    if ax is None:
+        fig = Figure(figsize=(7.5, 5.6), layout="constrained")
+        ax, table = fig.subplots(2, 1, height_ratios=[5, 1], sharex=True)
     grid = np.linspace(0, horizon, 366)
+    ticks = np.arange(0, horizon + 1, 90 if horizon > 180 else 30)
     shares = dict(published.p_readmitted) if published else {}
     for f in published.figures if published else ():
         if f.statistic == "p_readmitted" and f.horizon_days in (None, horizon):
             shares.setdefault(f.arm, f.value)
+    at_risk = []
     for i, (arm, p) in enumerate(patients.groupby("arm", sort=False)):
         first = p["first_readmission_day"].to_numpy(float)
         follow = p["follow_up_days"].to_numpy(float)
@@ -96,7 +108,7 @@ def km_by_arm(
         t, s, _ = kaplan_meier(time, event)
         colour = _COLOURS[i % len(_COLOURS)]
         ax.fill_between(grid, lo, hi, color=colour, alpha=0.18, linewidth=0, step="post")
-        ax.step(grid, _step(t, s, grid), where="post", color=colour, label=f"{arm}")
+        ax.step(grid, _step(t, s, grid), where="post", color=colour, label=arm_label(arm))
         if arm in shares:
             ax.plot(
                 [horizon],
@@ -104,26 +116,46 @@ def km_by_arm(
                 "D",
                 color=colour,
                 markeredgecolor="black",
-                label=f"{arm}, published",
+                clip_on=False,
+                zorder=5,
+                label=f"{arm_label(arm)}, published",
             )
+        # still at risk at t: not readmitted before t and followed to t at least
+        reps = p["replication"].nunique()
+        at_risk.append((arm, colour, [(time >= x).sum() / reps for x in ticks]))
     ax.set(
-        xlabel="days since entry",
-        ylabel="not readmitted (Kaplan-Meier)",
+        ylabel="not readmitted (%)",
         title="Time to first readmission by arm",
-        xlim=(0, horizon),
+        xlim=(-0.04 * horizon, horizon * 1.03),
         ylim=(0, 1.02),
     )
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{100 * v:.0f}"))
     ax.text(
         0.01,
         0.02,
-        f"lines: all {patients['replication'].nunique()} simulated trials pooled; "
-        "bands: 95% of single trials",
+        f"lines: all {patients['replication'].nunique()} simulated trials pooled "
+        "(Kaplan-Meier); bands: 95% of single trials",
         transform=ax.transAxes,
         fontsize=8,
         color="0.3",
     )
     ax.grid(alpha=0.3)
     ax.legend(loc="upper right", fontsize=8)
+    if table is None:
+        ax.set_xlabel("days since entry")
+        return ax
+    for row, (_, colour, counts) in enumerate(at_risk):
+        y = len(at_risk) - 1 - row
+        for x, n in zip(ticks, counts, strict=True):
+            table.text(x, y, f"{n:,.0f}", ha="center", va="center", fontsize=8, color=colour)
+    table.set_yticks(range(len(at_risk))[::-1], [arm_label(a) for a, _, _ in at_risk], fontsize=8)
+    table.set_ylim(-0.6, len(at_risk) - 0.4)
+    table.set_xticks(ticks)
+    table.tick_params(left=False)
+    for side in ("top", "right", "left"):
+        table.spines[side].set_visible(False)
+    table.set_title("at risk (mean per simulated trial)", loc="left", fontsize=8, color="0.3")
+    table.set_xlabel("days since entry")
     return ax
 
 
@@ -131,16 +163,28 @@ def hazard_ratio_distribution(
     trial: pd.DataFrame, horizon: float, published: Published | None = None, ax: Axes | None = None
 ) -> Axes:
     """Histogram of the Cox hazard ratios of the simulated trials at ``horizon``."""
+    from matplotlib.ticker import NullFormatter
+
     ax = _axes(ax)
     t = trial[(trial["horizon_days"] == horizon) & trial["hazard_ratio"].notna()]
+    t = t[t["hazard_ratio"] > 0]
+    values = t["hazard_ratio"].to_numpy(float)
+    if published and published.hazard_ratio:
+        h = published.hazard_ratio
+        values = np.concatenate([values, [h.ci_low, h.ci_high]])
+    # equal widths on the log scale, about the square root of the trials in number
+    k = int(np.clip(round(np.sqrt(max(t["replication"].nunique(), 1))), 6, 30))
+    lo, hi = (values.min(), values.max()) if len(values) else (0.5, 2.0)
+    bins = np.geomspace(min(lo, 0.95) * 0.97, max(hi, 1.05) * 1.03, k + 1)
     for i, (arm, g) in enumerate(t.groupby("arm", sort=False)):
         hr = g["hazard_ratio"].to_numpy(float)
         ax.hist(
             hr,
-            bins=40,
+            bins=bins,
             color=_COLOURS[(i + 1) % len(_COLOURS)],
             alpha=0.7,
-            label=f"{arm} vs {g['reference'].iloc[0]}: median {np.median(hr):.2f}, "
+            label=f"{arm_label(arm)} vs {arm_label(g['reference'].iloc[0])}: median "
+            f"{np.median(hr):.2f}, "
             f"{np.mean(g['hr_p'] < 0.05):.0%} with p < 0.05",
         )
     if published and published.hazard_ratio:
@@ -148,8 +192,14 @@ def hazard_ratio_distribution(
         ax.axvspan(h.ci_low, h.ci_high, color="0.5", alpha=0.15, label="published 95% CI")
         ax.axvline(h.value, color="black", linestyle="--", label=f"published HR {h.value:g}")
     ax.axvline(1.0, color="0.4", linewidth=0.8)
+    ax.set_xscale("log")
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    ax.xaxis.set_minor_formatter(NullFormatter())
+    ax.set_xticks([x for x in (0.25, 0.33, 0.5, 0.71, 1, 1.4, 2, 3, 4) if bins[0] <= x <= bins[-1]])
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_ylim(0, ax.get_ylim()[1] * 1.3)  # room for the legend above the bars
     ax.set(
-        xlabel=f"hazard ratio (Cox), time to first readmission within {horizon:g} days",
+        xlabel=f"hazard ratio (Cox, log scale), first readmission within {horizon:g} days",
         ylabel="simulated trials",
         title=f"Hazard ratios of {t['replication'].nunique()} simulated trials",
     )
@@ -166,11 +216,12 @@ def attendance_plot(
     for i, (arm, g) in enumerate(attendance.groupby("arm", sort=False)):
         wide = g.pivot(index="replication", columns="sessions_attended", values="share")
         at_least = wide.iloc[:, ::-1].cumsum(axis=1).iloc[:, ::-1]  # share attending >= k
+        at_least = at_least.loc[:, at_least.columns > 0]  # "at least 0" is everyone
         k = at_least.columns.to_numpy()
         mean = at_least.mean().to_numpy()
         lo, hi = np.percentile(at_least.to_numpy(), [2.5, 97.5], axis=0)
         colour = _COLOURS[(i + 1) % len(_COLOURS)]
-        ax.bar(k, mean, color=colour, alpha=0.7, label=f"{arm}, simulated (mean)")
+        ax.bar(k, mean, color=colour, alpha=0.7, label=f"{arm_label(arm)}, simulated (mean)")
         ax.errorbar(
             k,
             mean,
@@ -190,10 +241,11 @@ def attendance_plot(
                 )
     ax.set(
         xlabel="sessions attended, at least",
-        ylabel="share of those offered",
+        ylabel="of those offered (%)",
         title="Peer-support sessions attended",
         ylim=(0, 1.05),
     )
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{100 * v:.0f}"))
     ax.set_xticks(k)
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3, axis="y")
@@ -203,16 +255,21 @@ def attendance_plot(
 def power_curve(power: pd.DataFrame, marked_n: int | None = None, ax: Axes | None = None) -> Axes:
     """Power (share of trials significant at their test's alpha) against patients per arm."""
     ax = _axes(ax)
+    tests = list(dict.fromkeys(power["test"]))
+    sizes = np.sort(power["n_per_arm"].unique())
+    # tests side by side at each size, each its own marker and dash, so none hides another
+    step = (np.diff(sizes).min() if len(sizes) > 1 else max(sizes[0], 1)) * 0.06
     for i, (test, g) in enumerate(power.groupby("test", sort=False)):
         g = g.sort_values("n_per_arm")
         ax.errorbar(
-            g["n_per_arm"],
+            g["n_per_arm"] + (i - (len(tests) - 1) / 2) * step,
             g["power"],
             yerr=[g["power"] - g["ci_low"], g["ci_high"] - g["power"]],
-            marker="o",
+            marker="osD^v<>"[i % 7],
+            linestyle=["-", "--", ":", "-."][i % 4],
             capsize=3,
             color=_COLOURS[i % len(_COLOURS)],
-            label=test,
+            label=test.replace("_", " "),
         )
     if marked_n:
         ax.axvline(
@@ -221,10 +278,11 @@ def power_curve(power: pd.DataFrame, marked_n: int | None = None, ax: Axes | Non
     ax.axhline(0.8, color="0.5", linewidth=0.8, linestyle=":")
     ax.set(
         xlabel="patients per arm",
-        ylabel="power (share of trials significant)",
-        title="Power to detect the effect",
+        ylabel="power: trials significant (%)",
+        title="Power to detect the effect (95% CI; dotted: 80%)",
         ylim=(0, 1.02),
     )
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{100 * v:.0f}"))
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
     return ax
@@ -240,89 +298,187 @@ def capacity_over_time(
 
     Lines are means across replications; bands hold 95% of replications.
     """
-    fig = fig or Figure(figsize=(8, 6.5), layout="constrained")
-    axes = fig.subplots(2, 1, sharex=True)
-    panels = (
-        ("ward_occupied", "ward beds occupied"),
-        ("waiting_list", "waiting for a peer worker"),
-    )
+    panels = [("ward_occupied", "ward beds occupied")]
+    if timeseries["waiting_list"].to_numpy().any():  # no panel for a list never used
+        panels.append(("waiting_list", "waiting for a peer worker"))
+    fig = fig or Figure(figsize=(8, 1.5 + 2.5 * len(panels)), layout="constrained")
+    axes = fig.subplots(len(panels), 1, sharex=True, squeeze=False)[:, 0]
     for ax, (col, label) in zip(axes, panels, strict=True):
         for i, (arm, g) in enumerate(timeseries.groupby("arm", sort=False)):
             wide = g.pivot(index="day", columns="replication", values=col)
             colour = _COLOURS[i % len(_COLOURS)]
             lo, hi = np.percentile(wide.to_numpy(float), [2.5, 97.5], axis=1)
             ax.fill_between(wide.index, lo, hi, color=colour, alpha=0.18, linewidth=0)
-            ax.plot(wide.index, wide.mean(axis=1), color=colour, label=str(arm))
+            ax.plot(wide.index, wide.mean(axis=1), color=colour, label=arm_label(arm))
         if warm_up_days > 0:
             ax.axvspan(0, warm_up_days, color="0.85", alpha=0.5, label="warm-up (not measured)")
         ax.set_ylabel(label + " (patients)")
         ax.grid(alpha=0.3)
     if ward_beds:
         axes[0].axhline(ward_beds, color="black", linestyle=":", label=f"{ward_beds} beds")
-    axes[0].set_title("Ward occupancy and peer-support waiting list (mean; band: 95% of runs)")
-    axes[0].legend(fontsize=8, loc="upper left")
-    axes[1].set_xlabel("day of the run")
+    what = "Ward occupancy and peer-support waiting list" if len(panels) > 1 else "Ward occupancy"
+    axes[0].set_title(f"{what} (mean; band: 95% of runs)")
+    axes[0].legend(fontsize=8, loc="lower right")
+    axes[-1].set_xlabel("day of the run")
     return fig
 
 
+def _unit_axis(ax: Axes, m: Metric, axis: str = "x") -> None:
+    """Pounds as £ (no offset), other values without a scientific offset."""
+    a = ax.xaxis if axis == "x" else ax.yaxis
+    if m.unit == "£":
+        a.set_major_formatter(FuncFormatter(_pounds))
+    else:
+        a.get_major_formatter().set_useOffset(False)
+
+
+def _better(ax: Axes, m: Metric, difference: bool = True) -> None:
+    """Which way is better, in the panel's top-right corner."""
+    if m.better is not None:
+        arrow = "\u2190 better" if m.better == "lower" else "better \u2192"
+        ax.set_title(arrow, loc="right", fontsize=8, color="0.35")
+
+
 def forest(compare: pd.DataFrame, metrics: list[str], fig: Figure | None = None) -> Figure:
-    """Paired differences from the baseline policy with 95% CIs, one panel per metric."""
-    rows = compare[compare["metric"].isin(metrics) & compare["diff_mean"].notna()]
-    rows = rows[rows["policy"] != rows["baseline"]]
-    shown = [m for m in metrics if m in set(rows["metric"])]
+    """Paired differences from the baseline policy with 95% CIs, a panel per metric.
+
+    Shares are in percentage points, costs in pounds; which way is better is marked on
+    each panel. A metric whose differences are all exactly zero (the same by
+    construction, e.g. deaths under common random numbers) is left out and named in a
+    footnote.
+    """
+    rows = compare[compare["metric"].isin(metrics) & (compare["policy"] != compare["baseline"])]
+    rows = rows.copy()
+    # compare's economics rows (net benefit...) are differences already: their mean is it
+    own = rows["diff_mean"].isna()
+    diffs = ["diff_mean", "diff_ci_low", "diff_ci_high"]
+    rows.loc[own, diffs] = rows.loc[own, ["mean", "ci_low", "ci_high"]].to_numpy()
+    rows = rows[rows["diff_mean"].notna()]
+    present = [m for m in metrics if m in set(rows["metric"])]
+    bounds = rows[["diff_ci_low", "diff_ci_high"]].abs().to_numpy()
+    zero = [m for m in present if (bounds[(rows["metric"] == m).to_numpy()] == 0).all()]
+    shown = [m for m in present if m not in zero]
+    policies = list(dict.fromkeys(rows["policy"]))
+    cols = 2 if len(shown) > 3 else 1
+    nrows = max(-(-len(shown) // cols), 1)
     fig = fig or Figure(
-        figsize=(8, 1.2 + 1.1 * max(len(shown), 1) * max(rows["policy"].nunique(), 1) ** 0.5),
+        figsize=(10 if cols == 2 else 7, 0.9 + nrows * (0.75 + 0.32 * len(policies))),
         layout="constrained",
     )
-    axes = fig.subplots(len(shown), 1, squeeze=False)[:, 0] if shown else []
-    for ax, metric in zip(axes, shown, strict=True):
-        r = rows[rows["metric"] == metric]
-        y = np.arange(len(r))[::-1]
-        ax.errorbar(
-            r["diff_mean"],
-            y,
-            xerr=[r["diff_mean"] - r["diff_ci_low"], r["diff_ci_high"] - r["diff_mean"]],
-            fmt="o",
-            color=_COLOURS[0],
-            capsize=3,
+    axes = fig.subplots(nrows, cols, squeeze=False, sharey=True).ravel()
+    y = np.arange(len(policies))[::-1]
+    colour = {p: _COLOURS[(i + 1) % len(_COLOURS)] for i, p in enumerate(policies)}
+    for ax, name in zip(axes, shown, strict=False):
+        m = metric(name)
+        r = rows[rows["metric"] == name].set_index("policy").reindex(policies)
+        d, lo, hi = (
+            r[c].to_numpy(float) * m.scale for c in ("diff_mean", "diff_ci_low", "diff_ci_high")
         )
-        ax.axvline(0, color="0.4", linewidth=0.8)
-        ax.set_yticks(y, r["policy"])
-        ax.set_title(f"{metric}: difference from {r['baseline'].iloc[0]}", fontsize=9, loc="left")
+        for k, p in enumerate(policies):
+            ax.errorbar(
+                d[k],
+                y[k],
+                xerr=[[d[k] - lo[k]], [hi[k] - d[k]]],
+                fmt="o",
+                color=colour[p],
+                capsize=3,
+            )
+        ax.axvline(0, color="0.3", linewidth=0.9)
+        ax.set_title(m.axis(difference=True), loc="left", fontsize=9)
+        _better(ax, m)
+        _unit_axis(ax, m)
+        ax.tick_params(labelsize=8)
         ax.grid(alpha=0.3, axis="x")
-    if shown:
-        axes[-1].set_xlabel("paired difference (policy - baseline), 95% CI across replications")
+        ax.set_ylim(-0.6, len(policies) - 0.4)
+    for ax in axes[len(shown) :]:
+        ax.set_visible(False)
+    axes[0].set_yticks(y, [arm_label(p) for p in policies])
+    base = arm_label(rows["baseline"].iloc[0]) if len(rows) else ""
+    fig.suptitle(
+        f"Difference from {base} (policy minus {base}; mean and 95% CI of the paired "
+        "difference across replications)",
+        fontsize=10,
+    )
+    if zero:
+        fig.supxlabel(
+            "The same under every policy (not drawn): " + ", ".join(metric(z).label for z in zero),
+            fontsize=8,
+            color="0.35",
+        )
     return fig
 
 
 def sweep_curves(sweep: pd.DataFrame, metrics: list[str], fig: Figure | None = None) -> Figure:
-    """Each metric against the first swept parameter, with 95% CI bands.
+    """Each metric against the first swept field: its level, and the paired difference.
 
-    One line per arm (and per value of the second parameter, for a grid).
+    Left: the mean of each arm (and value of a second field, for a grid) with its 95%
+    CI. Right: each arm minus the first arm at the same value, or, with one arm, the
+    change from the sweep's first value; both paired by replication (common random
+    numbers), so their bands are the ones to read a difference from.
     """
     params = [c for c in sweep.columns if c.startswith("set:")]
     x = params[0]
     shown = [m for m in metrics if m in set(sweep["metric"])]
-    fig = fig or Figure(figsize=(7, 2.4 * max(len(shown), 1) + 0.6), layout="constrained")
-    axes = fig.subplots(max(len(shown), 1), 1, squeeze=False)[:, 0]
+    arms = list(dict.fromkeys(sweep["arm"]))
+    fig = fig or Figure(figsize=(10, 2.5 * max(len(shown), 1) + 0.8), layout="constrained")
+    axes = fig.subplots(max(len(shown), 1), 2, squeeze=False)
     groups = ["arm", *params[1:]]
     # one colour per arm (and second value) across every panel
     keys = list(dict.fromkeys(map(tuple, sweep[groups].astype(str).to_numpy())))
     colour_of = {k: _COLOURS[i % len(_COLOURS)] for i, k in enumerate(keys)}
-    for ax, metric in zip(axes, shown, strict=True):
-        d = sweep[sweep["metric"] == metric]
+    whole = pd.api.types.is_integer_dtype(sweep[x]) or bool(
+        pd.api.types.is_numeric_dtype(sweep[x]) and (sweep[x] % 1 == 0).all()
+    )
+    for (left, right), name in zip(axes, shown, strict=False):
+        m = metric(name)
+        d = sweep[sweep["metric"] == name]
+        # against the first arm where it has the metric, else along the sweep
+        paired = "diff" if "diff_mean" in d and d["diff_mean"].notna().any() else "change"
         for key, g in d.groupby(groups, sort=False):
             g = g.sort_values(x)
             key = tuple(str(k) for k in (key if isinstance(key, tuple) else (key,)))
-            label = ", ".join(key)
+            label = ", ".join(
+                [
+                    arm_label(key[0]),
+                    *(f"{field_label(p)} = {v}" for p, v in zip(params[1:], key[1:], strict=True)),
+                ]
+            )
             colour = colour_of[key]
-            ax.fill_between(g[x], g["ci_low"], g["ci_high"], color=colour, alpha=0.2, linewidth=0)
-            ax.plot(g[x], g["mean"], marker="o", color=colour, label=label)
-        ax.set_ylabel(metric, fontsize=9)
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=7)
-    axes[-1].set_xlabel(x.removeprefix("set:"))
-    axes[0].set_title("Sweep: mean across replications, 95% CI band")
+            lo, mid, hi = (g[c] * m.scale for c in ("ci_low", "mean", "ci_high"))
+            left.fill_between(g[x], lo, hi, color=colour, alpha=0.2, linewidth=0)
+            left.plot(g[x], mid, marker="o", color=colour, label=label)
+            if paired == "diff" and key[0] == arms[0]:
+                continue
+            lo, mid, hi = (g[f"{paired}_{c}"] * m.scale for c in ("ci_low", "mean", "ci_high"))
+            right.fill_between(g[x], lo, hi, color=colour, alpha=0.25, linewidth=0)
+            right.plot(g[x], mid, marker="o", color=colour, label=label)
+        left.set_ylabel(m.axis(), fontsize=9)
+        unit = m.axis(difference=True).removeprefix(m.label).strip() or "(count)"
+        right.set_ylabel(f"difference {unit}", fontsize=9)
+        right.set_title(
+            f"minus {arm_label(arms[0])}"
+            if paired == "diff"
+            else f"change from {field_label(x)} = {sweep[x].iloc[0]}",
+            loc="left",
+            fontsize=8,
+            color="0.35",
+        )
+        right.axhline(0, color="0.3", linewidth=0.9)
+        _better(right, m)
+        for ax in (left, right):
+            _unit_axis(ax, m, "y")
+            ax.grid(alpha=0.3)
+            ax.tick_params(labelsize=8)
+            if whole:
+                ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        left.legend(fontsize=7)
+    for ax in axes[-1]:
+        ax.set_xlabel(field_label(x))
+    fig.suptitle(
+        "Left: mean across replications (95% CI).  Right: paired difference, replication "
+        "by replication (95% CI)",
+        fontsize=10,
+    )
     return fig
 
 
@@ -380,9 +536,14 @@ def published_against_simulated(
         if pd.notna(r.published_ci_low):
             ax.axvspan(r.published_ci_low, r.published_ci_high, color="0.5", alpha=0.2)
         ax.axvline(r.published, color="black", linestyle="--")
-        at = "" if pd.isna(r.horizon_days) else f", {r.horizon_days:g} d"
+        at = "" if pd.isna(r.horizon_days) else f", {r.horizon_days:g} days"
         pct = "n/a" if pd.isna(r.percentile) else f"{r.percentile:.0f}"
-        ax.set_title(f"{r.statistic}\n{r.arm}{at}: published at percentile {pct}", fontsize=9)
+        ax.set_title(
+            f"{statistic_label(r.statistic)}: {arm_label(r.arm)}{at}\n"
+            f"published at percentile {pct}",
+            fontsize=9,
+        )
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_ylabel("simulated trials", fontsize=8)
         ax.tick_params(labelsize=8)
         ax.grid(alpha=0.3)
@@ -414,7 +575,7 @@ def ce_plane(
             "D",
             color=colour,
             markeredgecolor="black",
-            label=f"{policy} (mean)",
+            label=f"{arm_label(policy)} (mean)",
         )
     lo, hi = ax.get_xlim()
     for lam, dash in zip(wtp, ["--", ":", "-.", (0, (5, 5))], strict=False):
@@ -431,8 +592,8 @@ def ce_plane(
     ax.axhline(0, color="0.6", linewidth=0.8)
     ax.axvline(0, color="0.6", linewidth=0.8)
     ax.set(
-        xlabel=f"incremental QALYs (discounted) vs {baseline}",
-        ylabel=f"incremental cost (discounted) vs {baseline}",
+        xlabel=f"extra QALYs (discounted) over {arm_label(baseline)}",
+        ylabel=f"extra cost (discounted) over {arm_label(baseline)} (£)",
         title="Cost-effectiveness plane: one point per parameter set",
     )
     ax.grid(alpha=0.3)
@@ -457,7 +618,13 @@ def acceptability(
     curve = ceac(cost, qalys, wtp)
     chosen, share = ceaf(cost, qalys, wtp)
     for k, policy in enumerate(policies):
-        ax.plot(wtp, curve[:, k], color=_COLOURS[k % len(_COLOURS)], label=policy)
+        ax.plot(
+            wtp,
+            curve[:, k],
+            color=_COLOURS[k % len(_COLOURS)],
+            linestyle=["-", "--", ":", "-."][k % 4],
+            label=arm_label(policy),
+        )
     ax.plot(wtp, share, color="black", linewidth=3, alpha=0.25, label="frontier (CEAF)")
     for lam in marked:
         ax.axvline(lam, color="0.5", linestyle=":", linewidth=0.8)
@@ -488,7 +655,10 @@ def evppi_bars(evppi: pd.DataFrame, ax: Axes | None = None) -> Axes:
     fields = e["fields"] if "fields" in e else e["parameter"]
     n = fields.str.count(r" \+ ").to_numpy() + 1
     colours = [_COLOURS[2] if k > 1 else _COLOURS[0] for k in n]
-    names = [p if k == 1 else f"{p} (group of {k})" for p, k in zip(e["parameter"], n, strict=True)]
+    names = [
+        field_label(p) if k == 1 else f"{p} (group of {k})"
+        for p, k in zip(e["parameter"], n, strict=True)
+    ]
     ax.barh(y, value, xerr=err, color=colours, alpha=0.8, capsize=3)
     ax.set_yticks(y, names, fontsize=8)
     ax.axvline(total, color="black", linestyle="--", linewidth=1, label=f"EVPI £{total:,.0f}")
@@ -528,7 +698,7 @@ def tornado(bars: pd.DataFrame, ax: Axes | None = None) -> Axes:
         out = b[f"outcome_at_{side}"].to_numpy()
         ax.barh(y, out - base, left=base, color=colour, alpha=0.75, height=0.6, label=label)
     names = [
-        f"{f}\n{lo:,.4g} to {hi:,.4g}"
+        f"{field_label(f)}\n{lo:,.4g} to {hi:,.4g}"
         for f, lo, hi in zip(b["field"], b["low_value"], b["high_value"], strict=True)
     ]
     ax.axvline(base, color="black", linewidth=1)
@@ -544,3 +714,52 @@ def tornado(bars: pd.DataFrame, ax: Axes | None = None) -> Axes:
     ax.grid(alpha=0.3, axis="x")
     ax.legend(fontsize=8, loc="lower right")
     return ax
+
+
+def calibration_fit(
+    table: pd.DataFrame, history: pd.DataFrame | None = None, fig: Figure | None = None
+) -> Figure:
+    """How close the calibrated model comes to each target, and how the search went.
+
+    Left: each target's miss (simulated minus target) in units of its tolerance, the
+    band of +-1 tolerance shaded. Right: the objective at each evaluation (log scale),
+    where the search's ``history`` is given.
+    """
+    panels = 2 if history is not None and len(history) else 1
+    fig = fig or Figure(
+        figsize=(5 + 4 * (panels - 1), 1.4 + 0.42 * len(table)), layout="constrained"
+    )
+    axes = fig.subplots(1, panels, squeeze=False)[0]
+    ax = axes[0]
+    y = np.arange(len(table))[::-1]
+    z = (table["miss"] / table["tolerance"]).to_numpy(float)
+    met = table["within_tolerance"].to_numpy(bool)
+    ax.axvspan(-1, 1, color=_COLOURS[2], alpha=0.15, label="within tolerance")
+    ax.scatter(z[met], y[met], color=_COLOURS[0], zorder=3, label="met")
+    ax.scatter(z[~met], y[~met], color=_COLOURS[1], marker="X", s=60, zorder=3, label="missed")
+    ax.axvline(0, color="0.3", linewidth=0.9)
+    ax.set_yticks(y, [str(t) for t in table["target"]], fontsize=8)
+    ax.set_xlim(min(-1.5, z.min() - 0.3), max(1.5, z.max() + 0.3))
+    ax.set(xlabel="simulated minus target (in tolerances)", title="Targets after calibration")
+    ax.grid(alpha=0.3, axis="x")
+    ax.legend(fontsize=8, loc="lower right")
+    if panels == 2:
+        h = axes[1]
+        h.plot(history["evaluation"], history["objective"], marker=".", color=_COLOURS[0])
+        h.plot(
+            history["evaluation"],
+            history["objective"].cummin(),
+            color="black",
+            linewidth=1,
+            label="best so far",
+        )
+        h.set_yscale("log")
+        h.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+        h.yaxis.set_minor_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+        h.xaxis.set_major_locator(MaxNLocator(integer=True))
+        h.set(
+            xlabel="evaluation", ylabel="sum of squared misses (in tolerances)", title="The search"
+        )
+        h.grid(alpha=0.3)
+        h.legend(fontsize=8)
+    return fig

@@ -10,7 +10,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-__all__ = ["git_commit", "versions", "machine", "record"]
+__all__ = ["git_commit", "versions", "machine", "record", "scenario_notes"]
 
 # every library a run may use: the model, tables, statistics, figures, files, the
 # command line and the Dask executor (None where it is not installed)
@@ -103,3 +103,24 @@ def record(
         "git_commit": git_commit(),
         "machine": machine(),
     }
+
+
+def scenario_notes(files: list[tuple[str, str | Path]]) -> bytes:
+    """``scenario.notes.csv``: where each field of each scenario file is set.
+
+    ``files``: (scenario name, the file it was read from). One row per field: the
+    scenario, the dotted field, the file and line that set it (a what-if's base file
+    for what it inherits) and the comment there (:func:`sim.config.field_notes`).
+    """
+    import csv
+    import io
+
+    from sim.config import field_notes
+
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["scenario", "field", "file", "line", "note"])
+    for name, path in files:
+        for field, file, line, note in field_notes(path):
+            w.writerow([name, field, file, line, note])
+    return buf.getvalue().encode()

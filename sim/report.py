@@ -28,6 +28,7 @@ import yaml
 from pydantic import BaseModel
 
 from sim.config import ConfigError, Scenario, scenario_from_dict
+from sim.labels import arm_label, field_label
 
 __all__ = ["build", "write", "scenario_fields", "whatif_changes", "stress_des"]
 
@@ -43,9 +44,12 @@ table { border-collapse: collapse; font-size: 0.85em; margin: 0.6em 0; }
 th, td { border: 1px solid #ccc; padding: 0.25em 0.5em; text-align: left;
          vertical-align: top; } th { background: #eef1f4; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
+.answer-table { background: white; font-size: 0.9em; } .answer-table small { color: #555; }
 figure { margin: 1em 0; page-break-inside: avoid; } figure img, figure svg
 { max-width: 100%; height: auto; } figcaption { color: #444; font-size: 0.9em; }
-.author { color: #8a4b00; } code { font-size: 0.92em; }
+.author { color: #8a4b00; } code { font-size: 0.92em; overflow-wrap: anywhere; }
+tr.block td { background: #f7f7f2; color: #333; }
+table.scenario td:first-child { width: 30%; }
 @page { size: A4; margin: 15mm; }
 @media print { body { max-width: none; margin: 0; padding: 0; font-size: 10pt; }
                h2 { page-break-after: avoid; } table { page-break-inside: auto; } }
@@ -60,8 +64,32 @@ _TABLES = {
     "sweep": ["sweep.csv"],
     "power": ["power.csv"],
     "psa": ["decision.csv", "evppi.csv", "tornado.csv", "parameters.csv"],
+    "calibrate": ["calibration.csv", "parameters.csv"],
 }
 _MAX_ROWS = 40
+
+# what each figure shows, under it on the page; in the order the page shows them
+_CAPTIONS = {
+    "forest": "What each policy changes against the baseline: paired differences with 95% "
+    "confidence intervals",
+    "ce_plane": "Cost-effectiveness plane: extra cost against extra QALYs, one point per "
+    "parameter set",
+    "ceac": "Probability each policy is cost-effective against willingness to pay",
+    "evppi": "Value of learning each parameter (EVPPI)",
+    "tornado": "One-way sensitivity analysis",
+    "sweep": "Each metric along the sweep, and the paired difference",
+    "power": "Power against patients per arm",
+    "calibration": "Each calibration target's miss after the fit, and the search",
+    "km": "Time to first readmission by arm (Kaplan-Meier), with the numbers at risk and "
+    "the published one-year figures",
+    "hazard_ratios": "Hazard ratios of the simulated trials against the published one",
+    "published": "Each published figure among the simulated trials' values",
+    "attendance": "Peer-support sessions attended: share of those offered attending at "
+    "least k sessions",
+    "mcf": "Mean cumulative readmissions per person",
+    "capacity": "Ward occupancy (and the peer-support waiting list, where there is one) "
+    "over the run",
+}
 
 
 def _e(text: object) -> str:
@@ -75,7 +103,7 @@ def _load(directory: Path) -> tuple[dict[str, Any], list[Scenario]]:
     manifest = json.loads(path.read_text(encoding="utf-8"))
     if "kind" not in manifest:  # written before manifests said their kind
         marks = {"psa.csv": "psa", "compare.csv": "compare", "sweep.csv": "sweep"}
-        marks["power.csv"] = "power"
+        marks.update({"power.csv": "power", "calibration.csv": "calibrate"})
         manifest["kind"] = next((k for f, k in marks.items() if (directory / f).is_file()), "run")
     resolved = directory / "scenario.resolved.yaml"
     docs = (
@@ -150,34 +178,92 @@ def _sources(s: Scenario) -> dict[str, str]:
     return out
 
 
-def _scenario_section(scenarios: list[Scenario]) -> str:
+def _notes(directory: Path) -> dict[str, dict[str, tuple[str, int, str]]]:
+    """``scenario.notes.csv`` by scenario and field: (file, line, comment)."""
+    path = directory / "scenario.notes.csv"
+    if not path.is_file():
+        return {}
+    t = pd.read_csv(path, keep_default_na=False, dtype={"note": str})
+    out: dict[str, dict[str, tuple[str, int, str]]] = {}
+    for r in t.itertuples():
+        out.setdefault(str(r.scenario), {})[str(r.field)] = (str(r.file), int(r.line), r.note)
+    return out
+
+
+def _up(path: str) -> list[str]:
+    """``a.b.c`` -> ``[a.b.c, a.b, a]``."""
+    parts = path.split(".")
+    return [".".join(parts[:k]) for k in range(len(parts), 0, -1)]
+
+
+def _note(notes: dict[str, tuple[str, int, str]], path: str, inherit: bool = True) -> str:
+    """``path``'s comment and the file and line that set it.
+
+    With ``inherit``, a field with no comment of its own takes the nearest one up its path.
+    """
+    where = next((notes[p] for p in _up(path) if p in notes), None)
+    if where is None:
+        return ""
+    up = _up(path) if inherit else [path]
+    comment = next((notes[p][2] for p in up if p in notes and notes[p][2]), "")
+    return f"{comment} [{where[0]}, line {where[1]}]".strip()
+
+
+def _context(notes: dict[str, tuple[str, int, str]], path: str) -> str | None:
+    """The nearest block above ``path`` (not itself) whose line has a comment."""
+    return next((p for p in _up(path)[1:] if p in notes and notes[p][2]), None)
+
+
+def _scenario_section(
+    scenarios: list[Scenario], notes: dict[str, dict[str, tuple[str, int, str]]] | None = None
+) -> str:
     if not scenarios:
         return "<p>No resolved scenario in the directory.</p>"
+    notes = notes or {}
     base = scenarios[0]
     sources = _sources(base)
+    mine = notes.get(base.name, {})
     rows = []
+    block = None
     for path, value, desc in scenario_fields(base):
         if path.startswith(("uncertainty.", "calibration.", "description")):
             continue
-        src = sources.get(path.replace(".value", ".value"), "")
+        # a block's comment once, above its fields; each field's own comment beside it
+        ctx = _context(mine, path)
+        if ctx is not None and ctx != block:
+            file, line, comment = mine[ctx]
+            rows.append(
+                f'<tr class="block"><td colspan="4"><code>{_e(ctx)}</code>: {_e(comment)} '
+                f"[{_e(file)}, line {line}]</td></tr>"
+            )
+        block = ctx
+        src = sources.get(path) or _note(mine, path, inherit=False)
         rows.append(
             f"<tr><td><code>{_e(path)}</code></td><td class=num>{_e(_value(value))}</td>"
             f"<td>{_e(desc)}</td><td>{_e(src)}</td></tr>"
         )
     out = [
         f"<p><b>{_e(base.name)}</b>: {_e(base.description.strip())}</p>",
-        "<p>Every field set to other than its default (units in the description; sources "
-        "where the scenario carries them, otherwise in the scenario file's comments).</p>",
-        "<table><tr><th>field</th><th>value</th><th>meaning and unit</th><th>source</th></tr>",
+        "<p>Every field set to other than its default, with its meaning and unit. Source: "
+        "the one the scenario carries (uncertainty, utilities, published figures), else "
+        "the comment nearest the field in the scenario file, with the file and line "
+        "(scenario.notes.csv).</p>",
+        '<table class="scenario"><tr><th>field</th><th>value</th><th>meaning and unit</th>'
+        "<th>source</th></tr>",
         *rows,
         "</table>",
     ]
     for other in scenarios[1:]:
         changes = whatif_changes(base, other)
+        theirs = notes.get(other.name, {})
         out.append(f"<h3>{_e(other.name)} against {_e(base.name)}</h3>")
-        out.append("<table><tr><th>field</th><th>base</th><th>what-if</th></tr>")
+        out.append(
+            "<table><tr><th>field</th><th>base</th><th>what-if</th><th>why (the what-if "
+            "file's comment)</th></tr>"
+        )
         out += [
-            f"<tr><td><code>{_e(k)}</code></td><td>{_e(_value(a))}</td><td>{_e(_value(b))}</td></tr>"
+            f"<tr><td><code>{_e(k)}</code></td><td>{_e(_value(a))}</td><td>{_e(_value(b))}</td>"
+            f"<td>{_e(_note(theirs, k))}</td></tr>"
             for k, a, b in changes
             if not k.startswith("description")
         ]
@@ -213,6 +299,9 @@ def stress_des(
         + ", ".join(a.name for sc in scenarios for a in sc.arms),
         "sweep": f"Fields swept: {manifest.get('sets')}.",
         "power": f"Power against patients per arm: {manifest.get('n_per_arm')}.",
+        "calibrate": f"Calibration of the scenario's free parameters to its targets: "
+        f"{manifest.get('evaluations')} evaluations of {reps} replications each, checked on "
+        f"{manifest.get('check_replications')}.",
         "psa": f"Probabilistic sensitivity analysis: {manifest.get('samples')} parameter sets "
         f"({manifest.get('sampling')}) x {reps} replications, and a one-way analysis.",
     }
@@ -373,6 +462,62 @@ def _checklist_section(items: list[tuple[str, str, str]]) -> str:
 
 
 # ---------------------------------------------------------------------------- answer
+class _Html(str):
+    """A fragment of the page already in HTML (not escaped again)."""
+
+
+# compare's answer: what a board asks of a policy, per year, and how it is shown
+_COMPARE_ANSWER = {
+    "readmissions_per_year": ("readmissions a year", "{:+,.0f}".format),
+    "ward_bed_days_per_year": ("ward bed-days a year", "{:+,.0f}".format),
+    "out_of_area_per_year": ("out-of-area placements a year", "{:+,.0f}".format),
+    "waiting_list_mean": ("waiting for a peer worker (mean)", "{:+,.1f}".format),
+    "cost_total_per_year": ("cost a year", lambda v: f"{'-' if v < 0 else '+'}£{abs(v):,.0f}"),
+    "qalys_discounted": ("QALYs (discounted, whole period)", "{:+,.1f}".format),
+}
+
+
+def _compare_answer(t: pd.DataFrame) -> list[str]:
+    """Each policy against the baseline, per year: a table of paired differences."""
+    others = t[t["policy"] != t["baseline"]]
+    if not len(others):
+        raise KeyError("no policy besides the baseline")
+    base = arm_label(others["baseline"].iloc[0])
+    metrics = [m for m in _COMPARE_ANSWER if m in set(others["metric"])]
+    reps = int(others["replications"].max())
+    head = "".join(f"<th>{_e(_COMPARE_ANSWER[m][0])}</th>" for m in metrics)
+    rows = []
+    for policy, g in others.groupby("policy", sort=False):
+        g = g.set_index("metric")
+        cells = []
+        for m in metrics:
+            fmt = _COMPARE_ANSWER[m][1]
+            r = g.loc[m] if m in g.index else None
+            if r is None or pd.isna(r["diff_mean"]):
+                cells.append("<td class=num>-</td>")
+                continue
+            text = (
+                f"{fmt(r.diff_mean)}<br><small>({fmt(r.diff_ci_low)} to "
+                f"{fmt(r.diff_ci_high)})</small>"
+            )
+            sure = not (r.diff_ci_low <= 0 <= r.diff_ci_high)
+            cells.append(f"<td class=num>{'<b>' + text + '</b>' if sure else text}</td>")
+        rows.append(f"<tr><th>{_e(arm_label(policy))}</th>{''.join(cells)}</tr>")
+    return [
+        f"What does each policy change against {base}?",
+        _Html(
+            f'<table class="answer-table"><tr><th>policy minus {_e(base)}</th>{head}</tr>'
+            + "".join(rows)
+            + "</table>"
+        ),
+        f"Each cell: the mean difference from {base} and its 95% confidence interval, "
+        f"paired by replication over {reps} replications (the same patients under every "
+        "policy). Bold: the interval excludes zero, so the direction of the change is "
+        "clear at this number of replications; otherwise more replications are needed to "
+        "tell.",
+    ]
+
+
 def _answer(kind: str, directory: Path) -> list[str]:
     """The question and the answer, in sentences (escaped HTML)."""
     try:
@@ -384,38 +529,36 @@ def _answer(kind: str, directory: Path) -> list[str]:
                 lam = c.removeprefix("p_cost_effective_at_")
                 best = d.loc[d[f"nmb_at_{lam}"].idxmax()]
                 out.append(
-                    f"At £{float(lam):,.0f} per QALY, {best['strategy']} has the highest "
-                    f"expected net benefit and is cost-effective in {best[c]:.0%} of the "
+                    f"At £{float(lam):,.0f} per QALY, {arm_label(best['strategy'])} has the "
+                    f"highest expected net benefit and is cost-effective in {best[c]:.0%} of the "
                     f"parameter sets. The value of perfect information is "
                     f"£{best[f'evpi_at_{lam}']:,.0f} for the period's patients "
                     f"(£{best[f'evpi_per_person_at_{lam}']:,.2f} a person)."
                 )
             return out
-        if kind == "compare" and (directory / "compare.csv").is_file():
-            t = pd.read_csv(directory / "compare.csv")
-            out = ["What does each policy change against the baseline, per year?"]
-            wanted = {
-                "readmissions_per_year": ("readmissions", "{:,.0f}"),
-                "ward_bed_days_per_year": ("ward bed-days", "{:,.0f}"),
-                "out_of_area_per_year": ("out-of-area placements", "{:,.0f}"),
-                "waiting_list_mean": ("people on the waiting list (mean)", "{:,.1f}"),
-                "cost_total_per_year": ("cost (£)", "{:,.0f}"),
-            }
-            for policy, g in t[t["policy"] != t["baseline"]].groupby("policy", sort=False):
-                parts = []
-                for metric, (label, fmt) in wanted.items():
-                    r = g[g["metric"] == metric]
-                    if len(r) and pd.notna(r["diff_mean"].iloc[0]):
-                        r = r.iloc[0]
-                        sure = (
-                            "" if r.diff_ci_low <= 0 <= r.diff_ci_high else " (95% CI excludes 0)"
-                        )
-                        parts.append(
-                            f"{label} {fmt.format(r.diff_mean)} ({fmt.format(r.diff_ci_low)} "
-                            f"to {fmt.format(r.diff_ci_high)}){sure}"
-                        )
-                out.append(f"{policy} against {g['baseline'].iloc[0]}: " + "; ".join(parts) + ".")
+        if kind == "calibrate" and (directory / "calibration.csv").is_file():
+            t = pd.read_csv(directory / "calibration.csv")
+            met = int(t["within_tolerance"].sum())
+            out = [
+                "Can the model reproduce the published figures, and with which parameters?",
+                f"{met} of {len(t)} targets within tolerance after calibration.",
+            ]
+            for r in t[~t["within_tolerance"].astype(bool)].itertuples():
+                out.append(
+                    f"Missed: {r.target}: target {r.value:.4g}, simulated {r.simulated:.4g} "
+                    f"(tolerance {r.tolerance:.3g})."
+                )
+            if (directory / "parameters.csv").is_file():
+                p = pd.read_csv(directory / "parameters.csv")
+                fitted = [
+                    f"{field_label(r.parameter)} {r.start:.4g} \u2192 {r.fitted:.4g}"
+                    + (f" (SE {r.standard_error:.3g})" if pd.notna(r.standard_error) else "")
+                    for r in p.itertuples()
+                ]
+                out.append("Fitted: " + "; ".join(fitted) + ".")
             return out
+        if kind == "compare" and (directory / "compare.csv").is_file():
+            return _compare_answer(pd.read_csv(directory / "compare.csv"))
         if kind == "run" and (directory / "trial_summary.csv").is_file():
             t = pd.read_csv(directory / "trial_summary.csv")
             h = t["horizon_days"].iloc[0]  # the primary horizon comes first
@@ -439,7 +582,7 @@ def _answer(kind: str, directory: Path) -> list[str]:
                 for stat, label in (("power_or", "odds ratio"), ("power_hr", "Cox")):
                     if stat in g.index:
                         parts.append(f"power ({label}) {g.loc[stat, 'mean']:.0%}")
-                out.append(f"{arm}: " + "; ".join(parts) + ".")
+                out.append(f"{arm_label(arm)}: " + "; ".join(parts) + ".")
             return out
         if kind == "run" and (directory / "summary.csv").is_file():
             t = pd.read_csv(directory / "summary.csv")
@@ -473,8 +616,10 @@ def _figures(directory: Path) -> list[str]:
     ids cannot clash with another figure's.
     """
     out = []
+    order = list(_CAPTIONS)  # the answer's figures first, capacity and checks after
     names = sorted(
-        {p.stem for p in directory.glob("*.svg")} | {p.stem for p in directory.glob("*.png")}
+        {p.stem for p in directory.glob("*.svg")} | {p.stem for p in directory.glob("*.png")},
+        key=lambda n: (order.index(n) if n in order else len(order), n),
     )
     for stem in names:
         path = directory / f"{stem}.svg"
@@ -485,7 +630,7 @@ def _figures(directory: Path) -> list[str]:
         out.append(
             f'<figure class="figure" id="fig-{_e(stem)}">'
             f'<img alt="{_e(stem)}" src="data:image/{kind};base64,{data}">'
-            f"<figcaption>{_e(stem)} ({_e(path.name)})</figcaption></figure>"
+            f"<figcaption>{_e(_CAPTIONS.get(stem, stem))} ({_e(path.name)})</figcaption></figure>"
         )
     return out
 
@@ -537,14 +682,17 @@ def build(directory: Path) -> str:
         f"<title>{_e(title)}</title><style>{_CSS}</style></head><body>",
         f"<h1>{_e(title)}</h1><p class=stamp>{_e(stamp)}</p>",
         '<h2>Question and answer</h2><div class="answer">',
-        *(f"<p>{_e(line)}</p>" for line in _answer(kind, directory)),
+        *(
+            line if isinstance(line, _Html) else f"<p>{_e(line)}</p>"
+            for line in _answer(kind, directory)
+        ),
         "</div>",
         "<h2>Figures</h2>",
         *_figures(directory),
         "<h2>Tables</h2>",
         *_tables(kind, directory),
         "<h2>Scenario</h2>",
-        _scenario_section(scenarios),
+        _scenario_section(scenarios, _notes(directory)),
         "<h2>STRESS-DES reporting checklist</h2>",
         _checklist_section(stress_des(manifest, scenarios, present)),
         "<h2>Provenance</h2>",

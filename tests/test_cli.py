@@ -47,6 +47,7 @@ def test_run_writes_the_run_directory(tiny: Path, tmp_path: Path) -> None:
     names = {p.name for p in out.iterdir()}
     assert names == {
         "scenario.resolved.yaml",
+        "scenario.notes.csv",
         "manifest.json",
         "patients.parquet",
         "metrics.csv",

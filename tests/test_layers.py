@@ -38,6 +38,8 @@ NEVER = {
     "sim.analysis.tables": {"simpy", "matplotlib", "sim.model", "sim.api"},
     "sim.analysis.trial": {"simpy", "matplotlib", "sim.model", "sim.api"},
     "sim.plots": {"simpy", "sim.model", "sim.api"},
+    "sim.labels": {"simpy", "numpy", "pandas", "pydantic", "matplotlib"},
+    "sim.report": {"simpy", "matplotlib", "sim.model", "sim.api"},
     "sim.runner": {"simpy", "pandas", "matplotlib", "sim.model", "sim.analysis"},
 }
 

@@ -7,6 +7,7 @@ import json
 from html.parser import HTMLParser
 from pathlib import Path
 
+import pandas as pd
 import yaml
 from helpers import SERVICE, doc
 from helpers import cli as _cli
@@ -120,7 +121,9 @@ def test_a_compare_report_shows_each_whatifs_changes_and_the_answer(tmp_path: Pa
     page = _read(path)
     text = " ".join(page.text)
     assert "more against" in text and "peer_workers.count" in text
-    assert "peer_more against control" in text and "readmissions" in text
+    # the answer: a table of each policy minus the baseline, in words
+    assert "policy minus control" in text and "peer more" in text
+    assert "readmissions a year" in text and "95% confidence interval" in text
     assert page.rows["1.3"][-1].startswith("Policies compared")
 
 
@@ -170,3 +173,93 @@ def test_a_trial_reports_answer_in_trial_terms(tmp_path: Path) -> None:
     assert "over 3 simulated trials" in text
     assert f"median hazard ratio {hr['median']:.2f}" in text
     assert f"power (Cox) {power['mean']:.0%}" in text
+
+
+def test_field_notes_give_each_fields_file_line_and_comment(tmp_path: Path) -> None:
+    from sim.config import field_notes
+
+    base = doc(SERVICE, **{"description": "x # not a comment"})
+    text = yaml.safe_dump(base, sort_keys=False)
+    text = text.replace(
+        "peer_workers:\n", "# --- Workers ---\n# Four, from the rota.\npeer_workers:\n"
+    )
+    text = text.replace("  count: 2\n", "  count: 2   # ASSUMPTION (rota 2024)\n")
+    (tmp_path / "b.yaml").write_text("# the file's own header\n" + text)
+    (tmp_path / "w.yaml").write_text(
+        "base: b.yaml\nname: w\npeer_workers:\n  count: 5  # what-if: five\n"
+    )
+    notes = {f: (file, line, note) for f, file, line, note in field_notes(tmp_path / "b.yaml")}
+    lines = (tmp_path / "b.yaml").read_text().splitlines()
+    file, line, note = notes["peer_workers.count"]
+    assert (file, note) == ("b.yaml", "ASSUMPTION (rota 2024)")
+    assert lines[line - 1].strip().startswith("count: 2")
+    assert notes["peer_workers"][2] == "Workers Four, from the rota."  # the block above
+    assert notes["name"][2] == ""  # the header is the file's, not its first key's
+    assert notes["description"][2] == ""  # a quoted " #" is not a comment
+    assert notes["arms.peer.effect.hazard_ratio"][0] == "b.yaml"  # a list item by its name
+    what = {f: (file, note) for f, file, _, note in field_notes(tmp_path / "w.yaml")}
+    assert what["peer_workers.count"] == ("w.yaml", "what-if: five")
+    assert what["feed.run_days"][0] == "b.yaml"  # inherited: the base file set it
+
+
+def test_the_scenario_section_shows_each_blocks_comment_once_with_its_line(
+    tmp_path: Path,
+) -> None:
+    s = doc(SERVICE, **{"feed.run_days": 120})
+    text = yaml.safe_dump(s, sort_keys=False).replace(
+        "peer_workers:\n", "# Workers: ASSUMPTION, from the rota.\npeer_workers:\n"
+    )
+    path = tmp_path / "s.yaml"
+    path.write_text(text)
+    out = tmp_path / "run"
+    assert _cli("run", str(path), "--reps", "2", "--out", str(out), "--jobs", "1").returncode == 0
+    page = (out / "report.html").read_text() if (out / "report.html").exists() else None
+    assert page is None  # --report not given: no page
+    page = report.build(out)
+    line = text.splitlines().index("peer_workers:") + 1
+    assert page.count("Workers: ASSUMPTION, from the rota.") == 1
+    assert f"[s.yaml, line {line}]" in page
+    assert f"[s.yaml, line {line + 1}]" in page  # peer_workers.count, the next line
+
+
+def test_calibrate_writes_a_study_directory_with_its_report(tmp_path: Path) -> None:
+    from helpers import TRIAL
+
+    fit = {
+        "replications": 10,
+        "check_replications": 10,
+        "max_evaluations": 2,
+        "parameters": [{"path": "readmission.baseline.scale_days", "lower": 500, "upper": 3000}],
+        "targets": [
+            {"statistic": "p_readmitted", "arm": "control", "value": 0.3, "tolerance": 0.05}
+        ],
+    }
+    path = tmp_path / "c.yaml"
+    path.write_text(yaml.safe_dump(doc(TRIAL, **{"calibration": fit}), sort_keys=False))
+    out = tmp_path / "study"
+    args = ["calibrate", str(path), "--dir", str(out), "--report", "--jobs", "1", "-q"]
+    res = _cli(*args)
+    assert res.returncode == 0, res.stderr
+    assert (tmp_path / "c.calibrated.yaml").is_file()  # the calibrated scenario, as before
+    names = {p.name for p in out.iterdir()}
+    assert {
+        "calibration.csv",
+        "parameters.csv",
+        "history.csv",
+        "calibration.png",
+        "calibration.svg",
+        "scenario.resolved.yaml",
+        "scenario.notes.csv",
+        "manifest.json",
+        "report.html",
+    } <= names
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["kind"] == "calibrate" and manifest["evaluations"] >= 1
+    history = pd.read_csv(out / "history.csv")
+    assert list(history.columns) == ["evaluation", "objective", "readmission.baseline.scale_days"]
+    page = _read(out / "report.html")
+    text = " ".join(page.text)
+    met = int(pd.read_csv(out / "calibration.csv")["within_tolerance"].sum())
+    assert f"{met} of 1 targets within tolerance" in text
+    assert "readmission baseline: scale days" in text  # the fitted parameter, in words
+    assert page.rows["1.3"][-1].startswith("Calibration of the scenario")

@@ -9,14 +9,11 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
-from helpers import SERVICE, doc
-
-from sim import report
+from helpers import ECONOMICS, SERVICE, TRIAL, cli, doc
 
 BROWSER = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = pytest.mark.skipif(BROWSER is None, reason="no chromium installed")
@@ -59,24 +56,82 @@ def _console(stderr: str) -> list[str]:
     return [line for line in stderr.splitlines() if ":CONSOLE" in line]
 
 
-def _run_directory(tmp_path: Path) -> Path:
-    s = doc(SERVICE, **{"feed.run_days": 120, "description": "A test service."})
-    path = tmp_path / "s.yaml"
-    path.write_text(yaml.safe_dump(s, sort_keys=False))
-    out = tmp_path / "run"
-    res = subprocess.run(
-        [sys.executable, "-m", "sim", "run", str(path), "--reps", "2", "--out", str(out)],
-        capture_output=True,
-        text=True,
-        timeout=300,
+def _write(path: Path, d: dict, comment: str = "") -> Path:
+    path.write_text(comment + yaml.safe_dump(d, sort_keys=False), encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def studies(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """One small output directory of every kind, each with its report (--report)."""
+    tmp = tmp_path_factory.mktemp("studies")
+    service = _write(
+        tmp / "s.yaml",
+        doc(SERVICE, **{"feed.run_days": 120, "description": "A test service."}),
+        "# a comment the report shows as the source of what follows\n",
     )
-    assert res.returncode == 0, res.stderr
-    report.write(out)
+    more = _write(
+        tmp / "more.yaml", {"base": "s.yaml", "name": "more", "peer_workers": {"count": 4}}
+    )
+    trial = _write(tmp / "t.yaml", doc(TRIAL, **{"feed.n_patients": 100}))
+    priced = _write(
+        tmp / "p.yaml",
+        doc(
+            SERVICE,
+            **{
+                "feed.run_days": 120,
+                "economics": ECONOMICS,
+                "costs": {},
+                "uncertainty": {
+                    "parameters": [
+                        {
+                            "dist": "gamma",
+                            "path": "costs.ward_bed_day",
+                            "mean": 700,
+                            "sd": 100,
+                            "source": "test",
+                        }
+                    ]
+                },
+            },
+        ),
+    )
+    fit = {
+        "replications": 10,
+        "check_replications": 10,
+        "max_evaluations": 2,
+        "parameters": [{"path": "readmission.baseline.scale_days", "lower": 500, "upper": 3000}],
+        "targets": [
+            {"statistic": "p_readmitted", "arm": "control", "value": 0.3, "tolerance": 0.05}
+        ],
+    }
+    calibrated = _write(tmp / "c.yaml", doc(TRIAL, **{"feed.n_patients": 100, "calibration": fit}))
+    commands = {
+        "run-trial": ["run", str(trial), "--reps", "3"],
+        "run-service": ["run", str(service), "--reps", "2"],
+        "compare": ["compare", str(service), str(more), "--reps", "2"],
+        "sweep": ["sweep", str(service), "--set", "peer_workers.count=1..2", "--reps", "2"],
+        "power": ["power", str(trial), "--n-per-arm", "30,60", "--reps", "10"],
+        "psa": ["psa", str(priced), "--samples", "4", "--dsa-reps", "1"],
+        "calibrate": ["calibrate", str(calibrated), "--out", str(tmp / "c.fit.yaml")],
+    }
+    out = {}
+    for kind, args in commands.items():
+        where = tmp / kind
+        flag = "--dir" if kind == "calibrate" else "--out"
+        res = cli(*args, flag, str(where), "--report", "--jobs", "1", "-q")
+        assert res.returncode == 0, (kind, res.stderr)
+        out[kind] = where
     return out
 
 
-def test_the_report_renders_every_figure_offline_with_a_quiet_console(tmp_path: Path) -> None:
-    out = _run_directory(tmp_path)
+@pytest.mark.parametrize(
+    "kind", ["run-trial", "run-service", "compare", "sweep", "power", "psa", "calibrate"]
+)
+def test_each_kind_of_report_renders_every_figure_offline_with_a_quiet_console(
+    kind: str, studies: dict[str, Path], tmp_path: Path
+) -> None:
+    out = studies[kind]
     page = out / "report.html"
     shot = tmp_path / "report.png"
     res = _chromium(page, "--hide-scrollbars", "--window-size=1200,3000", f"--screenshot={shot}")
@@ -92,14 +147,15 @@ def test_the_report_renders_every_figure_offline_with_a_quiet_console(tmp_path: 
     rendered = re.search(r'data-rendered="(\d+)/(\d+)"', res.stdout)
     assert rendered, res.stdout[-500:]
     ok, total = map(int, rendered.groups())
-    assert ok == total == len(list(out.glob("*.png"))) > 0
+    assert ok == total == len(list(out.glob("*.svg"))) == len(list(out.glob("*.png"))) > 0
 
 
-def test_the_browser_check_catches_a_page_that_fetches(tmp_path: Path) -> None:
+def test_the_browser_check_catches_a_page_that_fetches(
+    studies: dict[str, Path], tmp_path: Path
+) -> None:
     # the check can fail: the same page with an image from the network
-    out = _run_directory(tmp_path)
     bad = tmp_path / "bad.html"
-    text = (out / "report.html").read_text(encoding="utf-8")
+    text = (studies["run-service"] / "report.html").read_text(encoding="utf-8")
     bad.write_text(text.replace("</body>", '<img src="http://example.com/x.png"></body>'))
     said = _console(_chromium(bad, "--dump-dom").stderr)
     assert any("example.com" in line for line in said), said

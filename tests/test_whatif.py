@@ -217,6 +217,7 @@ def test_cli_compare_and_sweep(tmp_path: Path) -> None:
         "sweep.svg",
         "manifest.json",
         "scenario.resolved.yaml",
+        "scenario.notes.csv",
         "report.html",  # --report
     }
     assert "STRESS-DES" in (sw / "report.html").read_text(encoding="utf-8")

@@ -9,7 +9,13 @@ This package is the door the rest of crisis-sim, and a notebook, goes through::
     scenario = variant(load_scenario("scenarios/core-trial.yaml"), {"seed": 7}, "--seed")
 """
 
-from sim.config.loader import load_scenario, read_yaml, resolved_yaml, scenario_from_dict
+from sim.config.loader import (
+    field_notes,
+    load_scenario,
+    read_yaml,
+    resolved_yaml,
+    scenario_from_dict,
+)
 from sim.config.schema import *  # noqa: F403 - the schema's classes are the package's
 from sim.config.schema import Scenario, json_schema
 from sim.config.variants import field_keys, get_field, number_keys, set_field, variant
@@ -18,6 +24,7 @@ from sim.errors import ConfigError
 __all__ = [
     "ConfigError",
     "Scenario",
+    "field_notes",
     "field_keys",
     "get_field",
     "json_schema",

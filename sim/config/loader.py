@@ -17,6 +17,7 @@ value and the rule that it breaks.
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -42,7 +43,6 @@ class Yaml12Loader(yaml.SafeLoader):
 
 
 def _core_schema(cls: type[yaml.SafeLoader]) -> None:
-    import re
 
     tags = ("tag:yaml.org,2002:bool", "tag:yaml.org,2002:int", "tag:yaml.org,2002:float")
     cls.yaml_implicit_resolvers = {
@@ -97,6 +97,67 @@ def load_scenario(path: str | Path) -> Scenario:
     path = Path(path)
     doc, lines = _load_merged(path, ())
     return _validate(doc, lines, path)
+
+
+def field_notes(path: str | Path) -> list[tuple[str, str, int, str]]:
+    """Where each field of a scenario file (and of its bases) is set, and its comment.
+
+    One ``(dotted field, file name, line, comment)`` per key, in the merged scenario's
+    terms (an arm by its name). The comment is the one on the key's line, else the
+    block of comment lines directly above the key (section rulers stripped; the
+    file's opening block is the file's, not its first key's). The report shows the
+    nearest one up a field's path as the field's source where the scenario carries
+    none of its own.
+    """
+    path = Path(path)
+    doc, lines = _load_merged(path, ())
+    texts: dict[Path, list[str]] = {}
+    out = []
+    for key, (file, line) in sorted(lines.items(), key=lambda kv: (str(kv[1][0]), kv[1][1])):
+        if not key or any(k is None for k in key):
+            continue
+        if file not in texts:
+            texts[file] = file.read_text(encoding="utf-8").splitlines()
+        dotted = _dotted(doc, key)
+        if dotted is not None:
+            out.append((dotted, file.name, line, _comment(texts[file], line)))
+    return out
+
+
+def _dotted(doc: Any, key: tuple[Any, ...]) -> str | None:
+    """A key path as a dotted field, list items by their ``name`` (None if not in ``doc``)."""
+    parts, node = [], doc
+    for k in key:
+        if isinstance(node, dict) and k in node:
+            node = node[k]
+            parts.append(str(k))
+        elif isinstance(node, list) and isinstance(k, int) and 0 <= k < len(node):
+            node = node[k]
+            name = node.get("name") if isinstance(node, dict) else None
+            parts.append(str(name) if name is not None else str(k))
+        else:
+            return None
+    return ".".join(parts)
+
+
+_QUOTED = re.compile(r"\"(?:[^\"\\]|\\.)*\"|'(?:[^']|'')*'")
+
+
+def _comment(text: list[str], line: int) -> str:
+    """The comment on 1-based ``line`` after its value, else the block just above it."""
+    here = text[line - 1]
+    # a quoted value may hold " #"; blank it out (same length) to find the comment
+    cut = _QUOTED.sub(lambda m: "x" * len(m.group()), here).find(" #")
+    if cut >= 0 and not here.lstrip().startswith("#"):
+        return here[cut + 2 :].strip()
+    block: list[str] = []
+    i = line - 2
+    while i >= 0 and text[i].lstrip().startswith("#"):
+        block.append(text[i].strip().lstrip("#").strip(" -"))
+        i -= 1
+    if i < 0:  # the file's opening block: about the file, not this key
+        return ""
+    return " ".join(b for b in reversed(block) if b)
 
 
 def scenario_from_dict(doc: Mapping[str, Any], source: str = "<dict>") -> Scenario:

@@ -858,7 +858,7 @@ class Costs(_Model):
         ge=0,
         allow_inf_nan=False,
         description="For net monetary benefit: what averting one readmission is worth to the "
-        "decision maker (no QALYs are modelled). Set it.",
+        "decision maker (the net benefit of compare; the PSA values QALYs instead). Set it.",
     )
 
 

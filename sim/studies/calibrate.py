@@ -89,6 +89,26 @@ class CalibrationResult:
         """Every target within its tolerance in the final check."""
         return bool(self.table["within_tolerance"].all())
 
+    def parameters_table(self) -> pd.DataFrame:
+        """One row per fitted parameter: its start, fitted value and approximate SE."""
+        se = self.standard_errors
+        return pd.DataFrame(
+            {
+                "parameter": self.names,
+                "start": self.start,
+                "fitted": self.best,
+                "standard_error": se if se is not None else np.nan,
+            }
+        )
+
+    def history_table(self) -> pd.DataFrame:
+        """One row per evaluation of the search: its objective and parameter values."""
+        rows = [
+            {"evaluation": i + 1, "objective": cost, **dict(zip(self.names, x, strict=True))}
+            for i, (x, cost) in enumerate(self.history)
+        ]
+        return pd.DataFrame(rows, columns=["evaluation", "objective", *self.names])
+
     def uncertainty_entry(self, source: str) -> dict | None:
         """The fitted values' approximate joint distribution, as an ``uncertainty`` entry.
 

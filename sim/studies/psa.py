@@ -160,6 +160,7 @@ def psa_to_directory(
     progress: Callable[[int], None] | None = None,
     report: Callable[[str], None] | None = None,
     command: list[str] | None = None,
+    notes: bytes | None = None,
 ) -> tuple[PsaResult, Path]:
     """What ``crisis-sim psa`` does: run the PSA and write its directory.
 
@@ -211,7 +212,9 @@ def psa_to_directory(
             pd.concat(runs, ignore_index=True).drop(columns="replication"), scenario
         )
     wall = time.perf_counter() - t0
-    files = _files(result, replications)
+    files = _files(result, replications, tuple(whatifs), samples)
+    if notes is not None:
+        files["scenario.notes.csv"] = notes
     info = provenance.record(
         "psa",
         command or [Path(sys.argv[0]).name, *sys.argv[1:]],
@@ -233,8 +236,14 @@ def psa_to_directory(
     return result, out
 
 
-def _files(result: PsaResult, replications: int) -> dict[str, bytes]:
-    """The PSA directory's files: tables as CSV, figures as PNG."""
+def _files(
+    result: PsaResult, replications: int, whatifs: tuple[Scenario, ...] = (), samples: int = 0
+) -> dict[str, bytes]:
+    """The PSA directory's files: tables as CSV, figures as PNG and SVG.
+
+    ``scenario.resolved.yaml`` holds every file's scenario (one document each, the
+    base first).
+    """
     from sim import figures
 
     def csv(frame: pd.DataFrame) -> bytes:
@@ -248,8 +257,14 @@ def _files(result: PsaResult, replications: int) -> dict[str, bytes]:
             for path in uncertainty.columns_of(p)
         ]
     )
+    stamp = figures.stamp(
+        "psa",
+        [sc.name, *(w.name for w in whatifs)],
+        sc.seed,
+        f"{samples} parameter sets x {replications} replication(s)",
+    )
     out = {
-        "scenario.resolved.yaml": resolved_yaml(sc).encode(),
+        "scenario.resolved.yaml": "---\n".join(resolved_yaml(s) for s in (sc, *whatifs)).encode(),
         "psa.csv": csv(result.table),
         "psa_replications.csv": csv(result.per_replication),
         "parameters.csv": csv(params),
@@ -260,12 +275,13 @@ def _files(result: PsaResult, replications: int) -> dict[str, bytes]:
         out["decision.csv"] = csv(decision_table(result))
         evppi = result.evppi = evppi_table(result)
         out["evppi.csv"] = csv(evppi)
-        out.update(figures.encoded(figures.psa_figures(result.table, sc, evppi)))
+        out.update(figures.encoded(figures.psa_figures(result.table, sc, evppi), stamp))
     if result.dsa is not None:
         out["dsa.csv"] = csv(result.dsa.table)
         if len(result.dsa.tornado):
             out["tornado.csv"] = csv(result.dsa.tornado)
-            out.update(figures.encoded({"tornado.png": figures.tornado_figure(result.dsa.tornado)}))
+            tornado = {"tornado.png": figures.tornado_figure(result.dsa.tornado)}
+            out.update(figures.encoded(tornado, stamp))
     return out
 
 

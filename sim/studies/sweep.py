@@ -16,6 +16,7 @@ import pandas as pd
 from yaml import YAMLError
 
 from sim import api
+from sim.analysis.intervals import t_half_width
 from sim.config import ConfigError, Scenario, variant
 from sim.config.loader import scalar
 from sim.runner import Dask
@@ -108,4 +109,46 @@ def sweep(
     summary = pd.concat(summaries, ignore_index=True)
     front = [f"set:{p}" for p in paths]
     summary = summary[front + [c for c in summary.columns if c not in front]]
-    return summary, pd.concat(all_metrics, ignore_index=True)
+    per_rep = pd.concat(all_metrics, ignore_index=True)
+    return _with_differences(summary, per_rep, front), per_rep
+
+
+def _paired(diff: pd.Series, keys: list[str], prefix: str) -> pd.DataFrame:
+    """Mean and 95% t-interval of paired differences (one per replication) by ``keys``."""
+    g = diff.dropna().groupby(keys, sort=False)
+    out = g.agg(mean="mean", sd="std", n="count")
+    half = t_half_width(out["sd"], out["n"]).where(out["n"] > 1)
+    return pd.DataFrame(
+        {
+            f"{prefix}_mean": out["mean"],
+            f"{prefix}_ci_low": out["mean"] - half,
+            f"{prefix}_ci_high": out["mean"] + half,
+        }
+    )
+
+
+def _with_differences(
+    summary: pd.DataFrame, per_rep: pd.DataFrame, sets: list[str]
+) -> pd.DataFrame:
+    """``summary`` with two paired differences, each taken replication by replication.
+
+    ``diff_*``: each arm minus the first arm at the same point (empty for the first
+    arm); ``change_*``: each point minus the sweep's first point, same arm (zero
+    there). Under common random numbers both are much narrower than the difference of
+    the two intervals.
+    """
+    keys = [*sets, "metric", "replication"]
+    value = per_rep.set_index([*keys, "arm"])["value"]
+    arms = list(dict.fromkeys(per_rep["arm"]))
+    wide = value.unstack("arm")[arms]
+    vs_arm = wide.sub(wide[arms[0]], axis=0).drop(columns=arms[0]).stack().rename("d")
+    first = per_rep[(per_rep[sets] == per_rep[sets].iloc[0]).all(axis=1)]
+    start = first.set_index(["metric", "replication", "arm"])["value"]
+    joined = per_rep.join(start.rename("start"), on=["metric", "replication", "arm"])
+    change = (joined["value"] - joined["start"]).set_axis(
+        pd.MultiIndex.from_frame(joined[[*sets, "metric", "replication", "arm"]])
+    )
+    by = [*sets, "arm", "metric"]
+    d = _paired(vs_arm, by, "diff")
+    c = _paired(change, by, "change")
+    return summary.join(d, on=by).join(c, on=by)
