@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter, MaxNLocator
+from matplotlib.ticker import Formatter, FuncFormatter, MaxNLocator
 
 from sim.analysis.survival import kaplan_meier
 from sim.config import Published
@@ -58,14 +58,20 @@ def _axes(ax: Axes | None, figsize: tuple[float, float] = (7, 4.5)) -> Axes:
     return Figure(figsize=figsize, layout="constrained").add_subplot()
 
 
-def _pounds(v: float, _pos: object = None) -> str:
-    """An axis tick in pounds: £1,200 or -£1,200; £250k; millions as £1.5m."""
-    sign, a = ("-" if v < 0 else ""), abs(v)
-    if a >= 1e6:
-        return f"{sign}£{a / 1e6:,.3g}m"
-    if a >= 1e5:
-        return f"{sign}£{a / 1e3:,.0f}k"
-    return f"{sign}£{a:,.0f}"
+class _Pounds(Formatter):
+    """Axis ticks in pounds, in one unit for the whole axis: £1,200; £250k; £1.5m."""
+
+    def __call__(self, v: float, pos: object = None) -> str:
+        lo, hi = self.axis.get_view_interval() if self.axis is not None else (v, v)
+        top = max(abs(lo), abs(hi))
+        sign, a = ("-" if v < 0 else ""), abs(v)
+        if a == 0:
+            return "£0"
+        if top >= 1e6:
+            return f"{sign}£{a / 1e6:,.3g}m"
+        if top >= 1e4:
+            return f"{sign}£{a / 1e3:,.4g}k"
+        return f"{sign}£{a:,.0f}"
 
 
 def _step(t: np.ndarray, s: np.ndarray, grid: np.ndarray) -> np.ndarray:
@@ -327,7 +333,7 @@ def _unit_axis(ax: Axes, m: Metric, axis: str = "x") -> None:
     """Pounds as £ (no offset), other values without a scientific offset."""
     a = ax.xaxis if axis == "x" else ax.yaxis
     if m.unit == "£":
-        a.set_major_formatter(FuncFormatter(_pounds))
+        a.set_major_formatter(_Pounds())
     else:
         a.get_major_formatter().set_useOffset(False)
 
@@ -495,7 +501,7 @@ def mean_cumulative_readmissions(
         q = g.groupby("day")["mcf"].quantile([0.025, 0.5, 0.975]).unstack()
         colour = _COLOURS[i % len(_COLOURS)]
         ax.fill_between(q.index, q[0.025], q[0.975], color=colour, alpha=0.15, linewidth=0)
-        ax.plot(q.index, q[0.5], color=colour, label=f"{arm} (median, 95% of trials)")
+        ax.plot(q.index, q[0.5], color=colour, label=f"{arm_label(arm)} (median, 95% of trials)")
         if published is not None:
             mine = published[
                 (published["arm"] == arm)
@@ -588,7 +594,7 @@ def ce_plane(
             label=f"£{lam:,.0f} per QALY",
         )
     ax.set_xlim(lo, hi)
-    ax.yaxis.set_major_formatter(FuncFormatter(_pounds))
+    ax.yaxis.set_major_formatter(_Pounds())
     ax.axhline(0, color="0.6", linewidth=0.8)
     ax.axvline(0, color="0.6", linewidth=0.8)
     ax.set(
@@ -629,11 +635,13 @@ def acceptability(
     for lam in marked:
         ax.axvline(lam, color="0.5", linestyle=":", linewidth=0.8)
     ax.set(
-        xlabel="willingness to pay per QALY (£)",
-        ylabel="probability cost-effective",
+        xlabel="willingness to pay per QALY",
+        ylabel="probability cost-effective (%)",
         title="Cost-effectiveness acceptability",
         ylim=(-0.02, 1.02),
     )
+    ax.xaxis.set_major_formatter(_Pounds())
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{100 * v:.0f}"))
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     return ax
@@ -656,14 +664,14 @@ def evppi_bars(evppi: pd.DataFrame, ax: Axes | None = None) -> Axes:
     n = fields.str.count(r" \+ ").to_numpy() + 1
     colours = [_COLOURS[2] if k > 1 else _COLOURS[0] for k in n]
     names = [
-        field_label(p) if k == 1 else f"{p} (group of {k})"
+        field_label(p) if k == 1 else f"{p.replace('_', ' ')} (group of {k})"
         for p, k in zip(e["parameter"], n, strict=True)
     ]
     ax.barh(y, value, xerr=err, color=colours, alpha=0.8, capsize=3)
     ax.set_yticks(y, names, fontsize=8)
     ax.axvline(total, color="black", linestyle="--", linewidth=1, label=f"EVPI £{total:,.0f}")
 
-    ax.xaxis.set_major_formatter(FuncFormatter(_pounds))
+    ax.xaxis.set_major_formatter(_Pounds())
     lam = float(e["threshold"].iloc[0])
     ax.set(
         xlabel="EVPPI: value of perfect information on the parameter",
@@ -703,9 +711,9 @@ def tornado(bars: pd.DataFrame, ax: Axes | None = None) -> Axes:
     ]
     ax.axvline(base, color="black", linewidth=1)
     ax.set_yticks(y, names, fontsize=8)
-    what = str(b["comparison"].iloc[0])
+    what = str(b["comparison"].iloc[0]).replace("_", " ")  # policy ids as words
     if "net benefit" in what:
-        ax.xaxis.set_major_formatter(FuncFormatter(_pounds))
+        ax.xaxis.set_major_formatter(_Pounds())
     ax.axvline(0, color="0.5", linestyle=":", linewidth=0.8)
     ax.set(
         xlabel=f"{what}\n(over the measured period, all patients; line: base case)",

@@ -28,7 +28,7 @@ import yaml
 from pydantic import BaseModel
 
 from sim.config import ConfigError, Scenario, scenario_from_dict
-from sim.labels import arm_label, field_label
+from sim.labels import Metric, arm_label, field_label, metric
 
 __all__ = ["build", "write", "scenario_fields", "whatif_changes", "stress_des"]
 
@@ -477,6 +477,73 @@ _COMPARE_ANSWER = {
 }
 
 
+def _shown(m: Metric, v: float, lo: float, hi: float) -> str:
+    """A difference and its interval in the metric's unit (shares in points)."""
+    if m.unit == "£":
+        f = lambda z: f"{'-' if z < 0 else '+'}£{abs(z):,.0f}"  # noqa: E731
+        return f"{f(v)} ({f(lo)} to {f(hi)})"
+    unit = " pp" if m.unit == "%" else (f" {m.unit}" if m.unit else "")
+    v, lo, hi = (z * m.scale for z in (v, lo, hi))
+    return f"{v:+,.3g}{unit} ({lo:+,.3g} to {hi:+,.3g})"
+
+
+def _sweep_answer(t: pd.DataFrame) -> list[str]:
+    """How the main metrics move along the sweep, as paired differences, in words."""
+    from sim.studies.sweep import DEFAULT_METRICS
+
+    x = next(c for c in t.columns if c.startswith("set:"))
+    first, last = t[x].iloc[0], t[x].iloc[-1]
+    arms = list(dict.fromkeys(t["arm"]))
+    out = [f"How do the main outcomes change with {field_label(x)}, from {first} to {last}?"]
+    for name in (m for m in DEFAULT_METRICS if m in set(t["metric"])):
+        m = metric(name)
+        d = t[t["metric"] == name]
+
+        parts = []
+        for arm in arms[1:]:
+            g = d[(d["arm"] == arm) & d["diff_mean"].notna()]
+            if len(g) >= 2:
+                a, b = g.iloc[0], g.iloc[-1]
+                parts.append(
+                    f"{arm_label(arm)} minus {arm_label(arms[0])}: "
+                    f"{_shown(m, a.diff_mean, a.diff_ci_low, a.diff_ci_high)} at {a[x]}, "
+                    f"{_shown(m, b.diff_mean, b.diff_ci_low, b.diff_ci_high)} at {b[x]}"
+                )
+        if not parts:  # one arm, or the first arm lacks the metric: along the sweep
+            for arm in arms:
+                g = d[(d["arm"] == arm) & d["change_mean"].notna()]
+                if len(g) >= 2:
+                    b = g.iloc[-1]
+                    parts.append(
+                        f"{arm_label(arm)}, from {first} to {b[x]}: "
+                        f"{_shown(m, b.change_mean, b.change_ci_low, b.change_ci_high)}"
+                    )
+        if parts:
+            out.append(f"{m.label.capitalize()}: " + "; ".join(parts) + ".")
+    out.append(
+        "Differences are paired by replication (the same patients at every value and under "
+        "every arm), with 95% confidence intervals."
+    )
+    return out
+
+
+def _power_answer(t: pd.DataFrame) -> list[str]:
+    """Power at each size, and the smallest size tried with 80%, per test."""
+    out = ["How many patients per arm would a trial need to detect the effect?"]
+    for test, g in t.groupby("test", sort=False):
+        g = g.sort_values("n_per_arm")
+        at = ", ".join(f"{p:.0%} at {n:,}" for n, p in zip(g["n_per_arm"], g["power"], strict=True))
+        enough = g[g["power"] >= 0.8]
+        verdict = (
+            f"80% power from {int(enough['n_per_arm'].iloc[0]):,} per arm"
+            if len(enough)
+            else "80% power not reached at the sizes tried"
+        )
+        reps = int(g["replications"].iloc[0])
+        out.append(f"{test}: power {at} per arm ({reps} simulated trials each); {verdict}.")
+    return out
+
+
 def _compare_answer(t: pd.DataFrame) -> list[str]:
     """Each policy against the baseline, per year: a table of paired differences."""
     others = t[t["policy"] != t["baseline"]]
@@ -559,6 +626,10 @@ def _answer(kind: str, directory: Path) -> list[str]:
             return out
         if kind == "compare" and (directory / "compare.csv").is_file():
             return _compare_answer(pd.read_csv(directory / "compare.csv"))
+        if kind == "sweep" and (directory / "sweep.csv").is_file():
+            return _sweep_answer(pd.read_csv(directory / "sweep.csv"))
+        if kind == "power" and (directory / "power.csv").is_file():
+            return _power_answer(pd.read_csv(directory / "power.csv"))
         if kind == "run" and (directory / "trial_summary.csv").is_file():
             t = pd.read_csv(directory / "trial_summary.csv")
             h = t["horizon_days"].iloc[0]  # the primary horizon comes first
@@ -655,7 +726,7 @@ def build(directory: Path) -> str:
     directory = Path(directory)
     manifest, scenarios = _load(directory)
     kind = manifest.get("kind", "run")
-    names = manifest.get("scenarios") or [manifest.get("scenario")]
+    names = manifest.get("scenarios") or [manifest.get("scenario"), *manifest.get("whatifs", [])]
     title = f"crisis-sim {kind}: {', '.join(str(n) for n in names if n)}"
     stamp = (
         f"seed {manifest.get('seed')}; started {manifest.get('started')}; "

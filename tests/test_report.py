@@ -263,3 +263,55 @@ def test_calibrate_writes_a_study_directory_with_its_report(tmp_path: Path) -> N
     assert f"{met} of 1 targets within tolerance" in text
     assert "readmission baseline: scale days" in text  # the fitted parameter, in words
     assert page.rows["1.3"][-1].startswith("Calibration of the scenario")
+
+
+def _study_dir(tmp_path: Path, kind: str, name: str, table: pd.DataFrame) -> Path:
+    out = tmp_path / kind
+    out.mkdir()
+    table.to_csv(out / name, index=False)
+    (out / "manifest.json").write_text(json.dumps({"kind": kind, "seed": 1}))
+    return out
+
+
+def test_a_sweeps_answer_is_the_paired_difference_at_each_end(tmp_path: Path) -> None:
+    rows = [
+        {
+            "set:peer_workers.count": n,
+            "arm": arm,
+            "metric": "p_readmit_365d",
+            "mean": 0.3,
+            "ci_low": 0.2,
+            "ci_high": 0.4,
+            "diff_mean": None if arm == "usual_care" else d,
+            "diff_ci_low": None if arm == "usual_care" else d - 0.01,
+            "diff_ci_high": None if arm == "usual_care" else d + 0.01,
+            "change_mean": 0.0,
+            "change_ci_low": 0.0,
+            "change_ci_high": 0.0,
+        }
+        for n, d in ((2, -0.01), (8, -0.03))
+        for arm in ("usual_care", "peer_support")
+    ]
+    page = report.build(_study_dir(tmp_path, "sweep", "sweep.csv", pd.DataFrame(rows)))
+    assert "with peer workers: count, from 2 to 8?" in page
+    assert (
+        "Readmitted within a year: peer support minus usual care: -1 pp (-2 to +0) at 2, "
+        "-3 pp (-4 to -2) at 8." in page
+    )
+
+
+def test_a_power_studys_answer_gives_the_size_that_reaches_80_percent(tmp_path: Path) -> None:
+    t = pd.DataFrame(
+        {
+            "n_per_arm": [100, 200, 300],
+            "arm": "peer",
+            "test": "hazard ratio (Cox)",
+            "power": [0.5, 0.81, 0.9],
+            "ci_low": 0.0,
+            "ci_high": 1.0,
+            "replications": 100,
+        }
+    )
+    page = report.build(_study_dir(tmp_path, "power", "power.csv", t))
+    assert "power 50% at 100, 81% at 200, 90% at 300 per arm" in page
+    assert "80% power from 200 per arm" in page
