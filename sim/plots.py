@@ -534,7 +534,7 @@ def published_against_simulated(
     n = len(published)
     cols = min(n, 3)
     rows = -(-n // cols)
-    fig = fig or Figure(figsize=(4.2 * cols, 3.2 * rows), layout="constrained")
+    fig = fig or Figure(figsize=(max(4.2 * cols, 6.5), 0.5 + 3.2 * rows), layout="constrained")
     axes = fig.subplots(rows, cols, squeeze=False).ravel()
     for ax, r, v in zip(axes, published.itertuples(), values, strict=False):
         if len(v):
@@ -550,12 +550,17 @@ def published_against_simulated(
             fontsize=9,
         )
         ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+        if str(r.statistic).startswith("p_"):  # a share, in %
+            ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{100 * v:.3g}%"))
         ax.set_ylabel("simulated trials", fontsize=8)
         ax.tick_params(labelsize=8)
         ax.grid(alpha=0.3)
     for ax in axes[n:]:
         ax.set_visible(False)
-    fig.suptitle("Published figures (dashed; grey: 95% CI) among the simulated trials")
+    fig.suptitle(
+        "Published figures among the simulated trials\n(dashed: published; grey: its 95% CI)",
+        fontsize=11,
+    )
     return fig
 
 

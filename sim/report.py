@@ -769,6 +769,9 @@ def build(directory: Path) -> str:
         "<h2>Provenance</h2>",
         f"<p>Command: <code>{_e(' '.join(manifest.get('command', [])))}</code></p>",
         f"<p>{_e(stamp)}; wall time {_e(manifest.get('wall_seconds'))} s.</p>",
+        "<p>Versions: "
+        + _e(", ".join(f"{k} {v}" for k, v in manifest.get("versions", {}).items() if v))
+        + "</p>",
         f"<p>Files of this directory:</p><ul>{links}</ul>",
         "</body></html>",
     ]

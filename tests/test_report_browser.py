@@ -159,3 +159,13 @@ def test_the_browser_check_catches_a_page_that_fetches(
     bad.write_text(text.replace("</body>", '<img src="http://example.com/x.png"></body>'))
     said = _console(_chromium(bad, "--dump-dom").stderr)
     assert any("example.com" in line for line in said), said
+
+
+def test_a_report_prints_to_a4(studies: dict[str, Path], tmp_path: Path) -> None:
+    pdf = tmp_path / "report.pdf"
+    _chromium(studies["compare"] / "report.html", "--no-pdf-header-footer", f"--print-to-pdf={pdf}")
+    data = pdf.read_bytes()
+    boxes = re.findall(rb"/MediaBox\s*\[\s*0\s+0\s+([\d.]+)\s+([\d.]+)\s*\]", data)
+    assert boxes, "no pages"
+    # A4 is 210 x 297 mm: 595 x 842 points
+    assert all(abs(float(w) - 595.3) < 1.5 and abs(float(h) - 841.9) < 1.5 for w, h in boxes)
