@@ -113,7 +113,10 @@ def run_figures(result: RunResult, patients: pd.DataFrame | None = None) -> dict
         pub, h = sc.outcomes.published, sc.outcomes.primary_horizon_days
         patients = patients if patients is not None else result.patients
         out["km.png"] = plots.km_by_arm(patients, h, pub).figure
-        out["hazard_ratios.png"] = plots.hazard_ratio_distribution(result.trial, h, pub).figure
+        alpha = sc.outcomes.endpoints.first_readmission.alpha
+        out["hazard_ratios.png"] = plots.hazard_ratio_distribution(
+            result.trial, h, pub, alpha=alpha
+        ).figure
         out["attendance.png"] = plots.attendance_plot(result.attendance, pub).figure
         if result.mcf is not None:
             out["mcf.png"] = plots.mean_cumulative_readmissions(result.mcf, result.published).figure

@@ -166,9 +166,16 @@ def km_by_arm(
 
 
 def hazard_ratio_distribution(
-    trial: pd.DataFrame, horizon: float, published: Published | None = None, ax: Axes | None = None
+    trial: pd.DataFrame,
+    horizon: float,
+    published: Published | None = None,
+    ax: Axes | None = None,
+    alpha: float = 0.05,
 ) -> Axes:
-    """Histogram of the Cox hazard ratios of the simulated trials at ``horizon``."""
+    """Histogram of the Cox hazard ratios of the simulated trials at ``horizon``.
+
+    The legend gives the share of trials significant at ``alpha`` (the endpoint's).
+    """
     from matplotlib.ticker import NullFormatter
 
     ax = _axes(ax)
@@ -191,7 +198,7 @@ def hazard_ratio_distribution(
             alpha=0.7,
             label=f"{arm_label(arm)} vs {arm_label(g['reference'].iloc[0])}: median "
             f"{np.median(hr):.2f}, "
-            f"{np.mean(g['hr_p'] < 0.05):.0%} with p < 0.05",
+            f"{np.mean(g['hr_p'] < alpha):.0%} with p < {alpha:g}",
         )
     if published and published.hazard_ratio:
         h = published.hazard_ratio

@@ -28,7 +28,7 @@ import yaml
 from pydantic import BaseModel
 
 from sim.config import ConfigError, Scenario, scenario_from_dict
-from sim.labels import Metric, arm_label, field_label, metric
+from sim.labels import FOREST_METRICS, Metric, arm_label, field_label, metric
 
 __all__ = ["build", "write", "scenario_fields", "whatif_changes", "stress_des"]
 
@@ -489,13 +489,11 @@ def _shown(m: Metric, v: float, lo: float, hi: float) -> str:
 
 def _sweep_answer(t: pd.DataFrame) -> list[str]:
     """How the main metrics move along the sweep, as paired differences, in words."""
-    from sim.studies.sweep import DEFAULT_METRICS
-
     x = next(c for c in t.columns if c.startswith("set:"))
     first, last = t[x].iloc[0], t[x].iloc[-1]
     arms = list(dict.fromkeys(t["arm"]))
     out = [f"How do the main outcomes change with {field_label(x)}, from {first} to {last}?"]
-    for name in (m for m in DEFAULT_METRICS if m in set(t["metric"])):
+    for name in (m for m in FOREST_METRICS if m in set(t["metric"])):
         m = metric(name)
         d = t[t["metric"] == name]
 
@@ -519,7 +517,7 @@ def _sweep_answer(t: pd.DataFrame) -> list[str]:
                         f"{_shown(m, b.change_mean, b.change_ci_low, b.change_ci_high)}"
                     )
         if parts:
-            out.append(f"{m.label.capitalize()}: " + "; ".join(parts) + ".")
+            out.append(f"{m.label[0].upper()}{m.label[1:]}: " + "; ".join(parts) + ".")
     out.append(
         "Differences are paired by replication (the same patients at every value and under "
         "every arm), with 95% confidence intervals."

@@ -108,7 +108,7 @@ def test_a_sweep_holds_paired_differences_taken_replication_by_replication() -> 
 
 
 def test_trial_figures_are_labelled_with_numbers_at_risk_and_log_ratios() -> None:
-    s = scenario(TRIAL, replications=9)
+    s = scenario(TRIAL, replications=9, **{"outcomes.endpoints.first_readmission.alpha": 0.1})
     r = api.run(s, jobs=1)
     made = figures.run_figures(r)
     km = made["km.png"]
@@ -121,6 +121,7 @@ def test_trial_figures_are_labelled_with_numbers_at_risk_and_log_ratios() -> Non
     assert curve.get_xlim()[1] > s.outcomes.primary_horizon_days  # published points not cut
     assert "peer" in [t.get_text() for t in table.get_yticklabels()]
     hr = made["hazard_ratios.png"].axes[0]
+    assert "with p < 0.1" in _texts(hr.figure)  # the endpoint's alpha, not 0.05
     assert hr.get_xscale() == "log"
     assert all(v % 1 == 0 for v in hr.get_yticks())
     bars = [p for p in hr.patches if p.get_height() > 0]
