@@ -670,7 +670,7 @@ def _answer(kind: str, directory: Path) -> list[str]:
                         pct = metric.startswith("p_")
                         f = (lambda v: f"{v:.1%}") if pct else (lambda v: f"{v:,.1f}")
                         parts.append(f"{label} {f(r['mean'])} ({f(r.ci_low)} to {f(r.ci_high)})")
-                out.append(f"{arm}: " + "; ".join(parts) + ".")
+                out.append(f"{arm_label(arm)}: " + "; ".join(parts) + ".")
             return out
     except (KeyError, ValueError, pd.errors.ParserError):
         pass

@@ -126,6 +126,7 @@ def test_cli_power(tmp_path: Path) -> None:
         "power.svg",
         "manifest.json",
         "scenario.resolved.yaml",
+        "scenario.notes.csv",
     }
     bad = subprocess.run(
         [sys.executable, "-m", "sim", "power", str(path), "--n-per-arm", "a,b"],
