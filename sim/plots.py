@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
-from matplotlib.ticker import Formatter, FuncFormatter, MaxNLocator
+from matplotlib.ticker import Formatter, FuncFormatter, LogLocator, MaxNLocator, NullFormatter
 
 from sim.analysis.survival import kaplan_meier
 from sim.config import Published
@@ -176,8 +176,6 @@ def hazard_ratio_distribution(
 
     The legend gives the share of trials significant at ``alpha`` (the endpoint's).
     """
-    from matplotlib.ticker import NullFormatter
-
     ax = _axes(ax)
     t = trial[(trial["horizon_days"] == horizon) & trial["hazard_ratio"].notna()]
     t = t[t["hazard_ratio"] > 0]
@@ -755,8 +753,10 @@ def calibration_fit(
     z = (table["miss"] / table["tolerance"]).to_numpy(float)
     met = table["within_tolerance"].to_numpy(bool)
     ax.axvspan(-1, 1, color=_COLOURS[2], alpha=0.15, label="within tolerance")
-    ax.scatter(z[met], y[met], color=_COLOURS[0], zorder=3, label="met")
-    ax.scatter(z[~met], y[~met], color=_COLOURS[1], marker="X", s=60, zorder=3, label="missed")
+    if met.any():
+        ax.scatter(z[met], y[met], color=_COLOURS[0], zorder=3, label="met")
+    if not met.all():  # no legend entry for what is not drawn
+        ax.scatter(z[~met], y[~met], color=_COLOURS[1], marker="X", s=60, zorder=3, label="missed")
     ax.axvline(0, color="0.3", linewidth=0.9)
     ax.set_yticks(y, [str(t) for t in table["target"]], fontsize=8)
     ax.set_xlim(min(-1.5, z.min() - 0.3), max(1.5, z.max() + 0.3))
@@ -774,8 +774,9 @@ def calibration_fit(
             label="best so far",
         )
         h.set_yscale("log")
+        h.yaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
         h.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
-        h.yaxis.set_minor_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+        h.yaxis.set_minor_formatter(NullFormatter())
         h.xaxis.set_major_locator(MaxNLocator(integer=True))
         h.set(
             xlabel="evaluation", ylabel="sum of squared misses (in tolerances)", title="The search"
