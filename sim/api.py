@@ -175,7 +175,8 @@ def run(
         ev.insert(0, "scenario", scenario.name)
     result = RunResult(scenario, patients, metrics, summarise(metrics), ev)
     result.replications, result.events_dir = reps, events_dir
-    result.timeseries = pd.concat([p["timeseries"] for p in parts], ignore_index=True)
+    series = [p["timeseries"] for p in parts if p.get("timeseries") is not None]
+    result.timeseries = pd.concat(series, ignore_index=True) if series else None
     if scenario.is_trial:
         result.trial = pd.concat([p["trial"] for p in parts], ignore_index=True)
         result.attendance = pd.concat([p["attendance"] for p in parts], ignore_index=True)

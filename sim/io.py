@@ -46,7 +46,8 @@ OUTPUT_FILES = {
     "trial.csv": "trial scenarios: statistics per simulated trial, horizon and arm",
     "trial_summary.csv": "trial scenarios: across trials: mean, median, 2.5-97.5%, power, coverage",
     "attendance.csv": "trial scenarios: share attending k sessions, per trial and arm",
-    "timeseries.csv": "weekly ward beds occupied, waiting list, peer places in use, per run",
+    "timeseries.csv": "weekly ward beds occupied, waiting list, peer places in use, per run "
+    "(services, and trials that limit beds or workers)",
     "capacity.png": "ward occupancy and the peer-support waiting list over time",
     "km.png": "trial scenarios: time to first readmission by arm (Kaplan-Meier)",
     "hazard_ratios.png": "trial scenarios: distribution of the simulated trials' hazard ratios",

@@ -159,3 +159,12 @@ def test_every_figure_carries_the_stamp_of_what_made_it() -> None:
     assert set(out) == {"power.png", "power.svg"}
     assert line in _texts(fig)
     assert out["power.png"].startswith(b"\x89PNG")
+
+
+def test_a_trial_that_limits_nothing_has_no_capacity_series() -> None:
+    # unlimited ward, CRT and workers: no full ward, no waiting list, nothing to plot
+    free = scenario(TRIAL, **{"acute_care.ward.capacity": None})
+    r = api.run(free, replications=2, jobs=1)
+    assert r.timeseries is None and "capacity.png" not in figures.run_figures(r)
+    limited = api.run(scenario(TRIAL), replications=2, jobs=1)  # a 5-bed ward
+    assert limited.timeseries is not None and len(limited.timeseries)

@@ -310,6 +310,23 @@ def _stays_arrays(E: EventLog) -> dict[str, np.ndarray]:
     }
 
 
+def capacity_can_bind(scenario: Scenario) -> bool:
+    """Whether the scenario limits anything: a ward, CRT places or peer workers.
+
+    A service always has its series (the warm-up, occupancy against beds). A trial with
+    unlimited wards, CRT and workers has no full ward and no waiting list: its weekly
+    occupancy series says nothing the patients table does not, so it is not made.
+    """
+    if isinstance(scenario.feed, ServiceFeed):
+        return True
+    care = scenario.acute_care
+    return (
+        care.ward.capacity is not None
+        or (care.crt is not None and care.crt.capacity is not None)
+        or scenario.peer_workers.count is not None
+    )
+
+
 def horizons(scenario: Scenario) -> list[float]:
     """Primary horizon first, then the secondary ones, days."""
     o = scenario.outcomes
@@ -830,7 +847,8 @@ class Reduction:
         )
 
     def tables(self) -> dict[str, pd.DataFrame]:
-        """Patients (sorted by arm, then patient id), metrics and timeseries."""
+        """Patients (sorted by arm, then patient id), metrics and timeseries (None
+        where nothing is limited: :func:`capacity_can_bind`)."""
         if not self._patients:  # no patient at all
             self._reduce(self._log([]))
         sc = self.scenario
@@ -842,7 +860,11 @@ class Reduction:
         return {
             "patients": patients,
             "metrics": metrics_table(spans, patients, sc, self.replication),
-            "timeseries": timeseries_table(spans, sc, replication=self.replication),
+            "timeseries": (
+                timeseries_table(spans, sc, replication=self.replication)
+                if capacity_can_bind(sc)
+                else None
+            ),
         }
 
 
