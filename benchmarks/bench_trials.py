@@ -3,9 +3,11 @@
     python benchmarks/bench_trials.py [--trials 1000]
 
 Single process, so the stages can be timed apart: the SimPy model
-(``simulate_replication``), the tables (events -> patients -> metrics, pandas), and
-the trial statistics (logistic OR, Cox HR, Kaplan-Meier/RMST at three horizons,
-fast path), and the same statistics through statsmodels for comparison. A whole run
+(``simulate_replication``), the tables as a run makes them (the event log reduced to
+patients, spans, metrics and, where something is limited, the weekly series:
+:class:`sim.analysis.tables.Reduction`), and the trial statistics (logistic OR, Cox
+HR, Kaplan-Meier/RMST at three horizons, fast path; the attendance table), and the
+same statistics through statsmodels for comparison. A whole run
 on J processes divides the total by about J (docs/performance.md).
 """
 
@@ -17,8 +19,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from sim.analysis.tables import events_frame, metrics_table, patients_table
-from sim.analysis.trial import trial_table
+from sim.analysis.tables import Reduction
+from sim.analysis.trial import attendance_table, trial_table
 from sim.config import load_scenario
 from sim.model.engine import simulate_replication
 
@@ -43,11 +45,12 @@ def main() -> None:
         t0 = time.perf_counter()
         names, events = simulate_replication(sc, r)
         t1 = time.perf_counter()
-        ev = events_frame(names, events, r)
-        p = patients_table(ev, sc)
-        metrics_table(ev, p, sc)
+        reduction = Reduction(sc, r)
+        reduction.add(events)
+        p = reduction.tables()["patients"]
         t2 = time.perf_counter()
         trial_table(p, sc)
+        attendance_table(p, sc)
         t3 = time.perf_counter()
         t_sim, t_tab, t_trial = t_sim + t1 - t0, t_tab + t2 - t1, t_trial + t3 - t2
         if r < args.statsmodels_trials:
@@ -58,7 +61,7 @@ def main() -> None:
     total = t_sim + t_tab + t_trial
     print(f"{args.trials} simulated CORE trials (441 patients, 540 days), one process:")
     print(f"  simulation (SimPy model)          {t_sim:7.2f} s  {t_sim / total:5.1%}")
-    print(f"  tables (events -> patients, pandas){t_tab:6.2f} s  {t_tab / total:5.1%}")
+    print(f"  tables (events -> patients, metrics){t_tab:5.2f} s  {t_tab / total:5.1%}")
     print(f"  trial statistics (fast path)      {t_trial:7.2f} s  {t_trial / total:5.1%}")
     print(f"  total                             {total:7.2f} s")
     print(
