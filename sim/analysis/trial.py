@@ -300,18 +300,45 @@ def mcf_table(
 
 
 def attendance_table(patients: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
-    """Share of those offered who attended k sessions, k = 0..n_sessions, per replication."""
-    rows = []
+    """Share of those offered who attended k sessions, k = 0..n_sessions, per replication.
+
+    Counted with one ``bincount`` per arm over (replication, k), replications in order.
+    """
+    arm_of = patients["arm"].to_numpy()
+    offered = patients["offered"].to_numpy().astype(bool)
+    replication = patients["replication"].to_numpy().astype(np.int64)
+    attended = patients["sessions_attended"].to_numpy().astype(np.int64)
+    parts = []
     for arm in scenario.arms:
         if arm.peer_support is None:
             continue
         n = arm.peer_support.n_sessions
-        p = patients[(patients["arm"] == arm.name) & patients["offered"]]
-        for rep, pr in p.groupby("replication", sort=True):
-            counts = np.bincount(np.minimum(pr["sessions_attended"].to_numpy(), n), minlength=n + 1)
-            for k, c in enumerate(counts):
-                rows.append((rep, arm.name, k, c / max(len(pr), 1)))
-    return pd.DataFrame(rows, columns=["replication", "arm", "sessions_attended", "share"])
+        mine = (arm_of == arm.name) & offered
+        reps, row = np.unique(replication[mine], return_inverse=True)
+        k = np.minimum(attended[mine], n)
+        counts = np.bincount(row * (n + 1) + k, minlength=len(reps) * (n + 1))
+        counts = counts.reshape(len(reps), n + 1)
+        share = counts / np.maximum(counts.sum(axis=1), 1)[:, None]
+        parts.append(
+            pd.DataFrame(
+                {
+                    "replication": np.repeat(reps, n + 1),
+                    "arm": arm.name,
+                    "sessions_attended": np.tile(np.arange(n + 1, dtype=np.int64), len(reps)),
+                    "share": share.ravel(),
+                }
+            )
+        )
+    if not parts:
+        return pd.DataFrame(
+            {
+                "replication": np.array([], dtype=np.int64),
+                "arm": np.array([], dtype=object),
+                "sessions_attended": np.array([], dtype=np.int64),
+                "share": np.array([], dtype=np.float64),
+            }
+        )
+    return pd.concat(parts, ignore_index=True)
 
 
 def true_ratios(scenario: Scenario, arm: str, horizon: float) -> dict[str, float | None]:
