@@ -343,7 +343,7 @@ def _unit_axis(ax: Axes, m: Metric, axis: str = "x") -> None:
         a.get_major_formatter().set_useOffset(False)
 
 
-def _better(ax: Axes, m: Metric, difference: bool = True) -> None:
+def _better(ax: Axes, m: Metric) -> None:
     """Which way is better, in the panel's top-right corner."""
     if m.better is not None:
         arrow = "\u2190 better" if m.better == "lower" else "better \u2192"

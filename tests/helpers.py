@@ -61,6 +61,16 @@ ECONOMICS: dict[str, Any] = {
 }
 
 
+# a calibration of TRIAL's baseline scale that finishes in seconds (for commands, not fits)
+QUICK_CALIBRATION: dict[str, Any] = {
+    "replications": 10,
+    "check_replications": 10,
+    "max_evaluations": 2,
+    "parameters": [{"path": "readmission.baseline.scale_days", "lower": 500, "upper": 3000}],
+    "targets": [{"statistic": "p_readmitted", "arm": "control", "value": 0.3, "tolerance": 0.05}],
+}
+
+
 def doc(base: dict[str, Any], **changes: Any) -> dict[str, Any]:
     """A deep copy of ``base`` with dotted-path changes: doc(TRIAL, **{"feed.n_patients": 5}).
 

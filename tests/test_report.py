@@ -223,19 +223,11 @@ def test_the_scenario_section_shows_each_blocks_comment_once_with_its_line(
 
 
 def test_calibrate_writes_a_study_directory_with_its_report(tmp_path: Path) -> None:
-    from helpers import TRIAL
+    from helpers import QUICK_CALIBRATION, TRIAL
 
-    fit = {
-        "replications": 10,
-        "check_replications": 10,
-        "max_evaluations": 2,
-        "parameters": [{"path": "readmission.baseline.scale_days", "lower": 500, "upper": 3000}],
-        "targets": [
-            {"statistic": "p_readmitted", "arm": "control", "value": 0.3, "tolerance": 0.05}
-        ],
-    }
     path = tmp_path / "c.yaml"
-    path.write_text(yaml.safe_dump(doc(TRIAL, **{"calibration": fit}), sort_keys=False))
+    d = doc(TRIAL, **{"calibration": QUICK_CALIBRATION})
+    path.write_text(yaml.safe_dump(d, sort_keys=False))
     out = tmp_path / "study"
     args = ["calibrate", str(path), "--dir", str(out), "--report", "--jobs", "1", "-q"]
     res = _cli(*args)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from helpers import ECONOMICS, SERVICE, TRIAL, cli, doc
+from helpers import ECONOMICS, QUICK_CALIBRATION, SERVICE, TRIAL, cli, doc
 
 BROWSER = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = pytest.mark.skipif(BROWSER is None, reason="no chromium installed")
@@ -96,16 +96,9 @@ def studies(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
             },
         ),
     )
-    fit = {
-        "replications": 10,
-        "check_replications": 10,
-        "max_evaluations": 2,
-        "parameters": [{"path": "readmission.baseline.scale_days", "lower": 500, "upper": 3000}],
-        "targets": [
-            {"statistic": "p_readmitted", "arm": "control", "value": 0.3, "tolerance": 0.05}
-        ],
-    }
-    calibrated = _write(tmp / "c.yaml", doc(TRIAL, **{"feed.n_patients": 100, "calibration": fit}))
+    calibrated = _write(
+        tmp / "c.yaml", doc(TRIAL, **{"feed.n_patients": 100, "calibration": QUICK_CALIBRATION})
+    )
     commands = {
         "run-trial": ["run", str(trial), "--reps", "3"],
         "run-service": ["run", str(service), "--reps", "2"],
