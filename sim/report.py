@@ -466,22 +466,26 @@ class _Html(str):
     """A fragment of the page already in HTML (not escaped again)."""
 
 
-# compare's answer: what a board asks of a policy, per year, and how it is shown
+def _signed_pounds(v: float) -> str:
+    """A difference in pounds: -£1,200 or +£1,200."""
+    return f"{'-' if v < 0 else '+'}£{abs(v):,.0f}"
+
+
+# compare's answer: what a board asks of a policy (labels: sim.labels), and its format
 _COMPARE_ANSWER = {
-    "readmissions_per_year": ("readmissions a year", "{:+,.0f}".format),
-    "ward_bed_days_per_year": ("ward bed-days a year", "{:+,.0f}".format),
-    "out_of_area_per_year": ("out-of-area placements a year", "{:+,.0f}".format),
-    "waiting_list_mean": ("waiting for a peer worker (mean)", "{:+,.1f}".format),
-    "cost_total_per_year": ("cost a year", lambda v: f"{'-' if v < 0 else '+'}£{abs(v):,.0f}"),
-    "qalys_discounted": ("QALYs (discounted, whole period)", "{:+,.1f}".format),
+    "readmissions_per_year": "{:+,.0f}".format,
+    "ward_bed_days_per_year": "{:+,.0f}".format,
+    "out_of_area_per_year": "{:+,.0f}".format,
+    "waiting_list_mean": "{:+,.1f}".format,
+    "cost_total_per_year": _signed_pounds,
+    "qalys_discounted": "{:+,.1f}".format,
 }
 
 
 def _shown(m: Metric, v: float, lo: float, hi: float) -> str:
     """A difference and its interval in the metric's unit (shares in points)."""
     if m.unit == "£":
-        f = lambda z: f"{'-' if z < 0 else '+'}£{abs(z):,.0f}"  # noqa: E731
-        return f"{f(v)} ({f(lo)} to {f(hi)})"
+        return f"{_signed_pounds(v)} ({_signed_pounds(lo)} to {_signed_pounds(hi)})"
     unit = " pp" if m.unit == "%" else (f" {m.unit}" if m.unit else "")
     v, lo, hi = (z * m.scale for z in (v, lo, hi))
     return f"{v:+,.3g}{unit} ({lo:+,.3g} to {hi:+,.3g})"
@@ -550,13 +554,13 @@ def _compare_answer(t: pd.DataFrame) -> list[str]:
     base = arm_label(others["baseline"].iloc[0])
     metrics = [m for m in _COMPARE_ANSWER if m in set(others["metric"])]
     reps = int(others["replications"].max())
-    head = "".join(f"<th>{_e(_COMPARE_ANSWER[m][0])}</th>" for m in metrics)
+    head = "".join(f"<th>{_e(metric(m).axis(difference=True))}</th>" for m in metrics)
     rows = []
     for policy, g in others.groupby("policy", sort=False):
         g = g.set_index("metric")
         cells = []
         for m in metrics:
-            fmt = _COMPARE_ANSWER[m][1]
+            fmt = _COMPARE_ANSWER[m]
             r = g.loc[m] if m in g.index else None
             if r is None or pd.isna(r["diff_mean"]):
                 cells.append("<td class=num>-</td>")
@@ -659,17 +663,16 @@ def _answer(kind: str, directory: Path) -> list[str]:
             for arm, g in t.groupby("arm", sort=False):
                 g = g.set_index("metric")
                 parts = []
-                for metric, label in (
-                    ("p_readmit_365d", "readmitted within a year"),
-                    ("readmissions_per_year", "readmissions a year"),
-                    ("ward_bed_days_per_year", "ward bed-days a year"),
-                    ("waiting_list_mean", "waiting list (mean)"),
+                for name in (
+                    "p_readmit_365d",
+                    "readmissions_per_year",
+                    "ward_bed_days_per_year",
+                    "waiting_list_mean",
                 ):
-                    if metric in g.index:
-                        r = g.loc[metric]
-                        pct = metric.startswith("p_")
-                        f = (lambda v: f"{v:.1%}") if pct else (lambda v: f"{v:,.1f}")
-                        parts.append(f"{label} {f(r['mean'])} ({f(r.ci_low)} to {f(r.ci_high)})")
+                    if name in g.index:
+                        r, m = g.loc[name], metric(name)
+                        f = (lambda v: f"{v:.1%}") if m.unit == "%" else (lambda v: f"{v:,.1f}")
+                        parts.append(f"{m.label} {f(r['mean'])} ({f(r.ci_low)} to {f(r.ci_high)})")
                 out.append(f"{arm_label(arm)}: " + "; ".join(parts) + ".")
             return out
     except (KeyError, ValueError, pd.errors.ParserError):

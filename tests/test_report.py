@@ -123,7 +123,7 @@ def test_a_compare_report_shows_each_whatifs_changes_and_the_answer(tmp_path: Pa
     assert "more against" in text and "peer_workers.count" in text
     # the answer: a table of each policy minus the baseline, in words
     assert "policy minus control" in text and "peer more" in text
-    assert "readmissions a year" in text and "95% confidence interval" in text
+    assert "readmissions per year" in text and "95% confidence interval" in text
     assert page.rows["1.3"][-1].startswith("Policies compared")
 
 
