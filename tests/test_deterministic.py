@@ -26,7 +26,8 @@ class FixedBank:
         d.setting_u = [0.1, 0.9, 0.1]
         d.los_ward = [10.0, 10.0, 10.0]
         d.los_crt = [30.0, 30.0, 30.0]
-        d._sessions = np.array([[0.5, 0.0, 0.99], [0.5] * 3, [0.5] * 3])  # (episode, session j)
+        d._sessions = [0.5, 0.0, 0.99] + [0.5] * 6  # episode after episode, 3 sessions each
+        d._stride = 3
         return d
 
 
@@ -167,7 +168,7 @@ def test_no_one_starts_peer_support_at_the_end_of_follow_up(monkeypatch) -> None
         def patient(self, pid):
             p = super().patient(pid)
             p.budget = [5.0, 5.0, 5.0]
-            p._sessions = np.full((3, 30), 0.5)
+            p._sessions, p._stride = [0.5] * 90, 30
             return p
 
     _, events = simulate_replication(s, 0, lambda sc, r, arm=None: Bank(sc, r, engagement=0.9))
@@ -187,7 +188,7 @@ class ProgrammeBank(FixedBank):
         d = super().patient(pid)
         u = [0.5] * 20
         u[3] = 0.99
-        d._sessions = np.array([u, u, u])
+        d._sessions, d._stride = u * 3, 20
         return d
 
 
@@ -328,7 +329,7 @@ def test_a_fixed_programme_open_at_the_exit_holds_its_place_to_the_exit(monkeypa
         def patient(self, pid):
             p = super().patient(pid)
             p.budget = [50.0, 50.0, 50.0]
-            p._sessions = np.full((3, 60), 0.5)
+            p._sessions, p._stride = [0.5] * 180, 60
             return p
 
     _, events = simulate_replication(s, 0, lambda sc, r, arm=None: Bank(sc, r, engagement=0.9))

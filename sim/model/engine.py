@@ -259,10 +259,12 @@ class _World:
     def source(self, patients: Iterator[tuple[float, Draws, _ArmPlan, float]]):
         """Start each patient's process at its entry day."""
         env = self.env
+        timeout, process, patient = env.timeout, env.process, self.patient
         for entry, draws, arm, stop in patients:
-            if entry > env.now:
-                yield _until(env, entry)
-            env.process(self.patient(draws, arm, stop))
+            dt = entry - env.now
+            if dt > 0.0:  # _until, inlined (hot: once per patient)
+                yield timeout(dt)
+            process(patient(draws, arm, stop))
 
     # ------------------------------------------------------------------ the patient
     def patient(self, dr: Draws, arm: _ArmPlan, t_follow_end: float):  # noqa: C901 - one pathway
@@ -473,6 +475,7 @@ class _World:
         readmission. Returns the readmission time or ``inf``.
         """
         env, a, pid, effect = self.env, arm.index, dr.pid, arm.effect
+        timeout = env.timeout
         t0 = env.now
         log((a, pid, episode, t0, START, ""))
         effect.at_start(clock, t0)
@@ -491,7 +494,8 @@ class _World:
                 reason = "readmitted"
                 break
             if t_s > now:
-                yield _until(env, t_s)
+                dt = t_s - env.now  # _until, inlined (hot: once per session)
+                yield timeout(dt if dt > 0.0 else 0.0)
             now = t_s
             if u[j] < engagement:
                 attended += 1
