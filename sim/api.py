@@ -35,7 +35,7 @@ from sim.analysis.trial import attendance_table, mcf_table, trial_summary, trial
 from sim.config import Scenario, TrialFeed, resolved_yaml
 from sim.errors import CrisisSimWarning, OutputExists, RunInterrupted, UserError, WorkerDied
 from sim.io import EventParts
-from sim.model.engine import collector_paused, stream_replication
+from sim.model.engine import collector_paused, stream_replication, world_keys
 from sim.results import RunResult
 from sim.runner import Dask, default_jobs, run_replications, stop_on_signals
 from sim.store import ReplicationStore
@@ -44,6 +44,8 @@ __all__ = [
     "RunResult",
     "run",
     "replicate",
+    "replicate_many",
+    "run_many",
     "run_to_directory",
     "open_store",
     "saved_on_stop",
@@ -81,20 +83,74 @@ def replicate(
             raise
         if parts is not None:
             parts.close()
-        out = reduction.tables()
-        patients = out["patients"]
+        out = _tables(scenario, reduction)
         out["events"] = None
         if keep_events:
             out["events"] = pd.concat(chunks, ignore_index=True) if chunks else reduction.frame([])
-        if scenario.is_trial:
-            ends = scenario.outcomes.endpoints
-            times = None
-            if (ends.readmission_count or ends.bed_days) is not None:
-                times = reduction.episode_times(patients)
-            out["trial"] = trial_table(patients, scenario, times=times)
-            out["attendance"] = attendance_table(patients, scenario)
-            if ends.readmission_count is not None:
-                out["mcf"] = mcf_table(patients, scenario, times)
+    return out
+
+
+def _tables(scenario: Scenario, reduction: Reduction) -> dict:
+    """A replication's tables: patients, metrics, timeseries, a trial's statistics."""
+    out = reduction.tables()
+    patients = out["patients"]
+    if scenario.is_trial:
+        ends = scenario.outcomes.endpoints
+        times = None
+        if (ends.readmission_count or ends.bed_days) is not None:
+            times = reduction.episode_times(patients)
+        out["trial"] = trial_table(patients, scenario, times=times)
+        out["attendance"] = attendance_table(patients, scenario)
+        if ends.readmission_count is not None:
+            out["mcf"] = mcf_table(patients, scenario, times)
+    return out
+
+
+def _world_keys(scenario: Scenario) -> list[str]:
+    """The engine's world keys, plus what a world's reduction keeps beyond its events.
+
+    Spans of follow-up for economics; episode times for a trial's endpoints.
+    """
+    ends = scenario.outcomes.endpoints
+    keeps = (
+        scenario.economics is not None,
+        scenario.is_trial and (ends.readmission_count or ends.bed_days) is not None,
+    )
+    return [f"{key}|{keeps}" for key in world_keys(scenario)]
+
+
+def replicate_many(
+    scenarios: Sequence[Scenario], replication: int, keep_patients: bool = False
+) -> list[dict]:
+    """One replication of several scenarios, each distinct world simulated once.
+
+    What a study runs (a sweep's points, a comparison's files, a one-way analysis's
+    variants): a policy, or a trial, that two scenarios have alike (equal
+    :func:`~sim.model.engine.world_keys`: the same fields, seed and replication) is
+    simulated for the first and its reduced events shared with the other, so the
+    tables are each scenario's :func:`replicate` gives, at the cost of its distinct
+    worlds only. Patients tables are dropped unless ``keep_patients``; a world is let go
+    after the last scenario that has it.
+    """
+    keys = [_world_keys(s) for s in scenarios]
+    last = {k: i for i, ks in enumerate(keys) for k in ks}
+    worlds: dict[str, Reduction] = {}
+    out = []
+    with collector_paused():
+        for i, (scenario, ks) in enumerate(zip(scenarios, keys, strict=True)):
+            for policy, key in enumerate(ks):
+                if key not in worlds:
+                    world = worlds[key] = Reduction(scenario, replication)
+                    only = None if scenario.is_trial else [policy]
+                    stream_replication(scenario, replication, world.add, policies=only)
+            reduction = Reduction.joined(scenario, replication, [worlds[k] for k in ks])
+            tables = _tables(scenario, reduction)
+            if not keep_patients:
+                tables.pop("patients")
+            out.append(tables)
+            for k in ks:
+                if last[k] == i:
+                    worlds.pop(k, None)
     return out
 
 
@@ -164,17 +220,49 @@ def run(
     done.update(zip(todo, fresh, strict=True))
     if events_dir is not None:
         EventParts.check(events_dir, reps)
-    parts = [done[r] for r in reps]
+    ev = None
+    if events and events_dir is None:
+        ev = pd.concat([done[r]["events"] for r in reps], ignore_index=True)
+        ev.insert(0, "scenario", scenario.name)
+    result = _result(scenario, [done[r] for r in reps], keep_patients, ev)
+    result.replications, result.events_dir = reps, events_dir
+    return result
+
+
+def run_many(
+    scenarios: Sequence[Scenario],
+    replications: int | Sequence[int],
+    jobs: int | None = None,
+    progress: Callable[[int], None] | None = None,
+    dask: Dask | None = None,
+) -> list[RunResult]:
+    """Run several scenarios on the same replications, each distinct world once.
+
+    Each scenario's :func:`run` (without patients), each distinct world simulated once
+    per replication (:func:`replicate_many`). What ``sweep`` and ``compare`` run.
+
+    ``progress`` is called with 1 as each replication of all the scenarios finishes.
+    """
+    reps = list(range(replications)) if isinstance(replications, int) else list(replications)
+    task = functools.partial(replicate_many, list(scenarios))
+    fresh = run_replications(task, reps, jobs or default_jobs(), progress, dask=dask)
+    out = []
+    for i, scenario in enumerate(scenarios):
+        result = _result(scenario, [tables[i] for tables in fresh], keep_patients=False)
+        result.replications = reps
+        out.append(result)
+    return out
+
+
+def _result(
+    scenario: Scenario, parts: list[dict], keep_patients: bool, events: pd.DataFrame | None = None
+) -> RunResult:
+    """A run's result from its replications' tables, in replication order."""
     patients = (
         pd.concat([p["patients"] for p in parts], ignore_index=True) if keep_patients else None
     )
     metrics = pd.concat([p["metrics"] for p in parts], ignore_index=True)
-    ev = None
-    if events and events_dir is None:
-        ev = pd.concat([p["events"] for p in parts], ignore_index=True)
-        ev.insert(0, "scenario", scenario.name)
-    result = RunResult(scenario, patients, metrics, summarise(metrics), ev)
-    result.replications, result.events_dir = reps, events_dir
+    result = RunResult(scenario, patients, metrics, summarise(metrics), events)
     series = [p["timeseries"] for p in parts if p.get("timeseries") is not None]
     result.timeseries = pd.concat(series, ignore_index=True) if series else None
     if scenario.is_trial:

@@ -185,7 +185,7 @@ def _write_study(
     from sim.figures import encoded, stamp
 
     files = {
-        name: (t if isinstance(t, str) else t.to_csv(index=False)).encode()
+        name: t.encode() if isinstance(t, str) else io.table_bytes(name, t)
         for name, t in tables.items()
     }
     reps = fields.get("replications")
@@ -490,7 +490,7 @@ def psa(
     """Probabilistic sensitivity analysis of FILE (and what-if files' policies).
 
     Draws --samples parameter sets from FILE's uncertainty block, runs every policy at
-    each under common random numbers, and writes the table (psa.csv), the decision
+    each under common random numbers, and writes the table (psa.parquet), the decision
     (decision.csv: incremental analysis, net benefit, probability cost-effective, EVPI),
     the Monte Carlo share (variance.csv, with --reps 2 or more), the EVPPI of each
     field (evppi.csv) and the figures; then a one-way sensitivity analysis, each field at
@@ -616,7 +616,7 @@ def compare(
 
     Every policy (arm) of every file runs the same replications with the same seed and
     patients; the first policy of the first file is the baseline. Writes compare.csv,
-    metrics.csv, timeseries.csv, notes.txt, forest.png and capacity.png.
+    metrics.parquet, timeseries.parquet, notes.txt, forest.png and capacity.png.
     """
     from sim import console, figures, io, studies
 
@@ -628,18 +628,18 @@ def compare(
         raise UserError(f"{files[0]}: replications: compare needs at least 2 for a CI (use --reps)")
     out = io.output_dir(out, "compare", force)
     started = datetime.now().astimezone()
-    with _progress(len(scenarios), "scenarios", quiet) as bar:
+    with _progress(n, "replications", quiet) as bar:
         with _executor(scheduler, dask_workers) as dask:
             res = studies.compare(scenarios, n, jobs=jobs, progress=bar.update, dask=dask)
     metrics = set(res.table["metric"])
     shown = [m for m in [*studies.MAIN_METRICS, *studies.ECONOMICS] if m in metrics]
     tables = {
         "compare.csv": res.table,
-        "metrics.csv": res.metrics,
+        "metrics.parquet": res.metrics,
         "notes.txt": "\n".join(res.notes) + "\n",
     }
     if len(res.timeseries):
-        tables["timeseries.csv"] = res.timeseries
+        tables["timeseries.parquet"] = res.timeseries
     figs = figures.compare_figures(res.table, res.timeseries, scenarios[0])
     written = _write_study(
         out,
@@ -694,7 +694,7 @@ def sweep(
     """Run scenario FILE at every value of one or two fields, under common random numbers.
 
     Writes sweep.csv (tidy: set:<field> columns, arm, metric, mean, ci_low, ci_high),
-    sweep_metrics.csv (per replication) and sweep.png.
+    sweep_metrics.parquet (per replication) and sweep.png.
     """
     from sim import console, figures, io, studies
 
@@ -708,7 +708,7 @@ def sweep(
         points *= len(values)
     out = io.output_dir(out, f"{scenario.name}-sweep", force)
     started = datetime.now().astimezone()
-    with _progress(points, "sweep points", quiet) as bar:
+    with _progress(n, f"replications of {points} points", quiet) as bar:
         with _executor(scheduler, dask_workers) as dask:
             summary, per_rep = studies.sweep(
                 scenario, settings, n, jobs=jobs, progress=bar.update, dask=dask
@@ -719,7 +719,7 @@ def sweep(
         raise UserError(
             f"--metric {', '.join(unknown)}: not a metric of this scenario (see docs/outputs.md)"
         )
-    tables = {"sweep.csv": summary, "sweep_metrics.csv": per_rep}
+    tables = {"sweep.csv": summary, "sweep_metrics.parquet": per_rep}
     written = _write_study(
         out,
         tables,

@@ -30,6 +30,7 @@ __all__ = [
     "default_out_dir",
     "manifest",
     "output_dir",
+    "table_bytes",
     "write_files",
     "write_run",
 ]
@@ -40,13 +41,13 @@ OUTPUT_FILES = {
     "the comment there (written when the run is made from a file)",
     "manifest.json": "command, seed, replications, versions, git commit, times, machine",
     "patients.parquet": "one row per patient per replication (docs/outputs.md)",
-    "metrics.csv": "long table: replication, arm, metric, value",
+    "metrics.parquet": "long table: replication, arm, metric, value",
     "summary.csv": "per arm and metric: mean, 95% CI across replications, sd, replications",
     "events": "the event log, a directory of Parquet parts (with --events only)",
-    "trial.csv": "trial scenarios: statistics per simulated trial, horizon and arm",
+    "trial.parquet": "trial scenarios: statistics per simulated trial, horizon and arm",
     "trial_summary.csv": "trial scenarios: across trials: mean, median, 2.5-97.5%, power, coverage",
-    "attendance.csv": "trial scenarios: share attending k sessions, per trial and arm",
-    "timeseries.csv": "weekly ward beds occupied, waiting list, peer places in use, per run "
+    "attendance.parquet": "trial scenarios: share attending k sessions, per trial and arm",
+    "timeseries.parquet": "weekly ward beds occupied, waiting list, peer places in use, per run "
     "(services, and trials that limit beds or workers)",
     "capacity.png": "ward occupancy and the peer-support waiting list over time",
     "km.png": "trial scenarios: time to first readmission by arm (Kaplan-Meier)",
@@ -59,6 +60,17 @@ OUTPUT_FILES = {
     "distribution of the same statistic, and its percentile among the simulated trials",
     "published.png": "the same, one panel per published figure",
 }
+
+
+def table_bytes(name: str, frame: pd.DataFrame) -> bytes:
+    """A table as its file holds it: Parquet for ``*.parquet``, else CSV.
+
+    Tables with a row per replication, trial or parameter set are Parquet (a tenth of
+    the size, and read back with their types); summaries a person opens are CSV.
+    """
+    if name.endswith(".parquet"):
+        return frame.to_parquet(index=False)
+    return frame.to_csv(index=False).encode()
 
 
 def check_out_dir(out: Path, force: bool) -> None:
@@ -159,15 +171,15 @@ def write_run(
             result.patients.to_parquet(tmp / "patients.parquet", index=False)
         elif write_patients is not None:
             write_patients(tmp / "patients.parquet")
-        result.metrics.to_csv(tmp / "metrics.csv", index=False)
+        result.metrics.to_parquet(tmp / "metrics.parquet", index=False)
         result.summary.to_csv(tmp / "summary.csv", index=False)
         if result.timeseries is not None:
-            result.timeseries.to_csv(tmp / "timeseries.csv", index=False)
+            result.timeseries.to_parquet(tmp / "timeseries.parquet", index=False)
         _place_events(result, tmp / "events", moved)
         if result.trial is not None:
-            result.trial.to_csv(tmp / "trial.csv", index=False)
+            result.trial.to_parquet(tmp / "trial.parquet", index=False)
             result.trial_summary.to_csv(tmp / "trial_summary.csv", index=False)
-            result.attendance.to_csv(tmp / "attendance.csv", index=False)
+            result.attendance.to_parquet(tmp / "attendance.parquet", index=False)
         if result.mcf is not None:
             result.mcf.to_csv(tmp / "mcf.csv", index=False)
         if result.published is not None:

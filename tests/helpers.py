@@ -5,7 +5,10 @@ from __future__ import annotations
 import copy
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
+
+import pandas as pd
 
 from sim.config import Scenario, scenario_from_dict, set_field
 
@@ -93,3 +96,11 @@ def cli(*args: str, timeout: float = 600, **kw: Any) -> subprocess.CompletedProc
     return subprocess.run(
         [sys.executable, "-m", "sim", *args], capture_output=True, text=True, timeout=timeout, **kw
     )
+
+
+def assert_same_table(a: Path, b: Path) -> None:
+    """Two output tables hold the same: CSV byte for byte, Parquet frame for frame."""
+    if a.suffix == ".parquet":
+        pd.testing.assert_frame_equal(pd.read_parquet(a), pd.read_parquet(b), obj=a.name)
+    else:
+        assert a.read_text() == b.read_text(), a.name

@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
-from helpers import ECONOMICS, SERVICE, TRIAL, doc, scenario
+from helpers import ECONOMICS, SERVICE, TRIAL, assert_same_table, doc, scenario
 
 from sim import api
 from sim.runner import Dask
@@ -72,8 +72,8 @@ def test_cli_dask_workers_writes_the_same_files(tmp_path: Path) -> None:
             timeout=300,
         )
         assert res.returncode == 0, res.stderr
-    for f in ("summary.csv", "metrics.csv", "trial.csv", "timeseries.csv"):
-        assert (tmp_path / "serial" / f).read_text() == (tmp_path / "dask" / f).read_text(), f
+    for f in ("summary.csv", "metrics.parquet", "trial.parquet", "timeseries.parquet"):
+        assert_same_table(tmp_path / "serial" / f, tmp_path / "dask" / f)
 
 
 def test_a_psa_and_its_one_way_analysis_on_dask_give_the_serial_tables(cluster) -> None:

@@ -130,8 +130,8 @@ def test_the_command_writes_the_tables_and_figures(tmp_path) -> None:
         "dsa.csv",
         "tornado.csv",
         "tornado.png",
-        "psa.csv",
-        "psa_replications.csv",
+        "psa.parquet",
+        "psa_replications.parquet",
         "decision.csv",
         "variance.csv",
         "parameters.csv",
@@ -140,7 +140,7 @@ def test_the_command_writes_the_tables_and_figures(tmp_path) -> None:
         "manifest.json",
         "scenario.resolved.yaml",
     } <= names
-    table = pd.read_csv(out / "psa.csv")
+    table = pd.read_parquet(out / "psa.parquet")
     want = psa(s, samples=6, replications=2, jobs=1).table
     pd.testing.assert_frame_equal(table, want, check_dtype=False, rtol=1e-12)
     params = pd.read_csv(out / "parameters.csv")

@@ -23,7 +23,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
-from helpers import TRIAL, doc
+from helpers import TRIAL, assert_same_table, doc
 from helpers import cli as _cli
 
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(sys.platform != "linux", reason="/proc")]
@@ -127,8 +127,14 @@ def test_a_stopped_run_keeps_its_work_leaves_no_process_and_resumes(
     res = _cli("run", str(scenario), "--reps", str(REPS), "--resume", str(out), "--jobs", "2")
     assert res.returncode == 0, res.stderr
     assert f"resuming: {batches} of {REPS}" in res.stderr
-    for name in ("summary.csv", "metrics.csv", "trial.csv", "attendance.csv", "timeseries.csv"):
-        assert (out / name).read_text() == (full / name).read_text(), name
+    for name in (
+        "summary.csv",
+        "metrics.parquet",
+        "trial.parquet",
+        "attendance.parquet",
+        "timeseries.parquet",
+    ):
+        assert_same_table(out / name, full / name)
     pd.testing.assert_frame_equal(
         pd.read_parquet(out / "patients.parquet"), pd.read_parquet(full / "patients.parquet")
     )

@@ -173,10 +173,10 @@ def test_cli_compare_and_sweep(tmp_path: Path) -> None:
     assert res.returncode == 0, res.stderr
     assert {
         "compare.csv",
-        "metrics.csv",
+        "metrics.parquet",
         "notes.txt",
         "forest.png",
-        "timeseries.csv",
+        "timeseries.parquet",
         "capacity.png",
     } <= {p.name for p in out.iterdir()}
     table = pd.read_csv(out / "compare.csv")
@@ -212,7 +212,7 @@ def test_cli_compare_and_sweep(tmp_path: Path) -> None:
     assert res.returncode == 0, res.stderr
     assert {p.name for p in sw.iterdir()} == {
         "sweep.csv",
-        "sweep_metrics.csv",
+        "sweep_metrics.parquet",
         "sweep.png",
         "sweep.svg",
         "manifest.json",

@@ -2,7 +2,7 @@
 and where the published value falls in it.
 
 A published figure (``outcomes.published``) names a statistic of the trial analysis
-(a column of ``trial.csv``), an arm and a horizon, or an attendance share (from the
+(a column of ``trial.parquet``), an arm and a horizon, or an attendance share (from the
 metrics). The simulated trials give a distribution of that statistic; the published
 value's *percentile* among them (the share of simulated trials below it, ties counted
 half) says how typical the published trial is of the scenario: near 50 it is typical,

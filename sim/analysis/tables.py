@@ -801,6 +801,20 @@ class Reduction:
         keep = scenario.is_trial and (ends.readmission_count or ends.bed_days) is not None
         self._times: list[dict[str, np.ndarray]] | None = [] if keep else None
 
+    @classmethod
+    def joined(cls, scenario: Scenario, replication: int, parts: Sequence[Reduction]) -> Reduction:
+        """A replication's reduction from its worlds reduced apart (a service's policies,
+        each perhaps first reduced for another scenario with the same world key): the
+        tables are those one reduction of all the events would give.
+        """
+        out = cls(scenario, replication)
+        for part in parts:
+            out._patients.extend(part._patients)
+            out._spans.extend(part._spans)
+            if out._times is not None:
+                out._times.extend(part._times or [])
+        return out
+
     def frame(self, events: list[Event]) -> pd.DataFrame:
         """Events as a frame with this run's fixed categories."""
         return events_frame(self.names, events, self.replication, self.details)

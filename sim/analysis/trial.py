@@ -1,6 +1,6 @@
 """Trial statistics: each replication analysed as the CORE trial was, and across replications.
 
-Per replication, horizon and arm (docs/outputs.md, ``trial.csv``):
+Per replication, horizon and arm (docs/outputs.md, ``trial.parquet``):
 
 * readmission within the horizon, complete case: a patient lost to follow-up before
   the horizon without a readmission has no outcome and is left out (CORE analysed
@@ -112,7 +112,7 @@ BED_DAYS_COLUMNS = {
 
 
 def trial_columns(scenario: Scenario) -> list[str]:
-    """The columns of ``trial.csv`` for this scenario's endpoints."""
+    """The columns of ``trial.parquet`` for this scenario's endpoints."""
     ends = scenario.outcomes.endpoints
     cols = list(TRIAL_COLUMNS)
     if ends.readmission_count is not None:

@@ -653,8 +653,8 @@ class Interval(_Model):
     ci_high: float = Field(gt=0, allow_inf_nan=False, description="95% CI, upper.")
 
 
-# Every statistic the trial analysis produces per simulated trial (trial.csv), with the
-# endpoint that must be switched on for it, and the attendance shares (metrics.csv).
+# Every statistic the trial analysis produces per simulated trial (trial.parquet), with the
+# endpoint that must be switched on for it, and the attendance shares (metrics.parquet).
 FIRST_READMISSION_STATISTICS = (
     "p_readmitted",
     "odds_ratio",
@@ -677,7 +677,7 @@ class PublishedFigure(_Model):
     """One published figure: any statistic of the trial analysis, with its spread."""
 
     statistic: Literal[STATISTICS] = Field(  # type: ignore[valid-type]
-        description="Statistic, as named in trial.csv (attendance shares: metrics.csv)."
+        description="Statistic, as named in trial.parquet (attendance shares: metrics.parquet)."
     )
     arm: Name = Field(description="Arm it was measured in (ratios, differences: the compared arm).")
     horizon_days: PositiveDays | None = Field(
@@ -947,9 +947,9 @@ class Target(_Model):
     """A published figure the simulated trials should reproduce."""
 
     statistic: Literal[STATISTICS] = Field(  # type: ignore[valid-type]
-        description="A statistic of the trial analysis, as named in trial.csv (those of "
+        description="A statistic of the trial analysis, as named in trial.parquet (those of "
         "an endpoint need it switched on in outcomes.endpoints), or an attendance share "
-        "(p_attended_3plus, p_attended_all, from metrics.csv)."
+        "(p_attended_3plus, p_attended_all, from metrics.parquet)."
     )
     arm: Name = Field(
         description="Arm it is measured in (ratios and differences: the compared arm)."

@@ -17,8 +17,9 @@ same draws (common random numbers).
 from __future__ import annotations
 
 import gc
+import json
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -61,6 +62,7 @@ __all__ = [
     "CHUNK_EVENTS",
     "simulate_replication",
     "stream_replication",
+    "world_keys",
     "entry_times",
     "allocate",
     "collector_paused",
@@ -659,12 +661,54 @@ def _banks(scenario: Scenario, replication: int, factory: BankFactory) -> list[P
     return out
 
 
+# What no world's events depend on: labels, how many replications, and what is computed
+# from the events afterwards (horizons, endpoints, costs, economics, uncertainty,
+# calibration targets). Everything else of a scenario is part of a world's key, so a
+# field added later counts until it is listed here.
+_NOT_SIMULATED = {
+    "name",
+    "description",
+    "replications",
+    "outcomes",
+    "costs",
+    "economics",
+    "uncertainty",
+    "calibration",
+}
+
+
+def world_keys(scenario: Scenario) -> list[str]:
+    """A key per world of a replication: worlds with equal keys give equal events.
+
+    A trial is one world (its arms share it); a service has one world per policy (arm),
+    which depends on the arm and on the scenario's shared fields, not on the other arms
+    (their names only label the events), and without peer support not on the peer
+    workers or attendance either. Studies simulate each distinct world once per
+    replication and share its events between the scenarios that have it.
+    """
+    base = scenario.model_dump(mode="json", exclude=_NOT_SIMULATED | {"arms"})
+    arms = [a.model_dump(mode="json") for a in scenario.arms]
+    if scenario.is_trial:
+        return [json.dumps({**base, "arms": arms}, sort_keys=True)]
+    names = [a.name for a in scenario.arms]
+    keys = []
+    for i, (arm, dump) in enumerate(zip(scenario.arms, arms, strict=True)):
+        shared = dict(base)
+        if arm.peer_support is None:  # no offer: no worker is asked for, no session held
+            del shared["peer_workers"], shared["attendance"]
+        keys.append(
+            json.dumps({**shared, "names": names, "policy": i, "arm": dump}, sort_keys=True)
+        )
+    return keys
+
+
 def stream_replication(
     scenario: Scenario,
     replication: int,
     sink: Callable[[list[Event]], None],
     bank_factory: BankFactory = PatientBank,
     chunk_events: float = CHUNK_EVENTS,
+    policies: Sequence[int] | None = None,
 ) -> list[str]:
     """Run one replication, handing its events to ``sink`` in chunks; return the arm names.
 
@@ -674,7 +718,8 @@ def stream_replication(
     ``arm`` being an index into the returned names; a patient's events are in time
     order, and patients come in the order their follow-up ended. Trial: one world,
     patients randomised. Service: each arm (policy) is simulated on the same patients
-    with the same draws.
+    with the same draws, in a world of its own; ``policies`` (arm indices) runs only
+    those worlds (:func:`world_keys`).
     """
     names = [a.name for a in scenario.arms]
     group_index = {g.name: i for i, g in enumerate(scenario.population.risk_groups)}
@@ -702,7 +747,8 @@ def stream_replication(
         world.flush()
     else:
         end = scenario.end_day
-        for plan, arm in zip(plans, scenario.arms, strict=True):
+        run = range(len(plans)) if policies is None else policies
+        for plan, arm in ((plans[i], scenario.arms[i]) for i in run):
             bank = bank_factory(scenario, replication, arm)
             world = _World(
                 scenario,

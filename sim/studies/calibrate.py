@@ -181,8 +181,12 @@ def calibrate(
     limit = [budget]  # lifted for the standard errors' Jacobian at the end
     say = report or (lambda _msg: None)
     names = [p.path for p in cal.parameters]
-    cache: dict[tuple[float, ...], np.ndarray] = {}
+    # by the scenario itself: two points that round to the same whole numbers are one
+    # scenario, simulated once
+    cache: dict[str, np.ndarray] = {}
     history: list[tuple[np.ndarray, float]] = []
+    # the best evaluation's replications, which the final check reuses
+    kept: dict = {"cost": math.inf, "scenario": None, "runs": {}}
 
     def scenario_at(x: np.ndarray) -> Scenario:
         # a whole-number field (dumped as an int) gets a whole number
@@ -193,13 +197,14 @@ def calibrate(
         return variant(base, changes, str(path))
 
     def residuals(x: np.ndarray) -> np.ndarray:
-        key = tuple(np.round(x, 12))
+        sc = scenario_at(x)
+        key = sc.model_dump_json()
         if key in cache:
             return cache[key]
         if len(history) >= limit[0]:
             raise _Budget
-        sc = scenario_at(x)
-        result = api.run(sc, replications=n_reps, jobs=jobs)
+        runs: dict[int, dict] = {}
+        result = api.run(sc, replications=n_reps, jobs=jobs, on_results=runs.update)
         r = np.array(
             [(target_statistic(result, sc, t) - t.value) / t.tolerance for t in cal.targets]
         )
@@ -207,6 +212,8 @@ def calibrate(
         cache[key] = r
         cost = float(np.sum(r**2))
         history.append((x.copy(), cost))
+        if cost < kept["cost"]:
+            kept.update(cost=cost, scenario=key, runs=runs)
         shown = ", ".join(f"{n.split('.')[-1]}={v:.4g}" for n, v in zip(names, x, strict=True))
         say(
             f"calibrate: evaluation {len(history)}/{limit[0]:g}: sum of squared residuals "
@@ -260,9 +267,15 @@ def calibrate(
     for w in warns:
         say(f"calibrate: warning: {w}")
     check = check_replications or cal.check_replications
-    say(f"calibrate: checking the best parameters on {check} simulated trials")
     final = scenario_at(best)
-    result = api.run(final, replications=check, jobs=jobs)
+    # the search ran the first replications of the best point already: only the rest now
+    saved = kept["runs"] if kept["scenario"] == final.model_dump_json() else {}
+    reused = len([r for r in saved if r < check])
+    say(
+        f"calibrate: checking the best parameters on {check} simulated trials "
+        f"({reused} of them run in the search)"
+    )
+    result = api.run(final, replications=check, jobs=jobs, saved=saved)
     rows = []
     for t in cal.targets:
         v = target_statistic(result, final, t)

@@ -118,15 +118,14 @@ def compare(
             )
     metric_frames, ts_frames = [], []
     labels = _policy_names(scenarios)
-    for s in scenarios:
-        r = api.run(s, replications=replications, jobs=jobs, dask=dask)
+    # a policy two files have alike (a what-if's unchanged baseline) is simulated once
+    results = api.run_many(scenarios, replications, jobs, progress, dask)
+    for s, r in zip(scenarios, results, strict=True):
         names = {a: lab for sc, a, lab in labels if sc is s}
         m = r.metrics.assign(policy=r.metrics["arm"].map(names))
         metric_frames.append(m.drop(columns="arm"))
         if r.timeseries is not None:
             ts_frames.append(r.timeseries.assign(arm=r.timeseries["arm"].map(names)))
-        if progress:
-            progress(1)
     metrics = pd.concat(metric_frames, ignore_index=True)
     metrics = _add_economics(metrics, labels, first)
     wide = metrics.pivot_table(

@@ -28,7 +28,7 @@ from sim import uncertainty
 from sim.config import Scenario
 from sim.studies.outcomes import OUTCOMES, check_files, outcome_rows
 
-__all__ = ["DsaResult", "dsa", "variants", "run_variant", "dsa_table", "tornado_table"]
+__all__ = ["DsaResult", "dsa", "variants", "run_variants", "dsa_table", "tornado_table"]
 
 BASE = "base case"
 
@@ -46,22 +46,30 @@ def variants(scenario: Scenario, q: float = 0.025) -> list[tuple[str, float, flo
     return [(BASE, math.nan, math.nan, {}), *uncertainty.one_way(scenario, q)]
 
 
-def run_variant(
-    scenarios: tuple[Scenario, ...], plan: list, replications: int, k: int
-) -> pd.DataFrame:
-    """Variant ``k // replications`` at replication ``k % replications``, every file's policies."""
-    from sim.api import replicate
+def run_variants(scenarios: tuple[Scenario, ...], plan: list, rep: int) -> pd.DataFrame:
+    """Every variant of ``plan`` at replication ``rep``, every file's policies.
 
-    j, rep = divmod(k, replications)
-    field, quantile, value, changes = plan[j]
+    One replication of all the variants together, so that a policy a variant leaves
+    alone (the usual care a peer-support field does not touch, or every policy when the
+    field is a cost) is simulated once, not once per variant (:func:`sim.api.replicate_many`).
+    """
+    from sim.api import replicate_many
+
+    points, labels = [], []
+    for j, (field, quantile, value, changes) in enumerate(plan):
+        for scenario in scenarios:
+            at = (
+                uncertainty.apply(scenario, changes, f"{scenario.name}, {field} at q {quantile:g}")
+                if changes
+                else scenario
+            )
+            points.append(at)
+            labels.append((j, field, quantile, value))
     frames = []
-    for scenario in scenarios:
-        at = (
-            uncertainty.apply(scenario, changes, f"{scenario.name}, {field} at q {quantile:g}")
-            if changes
-            else scenario
-        )
-        rows = outcome_rows(replicate(at, rep)["metrics"])
+    for (j, field, quantile, value), tables in zip(
+        labels, replicate_many(points, rep), strict=True
+    ):
+        rows = outcome_rows(tables["metrics"])
         rows.insert(0, "inner", rep)
         rows.insert(0, "value", value)
         rows.insert(0, "quantile", quantile)
@@ -69,6 +77,11 @@ def run_variant(
         rows.insert(0, "variant", j)
         frames.append(rows)
     return pd.concat(frames, ignore_index=True)
+
+
+def _by_variant(per_replication: pd.DataFrame) -> pd.DataFrame:
+    """Replications' frames (each every variant) as one frame, variant by variant."""
+    return per_replication.sort_values(["variant", "inner"], kind="stable").reset_index(drop=True)
 
 
 def dsa_table(per_replication: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
@@ -130,8 +143,8 @@ def tornado_table(table: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
 
 
 def assemble(per_replication: pd.DataFrame, scenario: Scenario) -> DsaResult:
-    """The one-way analysis's tables from its replications."""
-    table = dsa_table(per_replication, scenario)
+    """The one-way analysis's tables from its replications (:func:`run_variants` frames)."""
+    table = dsa_table(_by_variant(per_replication), scenario)
     return DsaResult(table, tornado_table(table, scenario))
 
 
@@ -154,8 +167,6 @@ def dsa(
     scenarios = (scenario, *whatifs)
     check_files(scenarios, 2, replications)
     plan = variants(scenario)
-    task = functools.partial(run_variant, scenarios, plan, replications)
-    parts = run_replications(
-        task, range(len(plan) * replications), jobs or default_jobs(), progress, dask=dask
-    )
+    task = functools.partial(run_variants, scenarios, plan)
+    parts = run_replications(task, range(replications), jobs or default_jobs(), progress, dask=dask)
     return assemble(pd.concat(parts, ignore_index=True), scenario)

@@ -50,7 +50,7 @@ def parse_sizes(text: str) -> list[int]:
 
 
 def tests_of(scenario: Scenario) -> list[tuple[str, str, float]]:
-    """Each endpoint's test: its label, the trial.csv column of its p-value, its alpha."""
+    """Each endpoint's test: its label, the trial.parquet column of its p-value, its alpha."""
     ends = scenario.outcomes.endpoints
     first = ends.first_readmission
 
@@ -91,7 +91,7 @@ def power(
 
     h = scenario.outcomes.primary_horizon_days
     rows = []
-    for n in n_per_arm:
+    for n in dict.fromkeys(n_per_arm):  # a size given twice is run once
         result = api.run(with_trial_size(scenario, n), replications=replications, jobs=jobs)
         t = result.trial
         t = t[(t["horizon_days"] == h) & t["hazard_ratio"].notna()]

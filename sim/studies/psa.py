@@ -42,7 +42,7 @@ from sim import provenance, uncertainty
 from sim.analysis import decision
 from sim.config import ConfigError, Scenario, resolved_yaml
 from sim.runner import Dask, default_jobs, run_replications
-from sim.studies.dsa import DsaResult, assemble, run_variant, variants
+from sim.studies.dsa import DsaResult, assemble, run_variants, variants
 from sim.studies.outcomes import OUTCOMES, outcome_rows
 from sim.studies.outcomes import check_files as _check
 
@@ -76,14 +76,14 @@ def _one(scenarios: tuple[Scenario, ...], draws: pd.DataFrame, inner: int, k: in
     own (Monte Carlo noise independent between sets), and within a set every policy of
     every file sees the same patients with the same draws.
     """
-    from sim.api import replicate
+    from sim.api import replicate_many
 
     sample, rep = divmod(k, inner)
     values = draws.iloc[sample].to_dict()
+    ats = [uncertainty.apply(s, values, f"{s.name}, set {sample}") for s in scenarios]
     frames = []
-    for scenario in scenarios:
-        at = uncertainty.apply(scenario, values, f"{scenario.name}, set {sample}")
-        rows = outcome_rows(replicate(at, k)["metrics"])
+    for tables in replicate_many(ats, k):  # a policy two files have alike: simulated once
+        rows = outcome_rows(tables["metrics"])
         rows.insert(0, "replication", k)
         rows.insert(0, "inner", rep)
         rows.insert(0, "sample", sample)
@@ -177,13 +177,13 @@ def psa_to_directory(
     _check(scenarios, samples, replications)
     marker = "".join(resolved_yaml(s) for s in scenarios)
     marker += f"# psa: {samples} parameter sets, {replications} inner replication(s)\n"
-    marker += f"# one-way analysis: {dsa_replications} replication(s) per variant\n"
+    marker += f"# one-way analysis: {dsa_replications} replication(s), every variant in each\n"
     out, store = open_store(
         out, f"{scenario.name}-psa", marker, resume, force, started, tables=("psa", "dsa")
     )
     plan = variants(scenario) if dsa_replications > 0 else []
     psa_runs = samples * replications
-    total = psa_runs + len(plan) * dsa_replications
+    total = psa_runs + (dsa_replications if plan else 0)
     saved = store.saved(range(total)) if resume else {}
     if saved and report:
         report(f"resuming: {len(saved)} of {total} runs were saved")
@@ -193,7 +193,7 @@ def psa_to_directory(
     task = functools.partial(
         _saving,
         functools.partial(_one, scenarios, draws, replications),
-        functools.partial(run_variant, scenarios, plan, max(dsa_replications, 1)),
+        functools.partial(run_variants, scenarios, plan),
         psa_runs,
     )
     todo = [k for k in range(total) if k not in saved]
@@ -239,15 +239,15 @@ def psa_to_directory(
 def _files(
     result: PsaResult, replications: int, whatifs: tuple[Scenario, ...] = (), samples: int = 0
 ) -> dict[str, bytes]:
-    """The PSA directory's files: tables as CSV, figures as PNG and SVG.
+    """The PSA directory's files: tables, figures as PNG and SVG.
+
+    Tables with a row per parameter set are Parquet, the rest CSV.
 
     ``scenario.resolved.yaml`` holds every file's scenario (one document each, the
     base first).
     """
     from sim import figures
-
-    def csv(frame: pd.DataFrame) -> bytes:
-        return frame.to_csv(index=False).encode()
+    from sim.io import table_bytes
 
     sc = result.scenario
     params = pd.DataFrame(
@@ -263,26 +263,30 @@ def _files(
         sc.seed,
         f"{samples} parameter sets x {replications} replication(s)",
     )
-    out = {
-        "scenario.resolved.yaml": "---\n".join(resolved_yaml(s) for s in (sc, *whatifs)).encode(),
-        "psa.csv": csv(result.table),
-        "psa_replications.csv": csv(result.per_replication),
-        "parameters.csv": csv(params),
+    tables = {
+        "psa.parquet": result.table,
+        "psa_replications.parquet": result.per_replication,
+        "parameters.csv": params,
     }
+    out = {}
     if replications > 1:
-        out["variance.csv"] = csv(variance_decomposition(result))
+        tables["variance.csv"] = variance_decomposition(result)
     if sc.economics is not None and sc.costs is not None:
-        out["decision.csv"] = csv(decision_table(result))
+        tables["decision.csv"] = decision_table(result)
         evppi = result.evppi = evppi_table(result)
-        out["evppi.csv"] = csv(evppi)
+        tables["evppi.csv"] = evppi
         out.update(figures.encoded(figures.psa_figures(result.table, sc, evppi), stamp))
     if result.dsa is not None:
-        out["dsa.csv"] = csv(result.dsa.table)
+        tables["dsa.csv"] = result.dsa.table
         if len(result.dsa.tornado):
-            out["tornado.csv"] = csv(result.dsa.tornado)
+            tables["tornado.csv"] = result.dsa.tornado
             tornado = {"tornado.png": figures.tornado_figure(result.dsa.tornado)}
             out.update(figures.encoded(tornado, stamp))
-    return out
+    return {
+        "scenario.resolved.yaml": "---\n".join(resolved_yaml(s) for s in (sc, *whatifs)).encode(),
+        **{name: table_bytes(name, t) for name, t in tables.items()},
+        **out,
+    }
 
 
 def variance_decomposition(result: PsaResult) -> pd.DataFrame:
