@@ -728,18 +728,13 @@ def stream_replication(
     offering = [a for a in scenario.arms if a.peer_support is not None]
     if isinstance(scenario.feed, TrialFeed):
         follow = scenario.feed.follow_up_days
-        arm_of = allocate(scenario, replication)
+        arm_of = allocate(scenario, replication).tolist()  # Python numbers: read per patient
         banks = _banks(scenario, replication, bank_factory)
         world = _World(scenario, plans, offering, sink, chunk_events)
         world.env.process(
             world.source(
-                (
-                    float(t),
-                    banks[arm_of[pid]].patient(pid),
-                    plans[arm_of[pid]],
-                    float(t) + follow,
-                )
-                for pid, t in enumerate(entries)
+                (t, banks[a].patient(pid), plans[a], t + follow)
+                for pid, (t, a) in enumerate(zip(entries.tolist(), arm_of, strict=True))
             )
         )
         with collector_paused():
@@ -760,7 +755,7 @@ def stream_replication(
             )
             world.env.process(
                 world.source(
-                    (float(t), bank.patient(pid), plan, end) for pid, t in enumerate(entries)
+                    (t, bank.patient(pid), plan, end) for pid, t in enumerate(entries.tolist())
                 )
             )
             with collector_paused():
