@@ -16,6 +16,7 @@ Definitions (also in docs/outputs.md):
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -157,8 +158,9 @@ class EventLog:
             arm, pid, ep, t, ev, detail = zip(*events, strict=True)
         else:
             arm = pid = ep = t = ev = detail = ()
-        event_code = {e: i for i, e in enumerate(EVENTS)}
-        detail_code = {d: i for i, d in enumerate(details)}
+        # codes by dictionary look-up, -1 for a value outside the categories
+        event_code = defaultdict(lambda: -1, {e: i for i, e in enumerate(EVENTS)})
+        detail_code = defaultdict(lambda: -1, {d: i for i, d in enumerate(details)})
         log._set(
             replication if events else 0,
             list(names),
@@ -167,9 +169,9 @@ class EventLog:
             np.asarray(ep, dtype=np.int32),
             np.asarray(t, dtype=np.float64),
             list(EVENTS),
-            np.array([event_code.get(e, -1) for e in ev], dtype=np.int8),
+            np.fromiter(map(event_code.__getitem__, ev), dtype=np.int8, count=len(ev)),
             details,
-            np.array([detail_code.get(d, -1) for d in detail], dtype=np.int16),
+            np.fromiter(map(detail_code.__getitem__, detail), dtype=np.int16, count=len(detail)),
         )
         return log
 
@@ -199,7 +201,11 @@ class EventLog:
     def is_(self, *names: str) -> np.ndarray:
         cats = self._event_names
         codes = [cats.index(n) for n in names if n in cats]
-        return np.isin(self._codes, codes) if codes else np.zeros(len(self._codes), bool)
+        if len(codes) == 1:
+            return self._codes == codes[0]
+        wanted = np.zeros(len(cats) + 1, bool)  # index -1 (no category) is the last: False
+        wanted[codes] = True
+        return wanted[self._codes]
 
     def detail_is(self, name: str) -> np.ndarray:
         cats = self._detail_names
