@@ -99,3 +99,17 @@ def test_a_psa_and_its_one_way_analysis_on_dask_give_the_serial_tables(cluster) 
     on_dask = dsa(s, replications=2, dask=Dask(address=cluster.scheduler_address))
     pd.testing.assert_frame_equal(serial.table, on_dask.table)
     pd.testing.assert_frame_equal(serial.tornado, on_dask.tornado)
+
+
+def test_a_sweep_on_processes_and_dask_gives_the_serial_tables(cluster) -> None:
+    # a study's replication runs every point, each distinct world once (sim.api.run_many)
+    from sim.studies import sweep
+
+    s = scenario(SERVICE, **{"feed.run_days": 150})
+    grid = [("peer_workers.count", [1, 3])]
+    serial = sweep(s, grid, replications=4, jobs=1)
+    processes = sweep(s, grid, replications=4, jobs=2)
+    on_dask = sweep(s, grid, replications=4, dask=Dask(address=cluster.scheduler_address))
+    for a, b, c in zip(serial, processes, on_dask, strict=True):
+        pd.testing.assert_frame_equal(a, b)
+        pd.testing.assert_frame_equal(a, c)
