@@ -71,12 +71,20 @@ def reference_arm(scenario: Scenario) -> str:
     return next((a.name for a in scenario.arms if a.peer_support is None), scenario.arms[0].name)
 
 
-def _outcomes(p: pd.DataFrame, h: float) -> dict[str, np.ndarray]:
-    first = p["first_readmission_day"].to_numpy(float)
-    follow = p["follow_up_days"].to_numpy(float)
+# the patients' columns the statistics read, taken out of the frame once per arm
+_COLUMNS = {"first_readmission_day": float, "follow_up_days": float, "lost": bool, "died": bool}
+
+
+def _columns(p: pd.DataFrame) -> dict[str, np.ndarray]:
+    return {c: p[c].to_numpy(dtype) for c, dtype in _COLUMNS.items()}
+
+
+def _outcomes(p: dict[str, np.ndarray], h: float) -> dict[str, np.ndarray]:
+    first = p["first_readmission_day"]
+    follow = p["follow_up_days"]
     readm = first <= np.minimum(follow, h)  # NaN compares False
-    lost_before = p["lost"].to_numpy(bool) & (follow < h) & ~readm
-    died_before = p["died"].to_numpy(bool) & (follow < h) & ~readm
+    lost_before = p["lost"] & (follow < h) & ~readm
+    died_before = p["died"] & (follow < h) & ~readm
     time = np.where(readm, first, np.minimum(follow, h))
     return {
         "readm": readm,
@@ -151,7 +159,8 @@ def trial_table(
     arms = [a.name for a in scenario.arms]
     rows = []
     for rep, pr in patients.groupby("replication", sort=True):
-        by_arm = {a: pr[pr["arm"] == a] for a in arms}
+        arm_of, cols = pr["arm"].to_numpy(object), _columns(pr)
+        by_arm = {a: {c: v[arm_of == a] for c, v in cols.items()} for a in arms}
         # positions of each arm's patients in the table the episode times point into
         pos = {}
         if times is not None:
@@ -240,14 +249,14 @@ def trial_table(
 
 
 def _per_person(
-    times: EpisodeTimes, rows: np.ndarray, p: pd.DataFrame, h: float, n_rows: int
+    times: EpisodeTimes, rows: np.ndarray, p: dict[str, np.ndarray], h: float, n_rows: int
 ) -> dict:
     """An arm's readmissions and bed-days per person within ``h`` days of entry."""
     in_h = times.readmission_day <= h
     count = np.bincount(times.readmission_row[in_h], minlength=n_rows)[rows]
     days = np.clip(np.minimum(times.bed_out, h) - np.maximum(times.bed_in, 0.0), 0.0, None)
     bed_days = np.bincount(times.bed_row, weights=days, minlength=n_rows)[rows]
-    follow = p["follow_up_days"].to_numpy(float)
+    follow = p["follow_up_days"]
     mine = np.isin(times.readmission_row, rows) & in_h
     mcf = ct.mean_cumulative(times.readmission_day[mine], follow, np.array([h]))[0]
     return {
