@@ -67,7 +67,7 @@ def run_variants(scenarios: tuple[Scenario, ...], plan: list, rep: int) -> pd.Da
             labels.append((j, field, quantile, value))
     frames = []
     for (j, field, quantile, value), tables in zip(
-        labels, replicate_many(points, rep), strict=True
+        labels, replicate_many(points, rep, keep_timeseries=False), strict=True
     ):
         rows = outcome_rows(tables["metrics"])
         rows.insert(0, "inner", rep)

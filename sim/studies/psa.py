@@ -82,7 +82,8 @@ def _one(scenarios: tuple[Scenario, ...], draws: pd.DataFrame, inner: int, k: in
     values = draws.iloc[sample].to_dict()
     ats = [uncertainty.apply(s, values, f"{s.name}, set {sample}") for s in scenarios]
     frames = []
-    for tables in replicate_many(ats, k):  # a policy two files have alike: simulated once
+    # a policy two files have alike is simulated once
+    for tables in replicate_many(ats, k, keep_timeseries=False):
         rows = outcome_rows(tables["metrics"])
         rows.insert(0, "replication", k)
         rows.insert(0, "inner", rep)

@@ -103,7 +103,9 @@ def sweep(
     summaries, all_metrics = [], []
     # each replication runs every point, each distinct policy once (a policy the swept
     # field does not touch is simulated once, not once per point)
-    results = api.run_many([sc for _, sc in points], replications, jobs, progress, dask)
+    results = api.run_many(
+        [sc for _, sc in points], replications, jobs, progress, dask, timeseries=False
+    )
     for (vals, _), r in zip(points, results, strict=True):
         cols = {f"set:{p}": v for p, v in zip(paths, vals, strict=True)}
         summaries.append(r.summary.assign(**cols))
