@@ -135,3 +135,26 @@ def test_every_other_field_is_in_the_key() -> None:
     trial = scenario(TRIAL)
     changed = scenario_from_dict(doc(TRIAL, **{"arms.peer.effect.hazard_ratio": 0.5}))
     assert world_keys(changed) != world_keys(trial)
+
+
+def test_a_calibrations_check_reuses_the_searchs_replications(tmp_path, monkeypatch) -> None:
+    import yaml
+    from helpers import QUICK_CALIBRATION
+
+    from sim.studies import calibrate
+
+    cal = {**QUICK_CALIBRATION, "replications": 10, "check_replications": 15}
+    path = tmp_path / "c.yaml"
+    path.write_text(yaml.safe_dump(doc(TRIAL, calibration=cal), sort_keys=False))
+    calls: list[int] = []
+    real = api.replicate
+
+    def counted(sc, replication, *args, **kw):
+        calls.append(replication)
+        return real(sc, replication, *args, **kw)
+
+    monkeypatch.setattr(api, "replicate", counted)
+    res = calibrate(path, jobs=1)
+    # 10 trials per evaluation, then only the check's 5 the search did not run
+    assert len(calls) == 10 * len(res.history) + 5
+    assert sorted(calls[-5:]) == [10, 11, 12, 13, 14]

@@ -255,6 +255,7 @@ def calibrate(
     except _Budget:
         say(f"calibrate: stopped at the budget of {budget} evaluations; keeping the best so far")
     best = min(history, key=lambda h: h[1])[0]
+    chosen = dict(kept)  # its replications (evaluations for the errors below may beat it)
     jac = jacobians.get(tuple(np.round(best, 12)))
     if jac is None:
         spent = len(history)
@@ -269,7 +270,7 @@ def calibrate(
     check = check_replications or cal.check_replications
     final = scenario_at(best)
     # the search ran the first replications of the best point already: only the rest now
-    saved = kept["runs"] if kept["scenario"] == final.model_dump_json() else {}
+    saved = chosen["runs"] if chosen["scenario"] == final.model_dump_json() else {}
     reused = len([r for r in saved if r < check])
     say(
         f"calibrate: checking the best parameters on {check} simulated trials "
