@@ -572,7 +572,7 @@ def power(
     sizes = studies.parse_sizes(n_per_arm)
     out = io.output_dir(out, f"{scenario.name}-power", force)
     started = datetime.now().astimezone()
-    with _progress(len(sizes), "trial sizes", quiet) as bar:
+    with _progress(reps, f"replications of {len(sizes)} trial sizes", quiet) as bar:
         table = studies.power(scenario, sizes, reps, jobs=jobs, progress=bar.update)
     written = _write_study(
         out,

@@ -91,8 +91,12 @@ def power(
 
     h = scenario.outcomes.primary_horizon_days
     rows = []
-    for n in dict.fromkeys(n_per_arm):  # a size given twice is run once
-        result = api.run(with_trial_size(scenario, n), replications=replications, jobs=jobs)
+    sizes = list(dict.fromkeys(n_per_arm))  # a size given twice is run once
+    # every size in each replication's task: one pool for all, no patients tables kept
+    results = api.run_many(
+        [with_trial_size(scenario, n) for n in sizes], replications, jobs, progress
+    )
+    for n, result in zip(sizes, results, strict=True):
         t = result.trial
         t = t[(t["horizon_days"] == h) & t["hazard_ratio"].notna()]
         for arm, g in t.groupby("arm", sort=False):
@@ -101,8 +105,6 @@ def power(
                 k = int((p < alpha).sum())
                 lo, hi = proportion_confint(k, len(p), alpha=0.05, method="wilson")
                 rows.append((n, arm, test, k / len(p), lo, hi, len(p)))
-        if progress:
-            progress(1)
     return pd.DataFrame(
         rows, columns=["n_per_arm", "arm", "test", "power", "ci_low", "ci_high", "replications"]
     )
