@@ -71,22 +71,7 @@ class Clock:
             return INF
         t_w = self.t_w
         if t1 <= t_w:
-            # the common case, one constant segment: _constant's arithmetic inlined (this
-            # runs once per session and per episode)
-            rate = self.c * self.level
-            if rate <= 0.0:
-                return INF
-            hz, d = self.hz, self.d
-            ha = self._H if t0 == self._t else hz.H(t0 - d)
-            need = self.remaining / rate
-            hb = hz.H(t1 - d)
-            if hb - ha >= need:
-                self.remaining = 0.0
-                t = d + hz.H_inv(ha + need)
-                return min(max(t, t0), t1)
-            self.remaining -= rate * (hb - ha)
-            self._t, self._H = t1, hb
-            return INF
+            return self._constant(t0, t1, self.level)
         if t0 < t_w:
             t = self._constant(t0, t_w, self.level)
             if t < INF:
