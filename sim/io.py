@@ -65,8 +65,9 @@ OUTPUT_FILES = {
 def table_bytes(name: str, frame: pd.DataFrame) -> bytes:
     """A table as its file holds it: Parquet for ``*.parquet``, else CSV.
 
-    Tables with a row per replication, trial or parameter set are Parquet (a tenth of
-    the size, and read back with their types); summaries a person opens are CSV.
+    Tables with a row per replication, trial or parameter set are Parquet (a twentieth
+    to a third of the size, read back with their types); summaries a person opens are
+    CSV.
     """
     if name.endswith(".parquet"):
         return frame.to_parquet(index=False)
@@ -171,19 +172,20 @@ def write_run(
             result.patients.to_parquet(tmp / "patients.parquet", index=False)
         elif write_patients is not None:
             write_patients(tmp / "patients.parquet")
-        result.metrics.to_parquet(tmp / "metrics.parquet", index=False)
-        result.summary.to_csv(tmp / "summary.csv", index=False)
-        if result.timeseries is not None:
-            result.timeseries.to_parquet(tmp / "timeseries.parquet", index=False)
         _place_events(result, tmp / "events", moved)
-        if result.trial is not None:
-            result.trial.to_parquet(tmp / "trial.parquet", index=False)
-            result.trial_summary.to_csv(tmp / "trial_summary.csv", index=False)
-            result.attendance.to_parquet(tmp / "attendance.parquet", index=False)
-        if result.mcf is not None:
-            result.mcf.to_csv(tmp / "mcf.csv", index=False)
-        if result.published is not None:
-            result.published.to_csv(tmp / "published.csv", index=False)
+        tables = {
+            "metrics.parquet": result.metrics,
+            "summary.csv": result.summary,
+            "timeseries.parquet": result.timeseries,
+            "trial.parquet": result.trial,
+            "trial_summary.csv": result.trial_summary,
+            "attendance.parquet": result.attendance,
+            "mcf.csv": result.mcf,
+            "published.csv": result.published,
+        }
+        for name, table in tables.items():
+            if table is not None:  # a trial's tables, the series: only where they apply
+                (tmp / name).write_bytes(table_bytes(name, table))
         patients = result.patients
         if patients is None and result.trial is not None:  # written already: what the plots need
             patients = pd.read_parquet(tmp / "patients.parquet", columns=figures.PATIENT_COLUMNS)
