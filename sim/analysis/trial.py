@@ -71,7 +71,7 @@ def reference_arm(scenario: Scenario) -> str:
     return next((a.name for a in scenario.arms if a.peer_support is None), scenario.arms[0].name)
 
 
-# the patients' columns the statistics read, taken out of the frame once per arm
+# the patients' columns the statistics read, taken out of the frame once per replication
 _COLUMNS = {"first_readmission_day": float, "follow_up_days": float, "lost": bool, "died": bool}
 
 
