@@ -67,6 +67,10 @@ STUDY_STREAM_ID: dict[str, int] = {
 BLOCK = 256
 EPISODES = 8
 SESSION_CHUNK = 10
+# Blocks a bank keeps for its next reader (a service's policies are simulated one after
+# the other on the same draws): a block is about 0.3 MB with ten sessions, so at most
+# about 20 MB; a larger service generates the later blocks again for each policy.
+KEPT_BLOCKS = 64
 _BLOCKED, _OVERFLOW = 0, 1
 
 
@@ -173,6 +177,13 @@ class PatientBank:
         self._n_sessions = n_max
         self._block_index = -1
         self._block: tuple = ()
+        self._kept: dict[int, tuple] | None = None
+
+    def keep_blocks(self) -> None:
+        """Keep the first :data:`KEPT_BLOCKS` blocks once made: the bank will be read
+        again from the first patient (by another policy's world)."""
+        if self._kept is None:
+            self._kept = {}
 
     @staticmethod
     def key(scenario: Scenario, arm: Arm) -> str:
@@ -186,6 +197,15 @@ class PatientBank:
         return stream(self.seed, self.rep, name, *key)
 
     def _load_block(self, b: int) -> None:
+        kept = self._kept
+        if kept is not None and b in kept:
+            self._block, self._block_index = kept[b], b
+            return
+        self._make_block(b)
+        if kept is not None and len(kept) < KEPT_BLOCKS:
+            kept[b] = self._block
+
+    def _make_block(self, b: int) -> None:
         B, K, key = BLOCK, EPISODES, (_BLOCKED, b)
         g = self._gen
         u_risk = g("risk_group", *key).random(B)

@@ -16,7 +16,10 @@ same draws (common random numbers).
 
 from __future__ import annotations
 
+import collections
 import gc
+import heapq
+import itertools
 import json
 import math
 from collections.abc import Callable, Iterator, Sequence
@@ -56,7 +59,7 @@ from sim.hazards import Hazard, make_hazard
 from sim.model.clock import Clock
 from sim.model.effects import Effect, effect_of
 from sim.model.places import Places, PriorityPlaces
-from sim.rng import Draws, PatientBank, stream
+from sim.rng import BLOCK, Draws, PatientBank, stream
 
 __all__ = [
     "CHUNK_EVENTS",
@@ -108,12 +111,65 @@ def _until(env: simpy.Environment, t: float) -> simpy.Timeout:
     return env.timeout(dt if dt > 0.0 else 0.0)
 
 
-def _resource(env: simpy.Environment, capacity: int | None, priority: bool = False):
+class _Environment(simpy.Environment):
+    """SimPy's environment with two additions for the model's short cuts.
+
+    - :meth:`at`: an event at exactly a given day. ``timeout(t - now)`` ends at
+      ``now + (t - now)``, which can miss ``t`` by an ulp, and for some pairs no delay
+      at all lands on ``t`` (from day 8.6, day 31.8 cannot be reached).
+    - A patient's process ending (:class:`_Patient`) is not scheduled as an event:
+      nothing ever waits for a patient's process, so processing that event would do
+      nothing (SimPy only raises there if the process failed, and a failed one is
+      still scheduled). One event fewer per patient.
+
+    Both write SimPy's event queue as ``Environment.schedule`` does (its body).
+    """
+
+    def schedule(self, event, priority=simpy.events.NORMAL, delay=0) -> None:
+        if event.__class__ is _Patient and event._ok:
+            return
+        heapq.heappush(self._queue, (self._now + delay, priority, next(self._eid), event))
+
+    def at(self, t: float, event: simpy.Event | None = None, priority=simpy.events.NORMAL):
+        """``event`` (a new one if none) triggered, to be processed at exactly day ``t``
+        (at or after now), as a timeout ending then would be."""
+        if event is None:
+            event = simpy.Event(self)
+            event._ok, event._value = True, None
+        heapq.heappush(self._queue, (t, priority, next(self._eid), event))
+        return event
+
+
+class _Patient(simpy.Process):
+    """A patient's process that starts at its entry day rather than at once.
+
+    ``simpy.Process`` schedules its start event (``Initialize``) for now, so a source
+    process would wait until each entry and start the patient then: two events per
+    patient. This schedules the same start event for the entry day, from a source that
+    wakes once per :data:`BLOCK` patients (the body is ``Process.__init__``'s, with a
+    day). Used where no two patients compete at the same instant
+    (:attr:`_World.ties_harmless`): a patient starts first among the events of its
+    instant instead of in the source's turn.
+    """
+
+    def __init__(self, env: _Environment, generator, day: float):
+        self.env = env
+        self.callbacks = []
+        self._generator = generator
+        start = simpy.events.Initialize.__new__(simpy.events.Initialize)
+        start.env, start.callbacks, start._value, start._ok = env, [self._resume], None, True
+        self._target = env.at(day, start, simpy.events.URGENT)
+
+
+def _resource(
+    env: simpy.Environment, capacity: int | None, priority: bool = False, quick: bool = False
+):
     if capacity is None:
         return None
     if capacity == 0:
         return _Closed(env)
-    return PriorityPlaces(env, capacity) if priority else Places(env, capacity)
+    kind = PriorityPlaces if priority else Places
+    return kind(env, capacity, quick=quick)
 
 
 @dataclass(frozen=True)
@@ -220,7 +276,7 @@ class _World:
         chunk_events: float = CHUNK_EVENTS,
         acute_care: AcuteCare | None = None,
     ):
-        self.env = simpy.Environment()
+        self.env = _Environment()
         self.chunk: list[Event] = []
         self.sink, self.chunk_events = sink, chunk_events
         self.hazard: Hazard = make_hazard(scenario.readmission.baseline)
@@ -233,8 +289,21 @@ class _World:
         self.arms = arms
         pw = scenario.peer_workers
         self.by_risk = pw.queue == "risk" and pw.count not in (None, 0)
-        self.workers = _resource(self.env, peer_places(scenario, offering), self.by_risk)
+        # Where no two patients act at the same instant, sessions need no SimPy event
+        # each and places granted or freed no event either (Places, quick). In a
+        # service, arrivals are a Poisson process, so patients' times coincide only at
+        # the end of the run, where no one asks for a place. A trial's entries are
+        # evenly spaced, so a programme's end (or a session) may fall at another
+        # patient's offer: a trial's peer workers stay plain SimPy. Acute places are
+        # asked for at readmissions, whose times are continuous: quick everywhere.
+        service = not scenario.is_trial
+        self.workers = _resource(
+            self.env, peer_places(scenario, offering), self.by_risk, quick=service
+        )
         self.max_wait = pw.max_wait_days if pw.max_wait_days is not None else INF
+        # no two patients compete at the same instant: the order SimPy gives
+        # simultaneous events changes nothing but the order of the event log
+        self.ties_harmless = self.workers is None or service
         # a trial's arms share the acute places; a service policy's world has its own
         ac = acute_care or scenario.acute_care
         self.ward = _resource(self.env, ac.ward.capacity)
@@ -259,14 +328,29 @@ class _World:
             self.sink(chunk)
 
     def source(self, patients: Iterator[tuple[float, Draws, _ArmPlan, float]]):
-        """Start each patient's process at its entry day."""
+        """Start each patient's process at its entry day (days in increasing order)."""
         env = self.env
         timeout, process, patient = env.timeout, env.process, self.patient
-        for entry, draws, arm, stop in patients:
-            dt = entry - env.now
-            if dt > 0.0:  # _until, inlined (hot: once per patient)
-                yield timeout(dt)
-            process(patient(draws, arm, stop))
+        if not self.ties_harmless:
+            for entry, draws, arm, stop in patients:
+                dt = entry - env.now
+                if dt > 0.0:  # _until, inlined (hot: once per patient)
+                    yield timeout(dt)
+                process(patient(draws, arm, stop))
+            return
+        # A block of patients at a time, each started by its own start event at its
+        # entry. ``cur`` is where a wait per patient would have left SimPy's clock
+        # (each wait adds ``entry - now``), so each patient sees the same entry day.
+        cur, patients = env.now, iter(patients)
+        while block := list(itertools.islice(patients, BLOCK)):
+            now = env.now
+            for entry, draws, arm, stop in block:
+                dt = entry - cur
+                if dt > 0.0:
+                    cur += dt
+                _Patient(env, patient(draws, arm, stop), cur)
+            if cur > now:
+                yield env.at(cur)
 
     # ------------------------------------------------------------------ the patient
     def patient(self, dr: Draws, arm: _ArmPlan, t_follow_end: float):  # noqa: C901 - one pathway
@@ -475,10 +559,16 @@ class _World:
         are given, the patient disengages, is readmitted or the follow-up ends. The
         place is held for the programme (each session covers its interval) or until the
         readmission. Returns the readmission time or ``inf``.
+
+        Where no other patient can act at the same instant (:attr:`ties_harmless`)
+        the sessions are worked out at once, with one SimPy wait to the programme's
+        end instead of one per session. ``cur`` follows the SimPy clock as the
+        session-by-session waits would have moved it (each wait adds ``t - now``, which
+        can differ from ``t`` by an ulp), so the times logged are the same either way.
         """
         env, a, pid, effect = self.env, arm.index, dr.pid, arm.effect
-        timeout = env.timeout
-        t0 = env.now
+        timeout, stepwise = env.timeout, not self.ties_harmless
+        t0 = cur = env.now
         log((a, pid, episode, t0, START, ""))
         effect.at_start(clock, t0)
         engagement, u = dr.engagement, dr.session_uniforms(episode)
@@ -496,8 +586,11 @@ class _World:
                 reason = "readmitted"
                 break
             if t_s > now:
-                dt = t_s - env.now  # _until, inlined (hot: once per session)
-                yield timeout(dt if dt > 0.0 else 0.0)
+                dt = t_s - cur  # _until, inlined (hot: once per session)
+                dt = dt if dt > 0.0 else 0.0
+                if stepwise:
+                    yield timeout(dt)
+                cur += dt
             now = t_s
             if u[j] < engagement:
                 attended += 1
@@ -517,15 +610,25 @@ class _World:
                 reason = "readmitted"
             else:
                 if t_end > now:
-                    yield _until(env, t_end)
+                    cur = yield from self._wait(cur, t_end, stepwise)
                 if t_end >= t_stop:
                     reason = "exited"
         if t_r < INF:  # the programme ends at the readmission: the place is held until then
-            yield _until(env, t_r)
-        if reason == "exited" and t_stop > env.now:
-            yield _until(env, t_stop)
+            cur = yield from self._wait(cur, t_r, stepwise)
+        if reason == "exited" and t_stop > cur:
+            cur = yield from self._wait(cur, t_stop, stepwise)
+        if cur > env.now:  # the sessions worked out at once: one wait to where they end
+            yield env.at(cur)
         log((a, pid, episode, env.now, SUPPORT_END, reason))
         return t_r
+
+    def _wait(self, cur: float, t: float, stepwise: bool):
+        """Wait until ``t`` as :func:`_until` does, or (``stepwise`` false) only work out
+        where that wait would leave the SimPy clock. Returns the clock."""
+        dt = t - cur
+        if stepwise:
+            yield self.env.timeout(dt if dt > 0.0 else 0.0)
+        return cur + (dt if dt > 0.0 else 0.0)
 
     def _acute(
         self,
@@ -648,8 +751,9 @@ BankFactory = Callable[[Scenario, int, Arm], PatientBank]
 
 
 def _banks(scenario: Scenario, replication: int, factory: BankFactory) -> list[PatientBank]:
-    """Each trial arm's bank of draws; arms whose attendance and stays do not differ share
-    one (so a patient's draws are the same whichever such arm it is randomised to).
+    """Each arm's bank of draws; arms whose attendance and stays do not differ share one
+    (so a patient's draws are the same whichever such trial arm it is randomised to, and
+    a service's policies read the same blocks).
     """
     shared: dict[str, PatientBank] = {}
     out = []
@@ -743,8 +847,11 @@ def stream_replication(
     else:
         end = scenario.end_day
         run = range(len(plans)) if policies is None else policies
-        for plan, arm in ((plans[i], scenario.arms[i]) for i in run):
-            bank = bank_factory(scenario, replication, arm)
+        banks = _banks(scenario, replication, bank_factory)
+        for bank, n in collections.Counter(banks[i] for i in run).items():
+            if n > 1:  # policies with the same draws: generate each block once
+                bank.keep_blocks()
+        for plan, arm, bank in ((plans[i], scenario.arms[i], banks[i]) for i in run):
             world = _World(
                 scenario,
                 plans,

@@ -12,6 +12,14 @@ request still references its patient's process, so they must not pile up; cleari
 them then costs O(1) per withdrawal on average). Requests are served in exactly
 SimPy's order: first come, first served, or by the request's ``key`` (priority, then
 time of request) with ties in order of arrival, as SimPy's ``SortedQueue`` does.
+
+With ``quick=True`` a place granted at once, and a place freed while no one waits, make
+no SimPy event: SimPy would schedule one for each, and processing them does nothing
+then. That is exact for the grant. For the release it is exact unless, at the very
+instant of the release, one request takes the freed place, another has to wait, and a
+second place is freed: SimPy's pending release event would then hand the second place
+to the waiting request a little earlier in that instant. The model asks for it only
+where no two patients act at the same instant.
 """
 
 from __future__ import annotations
@@ -125,21 +133,50 @@ class _Users(dict):
         del self[request]
 
 
-class Places(simpy.Resource):
+class _Granted:
+    """A place granted at once, without a SimPy event (``quick``): nothing waits on it."""
+
+    __slots__ = ()
+    triggered = True
+
+
+class _Quick:
+    """``request`` and ``release`` without a SimPy event where SimPy's would do nothing
+    (``quick=True``, see the module's docstring)."""
+
+    def _init_quick(self, quick: bool) -> None:
+        self.users = _Users()  # type: ignore[assignment]
+        self.quick = quick
+
+    def request(self, *args, **kwargs):
+        if self.quick and not self.put_queue and len(self.users) < self.capacity:
+            place = _Granted()
+            self.users.append(place)
+            return place
+        return super().request(*args, **kwargs)
+
+    def release(self, request):
+        if self.quick and not self.put_queue:
+            self.users.remove(request)
+            return None
+        return super().release(request)
+
+
+class Places(_Quick, simpy.Resource):
     """``simpy.Resource`` (first come, first served) with constant-time withdrawal."""
 
     PutQueue = _Fifo
 
-    def __init__(self, env: simpy.Environment, capacity: int = 1):
+    def __init__(self, env: simpy.Environment, capacity: int = 1, quick: bool = False):
         super().__init__(env, capacity)
-        self.users = _Users()  # type: ignore[assignment]
+        self._init_quick(quick)
 
 
-class PriorityPlaces(simpy.PriorityResource):
+class PriorityPlaces(_Quick, simpy.PriorityResource):
     """``simpy.PriorityResource`` with constant-time withdrawal (no preemption)."""
 
     PutQueue = _ByKey
 
-    def __init__(self, env: simpy.Environment, capacity: int = 1):
+    def __init__(self, env: simpy.Environment, capacity: int = 1, quick: bool = False):
         super().__init__(env, capacity)
-        self.users = _Users()  # type: ignore[assignment]
+        self._init_quick(quick)
