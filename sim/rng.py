@@ -71,6 +71,9 @@ SESSION_CHUNK = 10
 # the other on the same draws): a block is about 0.3 MB with ten sessions, so at most
 # about 20 MB; a larger service generates the later blocks again for each policy.
 KEPT_BLOCKS = 64
+# and at most this many episodes past the blocked ones (four numbers each, made from
+# four streams: 60 us; frail patients of a long service run have many)
+KEPT_OVERFLOW = 200_000
 _BLOCKED, _OVERFLOW = 0, 1
 
 
@@ -178,12 +181,14 @@ class PatientBank:
         self._block_index = -1
         self._block: tuple = ()
         self._kept: dict[int, tuple] | None = None
+        self._kept_overflow: dict[tuple[int, int], tuple[float, ...]] | None = None
 
     def keep_blocks(self) -> None:
-        """Keep the first :data:`KEPT_BLOCKS` blocks once made: the bank will be read
-        again from the first patient (by another policy's world)."""
+        """Keep the first :data:`KEPT_BLOCKS` blocks once made, and up to
+        :data:`KEPT_OVERFLOW` later episodes: the bank will be read again from the first
+        patient (by another policy's world)."""
         if self._kept is None:
-            self._kept = {}
+            self._kept, self._kept_overflow = {}, {}
 
     @staticmethod
     def key(scenario: Scenario, arm: Arm) -> str:
@@ -263,12 +268,24 @@ class PatientBank:
         return d
 
     def _overflow_episode(self, d: Draws, e: int) -> None:
-        key = (_OVERFLOW, d.pid, e)
-        g = self._gen
-        d.budget.append(float(g("readmission", *key).standard_exponential()))
-        d.setting_u.append(float(g("setting", *key).random()))
-        d.los_ward.append(float(self._los_ward(rng=g("los_ward", *key), size=1)[0]))
-        d.los_crt.append(float(self._los_crt(rng=g("los_crt", *key), size=1)[0]))
+        kept = self._kept_overflow
+        values = kept.get((d.pid, e)) if kept is not None else None
+        if values is None:
+            key = (_OVERFLOW, d.pid, e)
+            g = self._gen
+            values = (
+                float(g("readmission", *key).standard_exponential()),
+                float(g("setting", *key).random()),
+                float(self._los_ward(rng=g("los_ward", *key), size=1)[0]),
+                float(self._los_crt(rng=g("los_crt", *key), size=1)[0]),
+            )
+            if kept is not None and len(kept) < KEPT_OVERFLOW:
+                kept[d.pid, e] = values
+        budget, setting, ward, crt = values
+        d.budget.append(budget)
+        d.setting_u.append(setting)
+        d.los_ward.append(ward)
+        d.los_crt.append(crt)
 
     def _overflow_sessions(self, pid: int, e: int) -> list[float]:
         key = (_OVERFLOW, pid, e)

@@ -419,8 +419,9 @@ class _World:
                 log((a, pid, episode, t_stop, why, ""))
                 self._done(events)
                 return
-            if t_r > env.now:
-                yield _until(env, t_r)
+            dt = t_r - env.now  # _until, inlined (hot: once per readmission)
+            if dt > 0.0:
+                yield env.timeout(dt)
             exited = yield from self._acute(log, dr, arm, episode, t_stop, why, prog, last)
             if exited:
                 self._done(events)
@@ -680,7 +681,8 @@ class _World:
             if exited and prog.open:
                 yield _until(env, t_leave)
                 self._close(log, arm, pid, prog, env.now, "exited")
-        yield _until(env, t_leave)
+        dt = t_leave - env.now  # _until, inlined (hot: once per stay)
+        yield env.timeout(dt if dt > 0.0 else 0.0)
         if req is not None:
             res.release(req)
         log((a, pid, episode, env.now, why if exited else DISCHARGE, ""))
