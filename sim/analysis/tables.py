@@ -290,7 +290,7 @@ def patients_table(ev: pd.DataFrame | EventLog, scenario: Scenario) -> pd.DataFr
     out["ward_days"] = np.bincount(s_idx[ward], weights=st["days"][ward], minlength=P)
     ooa = st["placement"] == "out_of_area"
     out["out_of_area"] = np.bincount(s_idx[ooa], minlength=P).astype(np.int32)
-    table = pd.DataFrame(out)[list(PATIENT_COLUMNS)]
+    table = pd.DataFrame({name: out[name] for name in PATIENT_COLUMNS})
     if isinstance(scenario.feed, ServiceFeed):
         table = table[table["entry_day"] >= scenario.feed.warm_up_days].reset_index(drop=True)
     return table
@@ -872,10 +872,13 @@ class Reduction:
         if not self._patients:  # no patient at all
             self._reduce(self._log([]))
         sc = self.scenario
-        patients = pd.concat(self._patients, ignore_index=True)
-        arm = pd.Categorical(patients["arm"], categories=self.names).codes
-        order = np.lexsort((patients["patient_id"].to_numpy(), arm))
-        patients = patients.iloc[order].reset_index(drop=True)
+        if len(self._patients) == 1:  # one chunk: sorted already (patients_table)
+            patients = self._patients[0].copy()
+        else:
+            patients = pd.concat(self._patients, ignore_index=True)
+            arm = pd.Categorical(patients["arm"], categories=self.names).codes
+            order = np.lexsort((patients["patient_id"].to_numpy(), arm))
+            patients = patients.iloc[order].reset_index(drop=True)
         spans = Spans.combine(self._spans)
         return {
             "patients": patients,
