@@ -199,3 +199,11 @@ def test_entry_days_are_those_a_wait_per_patient_gives(base, days, monkeypatch) 
     assert np.array_equal([t for _, t in logged], _chain(d))
     _plain(monkeypatch)
     assert _by_patient(fast) == _by_patient(simulate_replication(sc, 0)[1])
+
+
+@pytest.mark.parametrize("name", ["service", "service-reoffer-waning", "service-by-risk"])
+def test_first_of_is_processed_when_simpys_any_of_would_be(name: str, monkeypatch) -> None:
+    sc = CASES[name]
+    lean = simulate_replication(sc, 1)[1]
+    monkeypatch.setattr(engine, "_FirstOf", lambda env, *events: simpy.AnyOf(env, events))
+    assert lean == simulate_replication(sc, 1)[1]  # the very same log, in the same order

@@ -161,6 +161,25 @@ class _Patient(simpy.Process):
         self._target = env.at(day, start, simpy.events.URGENT)
 
 
+class _FirstOf(simpy.Event):
+    """What ``a | b`` gives (SimPy's ``AnyOf``) for events that cannot fail, leaner.
+
+    It succeeds when the first of its events is processed, and so is processed at the
+    moment the ``Condition`` would be; it keeps no value (the model reads
+    ``event.triggered``) and leaves its callback on the events that come later, where
+    it does nothing.
+    """
+
+    def __init__(self, env: simpy.Environment, *events: simpy.Event):
+        super().__init__(env)
+        for event in events:
+            event.callbacks.append(self._first)
+
+    def _first(self, event: simpy.Event) -> None:
+        if self._value is simpy.events.PENDING:
+            self.succeed()
+
+
 def _resource(
     env: simpy.Environment, capacity: int | None, priority: bool = False, quick: bool = False
 ):
@@ -532,7 +551,7 @@ class _World:
         t_lapse = t_offer + self.max_wait
         horizon = min(t_stop, t_lapse)
         t_r = clock.peek(t_offer, horizon)
-        yield req | _until(env, min(t_r, horizon))
+        yield _FirstOf(env, req, _until(env, min(t_r, horizon)))
         if not req.triggered:
             req.cancel()
             t_r = clock.run(t_offer, env.now)
@@ -658,7 +677,7 @@ class _World:
             if not req.triggered:
                 if self.ward_queue if ward else self.crt_queue:
                     log((a, pid, episode, env.now, PLACE_WAIT, setting))
-                    yield req | _until(env, t_stop)
+                    yield _FirstOf(env, req, _until(env, t_stop))
                     if not req.triggered:
                         req.cancel()
                         if prog is not None and prog.open:
