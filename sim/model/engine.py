@@ -93,6 +93,8 @@ class _Closed:
     def __init__(self, env: simpy.Environment):
         self.env = env
 
+    full = True
+
     def request(self, priority: int = 0) -> simpy.Event:
         return _NeverGranted(self.env)
 
@@ -672,10 +674,13 @@ class _World:
         log((a, pid, episode, env.now, READMISSION, setting))
         res = self.ward if ward else self.crt
         placement, req = setting, None
-        if res is not None:
+        queue = self.ward_queue if ward else self.crt_queue
+        if res is not None and not queue and res.full:
+            placement = "out_of_area"  # what a request, not granted, withdrawn, comes to
+        elif res is not None:
             req = res.request()
             if not req.triggered:
-                if self.ward_queue if ward else self.crt_queue:
+                if queue:
                     log((a, pid, episode, env.now, PLACE_WAIT, setting))
                     yield _FirstOf(env, req, _until(env, t_stop))
                     if not req.triggered:

@@ -148,8 +148,13 @@ class _Quick:
         self.users = _Users()  # type: ignore[assignment]
         self.quick = quick
 
+    @property
+    def full(self) -> bool:
+        """Every place is taken: a request now would wait (or be withdrawn)."""
+        return len(self.users) >= self._capacity
+
     def request(self, *args, **kwargs):
-        if self.quick and not self.put_queue and len(self.users) < self.capacity:
+        if self.quick and len(self.users) < self._capacity and not self.put_queue:
             place = _Granted()
             self.users.append(place)
             return place
