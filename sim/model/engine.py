@@ -9,6 +9,16 @@ SimPy events (racing them costs about 2.5 times as much, docs/performance.md); S
 only where time really passes (sessions, stays) and where patients compete for
 capacity (peer workers, ward beds, CRT places).
 
+Where no two patients compete at the same instant (:attr:`_World.ties_harmless`: a
+service, whose arrivals are a Poisson process, or a world without a worker pool) the
+engine makes fewer events still: a programme's sessions are worked out at once with one
+wait to its end, patients are started by their own start event instead of a source
+process waiting for each, peer-worker places granted at once or freed with no one
+waiting make no event, and a patient's process ending is not scheduled. Acute places do
+the same in every world (they are asked for at readmissions, whose days are continuous).
+Each keeps every event and every day logged exactly (tests/test_fewer_events.py
+switches them off and compares).
+
 Trial feed: one world; patients are randomised to arms and share the capacity.
 Service feed: one world per policy (arm), each seeing the same patients, with the
 same draws (common random numbers).
