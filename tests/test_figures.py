@@ -168,3 +168,14 @@ def test_a_trial_that_limits_nothing_has_no_capacity_series() -> None:
     assert r.timeseries is None and "capacity.png" not in figures.run_figures(r)
     limited = api.run(scenario(TRIAL), replications=2, jobs=1)  # a 5-bed ward
     assert limited.timeseries is not None and len(limited.timeseries)
+
+
+def test_figures_drawn_by_a_forked_child_are_the_bytes_drawn_here(monkeypatch) -> None:
+    r = api.run(scenario(TRIAL), replications=3, jobs=1)
+    line = figures.stamp("run", ["tiny-trial"], 11, "3 replications")
+    assert figures._fork_is_safe()  # the case under test: a child draws every other figure
+    forked = figures.encoded(figures.run_figures(r), line)
+    monkeypatch.setattr(figures, "_fork_is_safe", lambda: False)
+    here = figures.encoded(figures.run_figures(r), line)
+    assert len(here) == 8  # capacity, km, hazard ratios, attendance: PNG and SVG
+    assert list(forked) == list(here) and forked == here
