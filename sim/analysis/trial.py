@@ -136,6 +136,15 @@ def _one_sided(e: sv.Estimate, alternative: str) -> float:
     return ct.wald_p(math.log(e.ratio) / e.log_se, alternative)
 
 
+def _by_replication(patients: pd.DataFrame):
+    """``patients.groupby("replication", sort=True)``, without grouping when the table
+    holds one replication (a run's worker analyses one at a time)."""
+    reps = patients["replication"].to_numpy()
+    if len(reps) and (reps == reps[0]).all():
+        return [(int(reps[0]), patients)]
+    return patients.groupby("replication", sort=True)
+
+
 def trial_table(
     patients: pd.DataFrame,
     scenario: Scenario,
@@ -158,7 +167,7 @@ def trial_table(
     ref = reference_arm(scenario)
     arms = [a.name for a in scenario.arms]
     rows = []
-    for rep, pr in patients.groupby("replication", sort=True):
+    for rep, pr in _by_replication(patients):
         arm_of, cols = pr["arm"].to_numpy(object), _columns(pr)
         by_arm = {a: {c: v[arm_of == a] for c, v in cols.items()} for a in arms}
         # positions of each arm's patients in the table the episode times point into
