@@ -63,13 +63,15 @@ class _WaitingList:
     def __getitem__(self, index: int):
         if index != 0:  # a Resource's _do_put never lets SimPy look past the front
             raise IndexError("only the front of a waiting list is read")
-        self._drop_gone()
+        if self._gone:
+            self._drop_gone()
         return self._front()
 
     def pop(self, index: int = 0):
         if index != 0:
             raise IndexError("only the front of a waiting list is served")
-        self._drop_gone()
+        if self._gone:
+            self._drop_gone()
         return self._take()
 
 
