@@ -54,7 +54,7 @@ def _log(kind, capacity: int, customers) -> list[tuple]:
         log.append((env.now, i, "served"))
         yield env.timeout(hold)
         res.release(req)
-        log.append((env.now, i, "left", len(res.queue), len(res.users)))
+        log.append((env.now, i, "left"))  # the place goes to the next at once: no counts
 
     for i, c in enumerate(customers):
         env.process(one(i, *c))

@@ -15,11 +15,11 @@ time of request) with ties in order of arrival, as SimPy's ``SortedQueue`` does.
 
 With ``quick=True`` a place granted at once, and a place freed while no one waits, make
 no SimPy event: SimPy would schedule one for each, and processing them does nothing
-then. That is exact for the grant. For the release it is exact unless, at the very
-instant of the release, one request takes the freed place, another has to wait, and a
-second place is freed: SimPy's pending release event would then hand the second place
-to the waiting request a little earlier in that instant. The model asks for it only
-where no two patients act at the same instant.
+then. A request that has to wait is a plain event on the waiting list, and a release
+hands the place to the first one at once (SimPy schedules a release event that does it
+a little later in the same instant, then the request's event). The order of service is
+SimPy's; only the order of things within one instant can differ, so the model asks for
+it only where no two patients act at the same instant.
 """
 
 from __future__ import annotations
@@ -142,9 +142,24 @@ class _Granted:
     triggered = True
 
 
+class _Ticket(simpy.Event):
+    """A request that has to wait (``quick``): it joins the waiting list like SimPy's, and
+    a release hands it the place at once, where SimPy would schedule a release event to
+    do it a little later in the same instant."""
+
+    def __init__(self, resource: _Quick, key):
+        super().__init__(resource._env)
+        self.resource, self.key = resource, key
+
+    def cancel(self) -> None:
+        """Withdraw from the waiting list (as SimPy's ``Request.cancel``)."""
+        if not self.triggered:
+            self.resource.put_queue.remove(self)
+
+
 class _Quick:
-    """``request`` and ``release`` without a SimPy event where SimPy's would do nothing
-    (``quick=True``, see the module's docstring)."""
+    """``request`` and ``release`` with fewer SimPy events (``quick=True``, see the
+    module's docstring); SimPy's own otherwise."""
 
     def _init_quick(self, quick: bool) -> None:
         self.users = _Users()  # type: ignore[assignment]
@@ -156,23 +171,34 @@ class _Quick:
         return len(self.users) >= self._capacity
 
     def request(self, *args, **kwargs):
-        if self.quick and len(self.users) < self._capacity and not self.put_queue:
+        if not self.quick:
+            return super().request(*args, **kwargs)
+        if len(self.users) < self._capacity and not self.put_queue:
             place = _Granted()
             self.users.append(place)
             return place
-        return super().request(*args, **kwargs)
+        ticket = _Ticket(self, self._key(*args, **kwargs))
+        self.put_queue.append(ticket)
+        return ticket
 
     def release(self, request):
-        if self.quick and not self.put_queue:
-            self.users.remove(request)
-            return None
-        return super().release(request)
+        if not self.quick:
+            return super().release(request)
+        self.users.remove(request)
+        if self.put_queue:  # the first waiting request takes the place
+            ticket = self.put_queue.pop(0)
+            self.users.append(ticket)
+            ticket.succeed()
+        return None
 
 
 class Places(_Quick, simpy.Resource):
     """``simpy.Resource`` (first come, first served) with constant-time withdrawal."""
 
     PutQueue = _Fifo
+
+    def _key(self) -> None:
+        return None
 
     def __init__(self, env: simpy.Environment, capacity: int = 1, quick: bool = False):
         super().__init__(env, capacity)
@@ -183,6 +209,9 @@ class PriorityPlaces(_Quick, simpy.PriorityResource):
     """``simpy.PriorityResource`` with constant-time withdrawal (no preemption)."""
 
     PutQueue = _ByKey
+
+    def _key(self, priority: int = 0, preempt: bool = True) -> tuple:
+        return (priority, self._env.now, not preempt)  # SimPy's PriorityRequest.key
 
     def __init__(self, env: simpy.Environment, capacity: int = 1, quick: bool = False):
         super().__init__(env, capacity)
