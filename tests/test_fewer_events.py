@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 import simpy
 from helpers import SERVICE, TRIAL, scenario
+from test_places import _log
 
 from sim.model import engine
 from sim.model.engine import simulate_replication
@@ -34,34 +35,6 @@ def test_an_event_at_a_day_lands_on_it_where_no_delay_would() -> None:
     assert seen == [31.8]
 
 
-def _log(kind, capacity: int, customers) -> list[tuple]:
-    """Who got a place when, and who gave up when, asking as the engine does: a request
-    granted at once is not waited for."""
-    env = simpy.Environment()
-    res = kind(env, capacity)
-    priority = isinstance(res, simpy.PriorityResource)
-    log: list[tuple] = []
-
-    def one(i, arrive, prio, patience, hold):
-        yield env.timeout(arrive)
-        req = res.request(priority=prio) if priority else res.request()
-        if not req.triggered:
-            yield req | env.timeout(patience)
-            if not req.triggered:
-                req.cancel()
-                log.append((env.now, i, "gave up"))
-                return
-        log.append((env.now, i, "served"))
-        yield env.timeout(hold)
-        res.release(req)
-        log.append((env.now, i, "left"))  # the place goes to the next at once: no counts
-
-    for i, c in enumerate(customers):
-        env.process(one(i, *c))
-    env.run()
-    return log
-
-
 @pytest.mark.parametrize("seed", range(6))
 def test_quick_places_serve_as_simpy_does_when_no_two_act_at_once(seed: int) -> None:
     rng = np.random.default_rng(seed)
@@ -79,10 +52,12 @@ def test_quick_places_serve_as_simpy_does_when_no_two_act_at_once(seed: int) -> 
     def quick(kind):
         return lambda env, capacity: kind(env, capacity, quick=True)
 
-    got = _log(quick(Places), 4, customers)
+    got = _log(quick(Places), 4, customers, as_the_engine=True)
     assert sum(1 for e in got if e[2] == "gave up") > 20
-    assert got == _log(simpy.Resource, 4, customers)
-    assert _log(quick(PriorityPlaces), 4, customers) == _log(simpy.PriorityResource, 4, customers)
+    assert got == _log(simpy.Resource, 4, customers, as_the_engine=True)
+    assert _log(quick(PriorityPlaces), 4, customers, as_the_engine=True) == _log(
+        simpy.PriorityResource, 4, customers, as_the_engine=True
+    )
 
 
 def _plain(monkeypatch) -> None:

@@ -13,9 +13,11 @@ Where no two patients compete at the same instant (:attr:`_World.ties_harmless`:
 service, whose arrivals are a Poisson process, or a world without a worker pool) the
 engine makes fewer events still: a programme's sessions are worked out at once with one
 wait to its end, patients are started by their own start event instead of a source
-process waiting for each, peer-worker places granted at once or freed with no one
-waiting make no event, and a patient's process ending is not scheduled. Acute places do
-the same in every world (they are asked for at readmissions, whose days are continuous).
+process waiting for each, peer-worker places make fewer events (a place granted at once
+or freed with no one waiting makes none; a waiting request is handed the place by the
+release itself: :mod:`sim.model.places`, ``quick``), and a patient's process ending is
+not scheduled. Acute places are quick in every world (they are asked for at
+readmissions, whose days are continuous).
 Each keeps every event and every day logged exactly (tests/test_fewer_events.py
 switches them off and compares).
 
@@ -321,7 +323,7 @@ class _World:
         pw = scenario.peer_workers
         self.by_risk = pw.queue == "risk" and pw.count not in (None, 0)
         # Where no two patients act at the same instant, sessions need no SimPy event
-        # each and places granted or freed no event either (Places, quick). In a
+        # each and places need fewer events (Places, quick). In a
         # service, arrivals are a Poisson process, so patients' times coincide only at
         # the end of the run, where no one asks for a place. A trial's entries are
         # evenly spaced, so a programme's end (or a session) may fall at another
