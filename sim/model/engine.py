@@ -16,8 +16,8 @@ wait to its end, patients are started by their own start event instead of a sour
 process waiting for each, peer-worker places make fewer events (a place granted at once
 or freed with no one waiting makes none; a waiting request is handed the place by the
 release itself: :mod:`sim.model.places`, ``quick``), and a patient's process ending is
-not scheduled. Acute places are quick in every world (they are asked for at
-readmissions, whose days are continuous).
+not scheduled. Acute places stay SimPy's own resources, except that a readmission to a
+full ward or CRT that overflows out of area asks for no place.
 Each keeps every event and every day logged exactly (tests/test_fewer_events.py
 switches them off and compares).
 
@@ -322,21 +322,16 @@ class _World:
         self.arms = arms
         pw = scenario.peer_workers
         self.by_risk = pw.queue == "risk" and pw.count not in (None, 0)
-        # Where no two patients act at the same instant, sessions need no SimPy event
-        # each and places need fewer events (Places, quick). In a
-        # service, arrivals are a Poisson process, so patients' times coincide only at
-        # the end of the run, where no one asks for a place. A trial's entries are
-        # evenly spaced, so a programme's end (or a session) may fall at another
-        # patient's offer: a trial's peer workers stay plain SimPy. Acute places are
-        # asked for at readmissions, whose times are continuous: quick everywhere.
-        service = not scenario.is_trial
-        self.workers = _resource(
-            self.env, peer_places(scenario, offering), self.by_risk, quick=service
-        )
+        # No two patients compete for a peer worker at the same instant: no pool, or a
+        # service (Poisson arrivals: days coincide only at the end of the run, where no
+        # one asks for a place). A trial's entries are evenly spaced, so a programme's
+        # end may fall at another patient's offer. Where it holds, the order SimPy gives
+        # simultaneous events changes nothing but the order of the event log, and the
+        # engine's short cuts (the module's docstring) are used.
+        places = peer_places(scenario, offering)
+        self.ties_harmless = places is None or not scenario.is_trial
+        self.workers = _resource(self.env, places, self.by_risk, quick=self.ties_harmless)
         self.max_wait = pw.max_wait_days if pw.max_wait_days is not None else INF
-        # no two patients compete at the same instant: the order SimPy gives
-        # simultaneous events changes nothing but the order of the event log
-        self.ties_harmless = self.workers is None or service
         # a trial's arms share the acute places; a service policy's world has its own
         ac = acute_care or scenario.acute_care
         self.ward = _resource(self.env, ac.ward.capacity)
