@@ -121,10 +121,10 @@ def negative_binomial(
             _nb_loglik(*g, a, _log_rate(*g, a, s)) for g, s in zip(groups, start, strict=True)
         )
 
-    best = optimize.minimize_scalar(
-        profile, bounds=_LOG_ALPHA, method="bounded", options={"xatol": 1e-10}
+    best = optimize.minimize_scalar(  # located roughly, then polished (_polish)
+        profile, bounds=_LOG_ALPHA, method="bounded", options={"xatol": 1e-5}
     )
-    alpha = math.exp(best.x)
+    alpha = math.exp(_polish(groups, start, best.x))
     etas = [_log_rate(*g, alpha, s) for g, s in zip(groups, start, strict=False)]
     # observed information of (eta0, eta1, alpha)
     info = np.zeros((3, 3))
@@ -150,6 +150,51 @@ def negative_binomial(
     beta = etas[1] - etas[0]
     se = math.sqrt(var) if var > 0 else math.nan
     return _estimate(beta, se, alternative), alpha
+
+
+def _alpha_score(groups, start, log_alpha: float) -> float:
+    """d/d(alpha) of the log-likelihood profiled over each arm's log rate (by the
+    envelope theorem, the partial derivative at the arms' maximising log rates)."""
+    from scipy.special import psi
+
+    alpha = math.exp(log_alpha)
+    r = 1.0 / alpha
+    total = 0.0
+    for (y, t, w), s in zip(groups, start, strict=True):
+        mu = t * math.exp(_log_rate(y, t, w, alpha, s))
+        d = 1.0 + alpha * mu
+        a_term = psi(y + r) - psi(r) - np.log(d)
+        total += float(np.sum(w * (-a_term / alpha**2 + (y - mu) / (alpha * d))))
+    return total
+
+
+def _polish(groups, start, log_alpha: float) -> float:
+    """The maximising log dispersion to full precision, from the bounded search's.
+
+    A minimum is located only to about the square root of the machine precision (the
+    likelihood is flat there), so the search's answer moved in the eighth digit with
+    the last bits of NumPy's vectorised ``log`` and ``exp``, which differ between
+    processors. The root of the score is located to the last bits: found by Brent's
+    method in a bracket around the search's answer. At a bound, the bound itself.
+    """
+    from scipy import optimize
+
+    lo_bound, hi_bound = _LOG_ALPHA
+    score = lambda x: _alpha_score(groups, start, x)  # noqa: E731 - a one-line closure
+    step = 1e-5
+    lo, hi = max(log_alpha - step, lo_bound), min(log_alpha + step, hi_bound)
+    while score(lo) <= 0:  # the likelihood falls to the left of lo: move left
+        if lo == lo_bound:
+            return lo_bound
+        step *= 10
+        lo = max(log_alpha - step, lo_bound)
+    step = 1e-5
+    while score(hi) >= 0:  # the likelihood rises to the right of hi: move right
+        if hi == hi_bound:
+            return hi_bound
+        step *= 10
+        hi = min(log_alpha + step, hi_bound)
+    return optimize.brentq(score, lo, hi, xtol=1e-14, rtol=4 * np.finfo(float).eps)
 
 
 def _estimate(beta: float, se: float, alternative: str) -> Estimate:
