@@ -99,8 +99,9 @@ def _tables(scenario: Scenario, reduction: Reduction) -> dict:
         times = None
         if (ends.readmission_count or ends.bed_days) is not None:
             times = reduction.episode_times(patients)
-        out["trial"] = trial_table(patients, scenario, times=times)
-        out["attendance"] = attendance_table(patients, scenario)
+        cols = reduction.columns()  # the frame's columns, not taken back out of it
+        out["trial"] = trial_table(cols, scenario, times=times)
+        out["attendance"] = attendance_table(cols, scenario)
         if ends.readmission_count is not None:
             out["mcf"] = mcf_table(patients, scenario, times)
     return out

@@ -25,7 +25,7 @@ import pandas as pd
 
 from sim.analysis import counts as ct
 from sim.analysis import survival as sv
-from sim.analysis.tables import EpisodeTimes, horizons
+from sim.analysis.tables import Columns, EpisodeTimes, column, horizons, n_rows
 from sim.config import ITTEffect, NoEffect, Scenario
 
 __all__ = [
@@ -75,8 +75,8 @@ def reference_arm(scenario: Scenario) -> str:
 _COLUMNS = {"first_readmission_day": float, "follow_up_days": float, "lost": bool, "died": bool}
 
 
-def _columns(p: pd.DataFrame) -> dict[str, np.ndarray]:
-    return {c: p[c].to_numpy(dtype) for c, dtype in _COLUMNS.items()}
+def _columns(p: pd.DataFrame | Columns) -> dict[str, np.ndarray]:
+    return {c: column(p, c).astype(dtype, copy=False) for c, dtype in _COLUMNS.items()}
 
 
 def _outcomes(p: dict[str, np.ndarray], h: float) -> dict[str, np.ndarray]:
@@ -136,17 +136,19 @@ def _one_sided(e: sv.Estimate, alternative: str) -> float:
     return ct.wald_p(math.log(e.ratio) / e.log_se, alternative)
 
 
-def _by_replication(patients: pd.DataFrame):
+def _by_replication(patients: pd.DataFrame | Columns):
     """``patients.groupby("replication", sort=True)``, without grouping when the table
     holds one replication (a run's worker analyses one at a time)."""
-    reps = patients["replication"].to_numpy()
+    reps = column(patients, "replication")
     if len(reps) and (reps == reps[0]).all():
         return [(int(reps[0]), patients)]
+    if not isinstance(patients, pd.DataFrame):
+        patients = pd.DataFrame(patients)
     return patients.groupby("replication", sort=True)
 
 
 def trial_table(
-    patients: pd.DataFrame,
+    patients: pd.DataFrame | Columns,
     scenario: Scenario,
     method: str = "fast",
     times: EpisodeTimes | None = None,
@@ -154,6 +156,7 @@ def trial_table(
     """Trial statistics per replication, horizon and arm (columns: :func:`trial_columns`).
 
     The count and bed-day endpoints need ``times`` (:meth:`Reduction.episode_times`).
+    ``patients`` is a patients table, or its columns (:func:`patient_columns`).
     """
     odds = sv.odds_ratio if method == "fast" else sv.odds_ratio_statsmodels
     cox = sv.cox_hazard_ratio if method == "fast" else sv.cox_hazard_ratio_statsmodels
@@ -167,21 +170,21 @@ def trial_table(
     ref = reference_arm(scenario)
     arms = [a.name for a in scenario.arms]
     rows = []
+    total = n_rows(patients)
     for rep, pr in _by_replication(patients):
-        arm_of, cols = pr["arm"].to_numpy(object), _columns(pr)
+        arm_of, cols = column(pr, "arm").astype(object, copy=False), _columns(pr)
         by_arm = {a: {c: v[arm_of == a] for c, v in cols.items()} for a in arms}
         # positions of each arm's patients in the table the episode times point into
         pos = {}
         if times is not None:
-            pos = {
-                a: np.flatnonzero((patients["replication"] == rep) & (patients["arm"] == a))
-                for a in arms
-            }
+            replication_of = column(patients, "replication")
+            all_arms = column(patients, "arm")
+            pos = {a: np.flatnonzero((replication_of == rep) & (all_arms == a)) for a in arms}
         for h in horizons(scenario):
             out = {a: _outcomes(by_arm[a], h) for a in arms}
             per = {}
             if times is not None:
-                per = {a: _per_person(times, pos[a], by_arm[a], h, len(patients)) for a in arms}
+                per = {a: _per_person(times, pos[a], by_arm[a], h, total) for a in arms}
             for a in arms:
                 o = out[a]
                 readm_t = o["first"][o["readm"]]
@@ -317,15 +320,16 @@ def mcf_table(
     return pd.concat(frames, ignore_index=True)
 
 
-def attendance_table(patients: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
+def attendance_table(patients: pd.DataFrame | Columns, scenario: Scenario) -> pd.DataFrame:
     """Share of those offered who attended k sessions, k = 0..n_sessions, per replication.
 
     Counted with one ``bincount`` per arm over (replication, k), replications in order.
+    ``patients``: a patients table or its columns (:func:`patient_columns`).
     """
-    arm_of = patients["arm"].to_numpy()
-    offered = patients["offered"].to_numpy().astype(bool)
-    replication = patients["replication"].to_numpy().astype(np.int64)
-    attended = patients["sessions_attended"].to_numpy().astype(np.int64)
+    arm_of = column(patients, "arm")
+    offered = column(patients, "offered").astype(bool)
+    replication = column(patients, "replication").astype(np.int64)
+    attended = column(patients, "sessions_attended").astype(np.int64)
     parts = []
     for arm in scenario.arms:
         if arm.peer_support is None:
@@ -338,14 +342,12 @@ def attendance_table(patients: pd.DataFrame, scenario: Scenario) -> pd.DataFrame
         counts = counts.reshape(len(reps), n + 1)
         share = counts / np.maximum(counts.sum(axis=1), 1)[:, None]
         parts.append(
-            pd.DataFrame(
-                {
-                    "replication": np.repeat(reps, n + 1),
-                    "arm": arm.name,
-                    "sessions_attended": np.tile(np.arange(n + 1, dtype=np.int64), len(reps)),
-                    "share": share.ravel(),
-                }
-            )
+            {
+                "replication": np.repeat(reps, n + 1),
+                "arm": np.full(len(reps) * (n + 1), arm.name, dtype=object),
+                "sessions_attended": np.tile(np.arange(n + 1, dtype=np.int64), len(reps)),
+                "share": share.ravel(),
+            }
         )
     if not parts:
         return pd.DataFrame(
@@ -356,7 +358,7 @@ def attendance_table(patients: pd.DataFrame, scenario: Scenario) -> pd.DataFrame
                 "share": np.array([], dtype=np.float64),
             }
         )
-    return pd.concat(parts, ignore_index=True)
+    return pd.DataFrame({k: np.concatenate([p[k] for p in parts]) for k in parts[0]})
 
 
 def true_ratios(scenario: Scenario, arm: str, horizon: float) -> dict[str, float | None]:
