@@ -224,10 +224,10 @@ def cli() -> None:
 @click.argument("file", type=click.Path(dir_okay=False))
 def validate(file: str) -> None:
     """Check a scenario FILE and print it with every default filled in."""
-    from sim import uncertainty
-
     scenario = load_scenario(file)
     if scenario.uncertainty is not None:
+        from sim import uncertainty
+
         # every path names a number (one with * may match nothing here: in a what-if
         # file it names a field of policies this file may not have)
         uncertainty.check_paths(scenario, file, base=scenario)

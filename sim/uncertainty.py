@@ -31,8 +31,6 @@ from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
-from scipy import stats
-from scipy.stats import qmc
 
 from sim.config import (
     BetaDist,
@@ -176,6 +174,8 @@ def check_paths(scenario: Scenario, source: str, base: Scenario | None = None) -
 
 
 def _ppf(p, u: np.ndarray) -> np.ndarray:
+    from scipy import stats
+
     if isinstance(p, BetaDist):
         return stats.beta.ppf(u, p.alpha, p.beta)
     if isinstance(p, GammaDist):
@@ -197,6 +197,9 @@ def draw(scenario: Scenario, n: int) -> pd.DataFrame:
 
     Reproducible from the scenario's seed (the ``psa`` study stream), whatever else runs.
     """
+    from scipy import stats  # imported when used: a second at start-up otherwise
+    from scipy.stats import qmc
+
     unc = scenario.uncertainty
     if unc is None:
         raise ConfigError(
@@ -249,6 +252,8 @@ def _root(correlation) -> np.ndarray:
 
 def _marginal_ppf(p, i: int, q: np.ndarray) -> np.ndarray:
     """Quantiles ``q`` of the ``i``-th field of an entry, on its own (its margin)."""
+    from scipy import stats  # imported when used: a second at start-up otherwise
+
     if isinstance(p, MultivariateNormalDist):
         return stats.norm.ppf(q, p.mean[i], p.sd[i])
     if isinstance(p, DirichletDist):  # a Dirichlet share is beta(a_i, sum - a_i)
