@@ -4,6 +4,11 @@ each figure."""
 
 from __future__ import annotations
 
+import pickle
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -170,12 +175,30 @@ def test_a_trial_that_limits_nothing_has_no_capacity_series() -> None:
     assert limited.timeseries is not None and len(limited.timeseries)
 
 
-def test_figures_drawn_by_a_forked_child_are_the_bytes_drawn_here(monkeypatch) -> None:
-    r = api.run(scenario(TRIAL), replications=3, jobs=1)
-    line = figures.stamp("run", ["tiny-trial"], 11, "3 replications")
-    assert figures._fork_is_safe()  # the case under test: a child draws every other figure
-    forked = figures.encoded(figures.run_figures(r), line)
-    monkeypatch.setattr(figures, "_fork_is_safe", lambda: False)
-    here = figures.encoded(figures.run_figures(r), line)
+_FORKED_AND_HERE = """
+import pickle, sys
+sys.path.insert(0, sys.argv[1])
+from helpers import TRIAL, scenario
+from sim import api, figures
+
+r = api.run(scenario(TRIAL), replications=3, jobs=1)
+line = figures.stamp("run", ["tiny-trial"], 11, "3 replications")
+safe = figures._fork_is_safe()
+forked = figures.encoded(figures.run_figures(r), line)
+figures._fork_is_safe = lambda: False
+here = figures.encoded(figures.run_figures(r), line)
+with open(sys.argv[2], "wb") as f:
+    pickle.dump((safe, forked, here), f)
+"""
+
+
+def test_figures_drawn_by_a_forked_child_are_the_bytes_drawn_here(tmp_path) -> None:
+    # in a fresh process: here, a thread left by an earlier test (Dask's offload thread)
+    # would make forking unsafe, and the case under test would not be reached
+    out = tmp_path / "figures.pickle"
+    tests = str(Path(__file__).parent)
+    subprocess.run([sys.executable, "-c", _FORKED_AND_HERE, tests, str(out)], check=True)
+    safe, forked, here = pickle.loads(out.read_bytes())
+    assert safe  # the case under test: a child draws some of the figures
     assert len(here) == 8  # capacity, km, hazard ratios, attendance: PNG and SVG
     assert list(forked) == list(here) and forked == here
