@@ -136,7 +136,10 @@ class _Environment(simpy.Environment):
       nothing (SimPy only raises there if the process failed, and a failed one is
       still scheduled). One event fewer per patient.
 
-    Both write SimPy's event queue as ``Environment.schedule`` does (its body).
+    Both write SimPy's event queue as ``Environment.schedule`` does (its body): they
+    read SimPy's private ``_queue``, ``_now`` and ``_eid``, and events' ``_ok`` and
+    ``_value``, which is why pyproject.toml admits SimPy 4.1 only (a new minor release,
+    once the golden tables pass on it).
     """
 
     def schedule(self, event, priority=simpy.events.NORMAL, delay=0) -> None:
