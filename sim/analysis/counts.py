@@ -179,22 +179,29 @@ def _polish(groups, start, log_alpha: float) -> float:
     """
     from scipy import optimize
 
-    lo_bound, hi_bound = _LOG_ALPHA
     score = lambda x: _alpha_score(groups, start, x)  # noqa: E731 - a one-line closure
-    step = 1e-5
-    lo, hi = max(log_alpha - step, lo_bound), min(log_alpha + step, hi_bound)
-    while score(lo) <= 0:  # the likelihood falls to the left of lo: move left
-        if lo == lo_bound:
-            return lo_bound
-        step *= 10
-        lo = max(log_alpha - step, lo_bound)
-    step = 1e-5
-    while score(hi) >= 0:  # the likelihood rises to the right of hi: move right
-        if hi == hi_bound:
-            return hi_bound
-        step *= 10
-        hi = min(log_alpha + step, hi_bound)
+    lo_bound, hi_bound = _LOG_ALPHA
+    lo = _bracket_edge(score, log_alpha, lo_bound, -1.0)
+    if lo is None:  # the likelihood falls all the way down to the lower bound
+        return lo_bound
+    hi = _bracket_edge(score, log_alpha, hi_bound, 1.0)
+    if hi is None:  # it rises all the way up to the upper bound
+        return hi_bound
     return optimize.brentq(score, lo, hi, xtol=1e-14, rtol=4 * np.finfo(float).eps)
+
+
+def _bracket_edge(score, x0: float, bound: float, toward: float) -> float | None:
+    """From ``x0`` toward ``bound`` (``toward``: +1 up, -1 down), 1e-5 away, then ten
+    times further each time: the first point where the likelihood rises back toward
+    ``x0``, or None if the bound comes first."""
+    step = 1e-5
+    while True:
+        x = min(x0 + step, bound) if toward > 0 else max(x0 - step, bound)
+        if toward * score(x) < 0:
+            return x
+        if x == bound:
+            return None
+        step *= 10
 
 
 def _estimate(beta: float, se: float, alternative: str) -> Estimate:
