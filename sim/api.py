@@ -26,25 +26,28 @@ from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from sim import io
 from sim.analysis.published import published_table
-from sim.analysis.tables import Reduction, summarise
-from sim.analysis.trial import attendance_table, mcf_table, trial_summary, trial_table
+from sim.analysis.tables import Reduction, Unframed, framed_tables, summarise
+from sim.analysis.trial import attendance_columns, mcf_table, trial_rows, trial_summary
 from sim.config import Scenario, TrialFeed, resolved_yaml
 from sim.errors import CrisisSimWarning, OutputExists, RunInterrupted, UserError, WorkerDied
 from sim.io import EventParts
 from sim.model.engine import collector_paused, stream_replication, world_keys
-from sim.results import RunResult
-from sim.runner import Dask, default_jobs, run_replications, stop_on_signals
+from sim.results import Batch, RunResult
+from sim.runner import Dask, default_jobs, each, run_chunks, stop_on_signals
 from sim.store import ReplicationStore
 
 __all__ = [
     "RunResult",
     "run",
     "replicate",
+    "replicate_chunk",
     "replicate_many",
+    "replicate_many_chunk",
     "run_many",
     "run_to_directory",
     "open_store",
@@ -58,12 +61,16 @@ def replicate(
     replication: int,
     keep_events: bool = False,
     events_dir: Path | None = None,
+    framed: bool = True,
 ) -> dict:
     """Simulate one replication and reduce it to its tables (runs in a worker).
 
     The events are reduced chunk by chunk as patients finish (never held whole) and
     dropped, unless ``keep_events`` (returned as ``events``: memory grows with them) or
     ``events_dir`` (written there in Parquet parts, :class:`sim.io.EventParts`).
+    Without ``framed``, the tables that can wait are left
+    :class:`~sim.analysis.tables.Unframed`, to be made frames with other replications'
+    (:meth:`sim.results.Batch.of`).
     """
     chunks: list[pd.DataFrame] = []
     parts = None
@@ -83,28 +90,49 @@ def replicate(
             raise
         if parts is not None:
             parts.close()
-        out = _tables(scenario, reduction)
+        out = _tables(scenario, reduction, framed)
         out["events"] = None
         if keep_events:
             out["events"] = pd.concat(chunks, ignore_index=True) if chunks else reduction.frame([])
     return out
 
 
-def _tables(scenario: Scenario, reduction: Reduction) -> dict:
-    """A replication's tables: patients, metrics, timeseries, a trial's statistics."""
-    out = reduction.tables()
-    patients = out["patients"]
+def replicate_chunk(
+    scenario: Scenario,
+    replications: list[int],
+    keep_events: bool = False,
+    events_dir: Path | None = None,
+) -> Batch:
+    """A chunk of replications' tables, joined: what a run's worker sends back.
+
+    :func:`replicate` of each, in turn, joined into one :class:`~sim.results.Batch`.
+    """
+    task = functools.partial(
+        replicate, scenario, keep_events=keep_events, events_dir=events_dir, framed=False
+    )
+    return Batch.of(each(task, replications))
+
+
+def _tables(scenario: Scenario, reduction: Reduction, framed: bool = True) -> dict:
+    """A replication's tables: patients, metrics, timeseries, a trial's statistics.
+
+    Without ``framed``, those that can wait to be made frames are left
+    :class:`~sim.analysis.tables.Unframed` (a chunk's are made frames together).
+    """
+    out = reduction.tables(framed=False)
     if scenario.is_trial:
         ends = scenario.outcomes.endpoints
-        times = None
+        cols = reduction.columns()  # the patients' columns, not taken back out of a frame
+        times = patients = None
         if (ends.readmission_count or ends.bed_days) is not None:
+            # the episode times and the MCF read the patients frame
+            out["patients"] = patients = out["patients"].frame()
             times = reduction.episode_times(patients)
-        cols = reduction.columns()  # the frame's columns, not taken back out of it
-        out["trial"] = trial_table(cols, scenario, times=times)
-        out["attendance"] = attendance_table(cols, scenario)
+        out["trial"] = trial_rows(cols, scenario, times=times)
+        out["attendance"] = Unframed(columns=attendance_columns(cols, scenario))
         if ends.readmission_count is not None:
             out["mcf"] = mcf_table(patients, scenario, times)
-    return out
+    return framed_tables(out) if framed else out
 
 
 def _world_keys(scenario: Scenario) -> list[str]:
@@ -125,6 +153,7 @@ def replicate_many(
     replication: int,
     keep_patients: bool = False,
     keep_timeseries: bool = True,
+    framed: bool = True,
 ) -> list[dict]:
     """One replication of several scenarios, each distinct world simulated once.
 
@@ -135,6 +164,7 @@ def replicate_many(
     tables are each scenario's :func:`replicate` gives, at the cost of its distinct
     worlds only. Patients tables are dropped unless ``keep_patients``, weekly series
     unless ``keep_timeseries``; a world is let go after the last scenario that has it.
+    ``framed`` as for :func:`replicate`.
     """
     keys = [_world_keys(s) for s in scenarios]
     last = {k: i for i, ks in enumerate(keys) for k in ks}
@@ -148,7 +178,7 @@ def replicate_many(
                     only = None if scenario.is_trial else [policy]
                     stream_replication(scenario, replication, world.add, policies=only)
             reduction = Reduction.joined(scenario, replication, [worlds[k] for k in ks])
-            tables = _tables(scenario, reduction)
+            tables = _tables(scenario, reduction, framed)
             if not keep_patients:
                 tables.pop("patients")
             if not keep_timeseries:
@@ -160,14 +190,25 @@ def replicate_many(
     return out
 
 
+def replicate_many_chunk(
+    scenarios: Sequence[Scenario], replications: list[int], keep_timeseries: bool = True
+) -> list[Batch]:
+    """:func:`replicate_many` of a chunk of replications: a batch for each scenario."""
+    task = functools.partial(
+        replicate_many, scenarios, keep_timeseries=keep_timeseries, framed=False
+    )
+    pairs = each(task, replications)
+    return [Batch.of([(r, tables[i]) for r, tables in pairs]) for i in range(len(scenarios))]
+
+
 def run(
     scenario: Scenario,
     replications: int | Sequence[int] | None = None,
     jobs: int | None = None,
     events: bool = False,
     progress: Callable[[int], None] | None = None,
-    saved: dict[int, dict] | None = None,
-    on_results: Callable[[list[tuple[int, dict]]], None] | None = None,
+    saved: Sequence[Batch] | None = None,
+    on_results: Callable[[Batch], None] | None = None,
     dask: Dask | None = None,
     events_dir: Path | None = None,
     keep_patients: bool = True,
@@ -185,11 +226,12 @@ def run(
     events
         Keep the full event log in memory (it grows with the run; see ``events_dir``).
     saved
-        Replications already computed (index -> tables), e.g. from an interrupted run:
-        only the others are run; the result is the same as an uninterrupted run.
+        Batches of replications already computed (:class:`~sim.results.Batch`), e.g.
+        from an interrupted run: only the others are run; the result is the same as an
+        uninterrupted run. A batch with a replication not asked for is not used.
     on_results
-        Called with a list of (replication, tables) pairs as new replications finish
-        (in batches: :func:`sim.runner.run_replications`), e.g. to save them.
+        Called with the :class:`~sim.results.Batch` of each chunk of replications as it
+        finishes (:func:`sim.runner.run_chunks`), e.g. to save it.
     dask
         Run on a Dask cluster instead of local processes (same results).
     progress
@@ -200,37 +242,34 @@ def run(
         write the parts themselves: on a cluster this must be a shared filesystem.
     keep_patients
         Keep the patients tables (the big ones) in the result. If not, each
-        replication's is let go once ``on_results`` has had it (to save it), and the
+        batch's is let go once ``on_results`` has had it (to save it), and the
         result's ``patients`` is None: memory then holds only the small tables.
     """
     if not keep_patients and on_results is None:
         raise ValueError("keep_patients=False needs on_results, to save the patients tables")
-    if not keep_patients:
-        save = on_results
-
-        def on_results(pairs: list[tuple[int, dict]]) -> None:
-            save(pairs)
-            for _, tables in pairs:
-                tables.pop("patients", None)
-
     n = replications if replications is not None else scenario.replications
     reps = list(range(n)) if isinstance(n, int) else list(n)
-    done = {r: saved[r] for r in reps if saved and r in saved}
-    todo = [r for r in reps if r not in done]
-    if progress and done:
-        progress(len(done))
+    wanted = set(reps)
+    done = [b for b in saved or () if set(b.replications) <= wanted]
+    have = {r for b in done for r in b.replications}
+    todo = [r for r in reps if r not in have]
+    if progress and have:
+        progress(len(have))
+
+    def finished(chunk: list[int], batch: Batch) -> None:
+        if on_results:
+            on_results(batch)
+        if not keep_patients:  # saved by on_results: let it go
+            batch.tables["patients"] = None
+
     task = functools.partial(
-        replicate, scenario, keep_events=events and events_dir is None, events_dir=events_dir
+        replicate_chunk, scenario, keep_events=events and events_dir is None, events_dir=events_dir
     )
-    fresh = run_replications(task, todo, jobs or default_jobs(), progress, on_results, dask)
-    done.update(zip(todo, fresh, strict=True))
+    fresh = run_chunks(task, todo, jobs or default_jobs(), progress, finished, dask)
+    batches = done + [batch for _, batch in fresh]
     if events_dir is not None:
         EventParts.check(events_dir, reps)
-    ev = None
-    if events and events_dir is None:
-        ev = pd.concat([done[r]["events"] for r in reps], ignore_index=True)
-        ev.insert(0, "scenario", scenario.name)
-    result = _result(scenario, [done[r] for r in reps], keep_patients, ev)
+    result = _result(scenario, reps, batches, keep_patients, events and events_dir is None)
     result.replications, result.events_dir = reps, events_dir
     return result
 
@@ -251,36 +290,56 @@ def run_many(
     tables are held until the end: about 5 kB per scenario and replication, 20 kB more
     with a service's weekly series.
 
-    ``progress`` is called with 1 as each replication of all the scenarios finishes.
+    ``progress`` is called with the number of replications (of all the scenarios) in
+    each chunk that finishes.
     """
     reps = list(range(replications)) if isinstance(replications, int) else list(replications)
-    task = functools.partial(replicate_many, list(scenarios), keep_timeseries=timeseries)
-    fresh = run_replications(task, reps, jobs or default_jobs(), progress, dask=dask)
+    task = functools.partial(replicate_many_chunk, list(scenarios), keep_timeseries=timeseries)
+    fresh = run_chunks(task, reps, jobs or default_jobs(), progress, dask=dask)
     out = []
     for i, scenario in enumerate(scenarios):
-        result = _result(scenario, [tables[i] for tables in fresh], keep_patients=False)
+        result = _result(scenario, reps, [batches[i] for _, batches in fresh], keep_patients=False)
         result.replications = reps
         out.append(result)
     return out
 
 
 def _result(
-    scenario: Scenario, parts: list[dict], keep_patients: bool, events: pd.DataFrame | None = None
+    scenario: Scenario,
+    reps: list[int],
+    batches: Sequence[Batch],
+    keep_patients: bool,
+    events: bool = False,
 ) -> RunResult:
-    """A run's result from its replications' tables, in replication order."""
-    patients = (
-        pd.concat([p["patients"] for p in parts], ignore_index=True) if keep_patients else None
-    )
-    metrics = pd.concat([p["metrics"] for p in parts], ignore_index=True)
-    result = RunResult(scenario, patients, metrics, summarise(metrics), events)
-    series = [p["timeseries"] for p in parts if p.get("timeseries") is not None]
-    result.timeseries = pd.concat(series, ignore_index=True) if series else None
+    """A run's result from the batches of its replications, in the order of ``reps``."""
+    position = {r: i for i, r in enumerate(reps)}
+    batches = sorted(batches, key=lambda b: position[b.replications[0]])
+    in_order = [r for b in batches for r in b.replications] == reps
+
+    def joined(name: str) -> pd.DataFrame | None:
+        frames = [f for b in batches if (f := b.get(name)) is not None]
+        if not frames:
+            return None
+        frame = pd.concat(frames, ignore_index=True)
+        if not in_order:  # a resumed run's chunks may straddle those saved before
+            rank = frame["replication"].map(position).to_numpy()
+            frame = frame.iloc[np.argsort(rank, kind="stable")].reset_index(drop=True)
+        return frame
+
+    patients = joined("patients") if keep_patients else None
+    metrics = joined("metrics")
+    ev = None
+    if events:
+        ev = joined("events")
+        ev.insert(0, "scenario", scenario.name)
+    result = RunResult(scenario, patients, metrics, summarise(metrics), ev)
+    result.timeseries = joined("timeseries")
     if scenario.is_trial:
-        result.trial = pd.concat([p["trial"] for p in parts], ignore_index=True)
-        result.attendance = pd.concat([p["attendance"] for p in parts], ignore_index=True)
+        result.trial = joined("trial")
+        result.attendance = joined("attendance")
         result.trial_summary = trial_summary(result.trial, scenario)
         if scenario.outcomes.endpoints.readmission_count is not None:
-            result.mcf = pd.concat([p["mcf"] for p in parts], ignore_index=True)
+            result.mcf = joined("mcf")
         if scenario.outcomes.published is not None:
             result.published = published_table(result.trial, metrics, scenario)
     return result
@@ -370,12 +429,13 @@ def run_to_directory(
     jobs = jobs or default_jobs()
     out, store = open_store(out, scenario.name, resolved_yaml(scenario), resume, force, started)
     # replications saved by an attempt without events are run again with --events
-    saved = store.saved(reps, events=events, patients=False) if resume else {}
-    warning = size_warning(scenario, len(reps) - len(saved), jobs)
+    saved = store.saved_batches(reps, events=events, patients=False) if resume else []
+    n_saved = sum(len(b.replications) for b in saved)
+    warning = size_warning(scenario, len(reps) - n_saved, jobs)
     if warning:
         warnings.warn(warning, CrisisSimWarning, stacklevel=2)
     if saved and report:
-        report(f"resuming: {len(saved)} of {len(reps)} replications were saved")
+        report(f"resuming: {n_saved} of {len(reps)} replications were saved")
     t0 = time.perf_counter()
     with saved_on_stop(store, len(reps), out):
         result = run(
@@ -386,12 +446,12 @@ def run_to_directory(
             events_dir=store.events if events else None,
             progress=progress,
             saved=saved,
-            on_results=store.save,
+            on_results=store.save_batch,
             dask=dask,
             keep_patients=False,  # saved batch by batch; streamed into the file below
         )
     result.wall_seconds = time.perf_counter() - t0
-    result.out, result.resumed = out, len(saved)
+    result.out, result.resumed = out, n_saved
     info = io.manifest(
         result,
         command=command or [Path(sys.argv[0]).name, *sys.argv[1:]],
@@ -400,7 +460,7 @@ def run_to_directory(
         jobs=jobs,
         replications=len(reps),
     )
-    info["resumed_replications"] = len(saved)
+    info["resumed_replications"] = n_saved
     try:
         io.write_run(
             result, out, info, force=force, write_patients=store.write_patients, notes=notes

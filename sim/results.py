@@ -2,14 +2,53 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
+from sim.analysis.tables import Unframed
 from sim.config import Scenario
 
-__all__ = ["RunResult"]
+__all__ = ["Batch", "RunResult"]
+
+
+@dataclass
+class Batch:
+    """The tables of a chunk of replications, each table of all of them in one frame.
+
+    What a worker sends back for a chunk of a run and what the run saves at once: one
+    frame a table rather than one a replication (sending and joining a thousand trials'
+    small frames one by one cost the main process more than saving them). Rows are in
+    the order of ``replications``; a table no replication has is None.
+    """
+
+    replications: list[int]
+    tables: dict[str, pd.DataFrame | None]
+
+    @classmethod
+    def of(cls, pairs: Sequence[tuple[int, dict]]) -> Batch:
+        """The batch of (replication, tables) pairs, in their order.
+
+        A replication's table may be a frame or :class:`~sim.analysis.tables.Unframed`
+        (the same kind in every replication of the batch).
+        """
+        names = dict.fromkeys(name for _, tables in pairs for name in tables)
+        joined = {}
+        for name in names:
+            parts = [t[name] for _, t in pairs if t.get(name) is not None]
+            if not parts:
+                joined[name] = None
+            elif isinstance(parts[0], Unframed):  # made a frame once, for them all
+                joined[name] = Unframed.join(parts)
+            else:
+                joined[name] = pd.concat(parts, ignore_index=True)
+        return cls([r for r, _ in pairs], joined)
+
+    def get(self, name: str) -> pd.DataFrame | None:
+        """The table ``name`` of every replication of the batch, or None."""
+        return self.tables.get(name)
 
 
 @dataclass

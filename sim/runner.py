@@ -17,6 +17,7 @@ and exit by themselves within a second if the main process dies, even by SIGKILL
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import signal
@@ -38,6 +39,8 @@ __all__ = [
     "ReplicationFailed",
     "default_jobs",
     "local_cluster",
+    "each",
+    "run_chunks",
     "run_replications",
     "stop_on_signals",
 ]
@@ -129,15 +132,24 @@ class _Chunker:
         return [self.left.popleft() for _ in range(n)]
 
 
-def _chunk(task: Callable[[int], Any], reps: list[int]) -> tuple[list[tuple[int, Any]], float]:
-    """Run a chunk; return its (replication, result) pairs and the seconds it took."""
-    t0 = time.perf_counter()
+def each(task: Callable[[int], T], reps: Sequence[int]) -> list[tuple[int, T]]:
+    """``task`` of each replication in turn: (replication, result) pairs.
+
+    A replication that raises is reported with its index (:class:`ReplicationFailed`).
+    """
     out = []
     for r in reps:
         try:
             out.append((r, task(r)))
         except Exception:  # noqa: BLE001 - reported with its replication, then re-raised
             raise ReplicationFailed(r, traceback.format_exc()) from None
+    return out
+
+
+def _chunk(chunk_task: Callable[[list[int]], Any], reps: list[int]) -> tuple[Any, float]:
+    """Run a chunk; return its result and the seconds it took."""
+    t0 = time.perf_counter()
+    out = chunk_task(reps)
     return out, time.perf_counter() - t0
 
 
@@ -177,21 +189,31 @@ def _kill_workers(pool: ProcessPoolExecutor) -> None:
             process.kill()
 
 
-def _run_processes(task, reps: list[int], jobs: int, seconds: float, finished) -> None:
+def _run_processes(chunk_task, reps: list[int], jobs: int, seconds: float, finished) -> None:
     chunker = _Chunker(reps, jobs, seconds)
     pool = ProcessPoolExecutor(
         max_workers=min(jobs, len(reps)), initializer=_worker_start, initargs=(os.getpid(),)
     )
-    pending: set = set()
+    pending: dict = {}  # future -> its chunk's replications
+
+    def submit() -> None:
+        while chunker and len(pending) < jobs:  # a chunk per worker, none queued
+            chunk = chunker.take()
+            pending[pool.submit(_chunk, chunk_task, chunk)] = chunk
+
     try:
         while chunker or pending:
-            while chunker and len(pending) < jobs:  # a chunk per worker, none queued
-                pending.add(pool.submit(_chunk, task, chunker.take()))
-            ready, pending = wait(pending, return_when=FIRST_COMPLETED)
+            submit()
+            ready, _ = wait(pending, return_when=FIRST_COMPLETED)
+            results = []
             for fut in ready:
-                pairs, took = fut.result()
-                chunker.record(len(pairs), took)
-                finished(pairs)
+                chunk = pending.pop(fut)
+                result, took = fut.result()
+                chunker.record(len(chunk), took)
+                results.append((chunk, result))
+            submit()  # the workers go on while the results are handed on (saved)
+            for chunk, result in results:
+                finished(chunk, result)
     except BaseException:
         for fut in pending:
             fut.cancel()
@@ -201,7 +223,7 @@ def _run_processes(task, reps: list[int], jobs: int, seconds: float, finished) -
     pool.shutdown(wait=True)
 
 
-def _run_dask(task, reps: list[int], spec: Dask, seconds: float, finished) -> None:
+def _run_dask(chunk_task, reps: list[int], spec: Dask, seconds: float, finished) -> None:
     """Chunks of replications as Dask futures; results handed back as they complete."""
     from dask.distributed import Client, as_completed
 
@@ -210,11 +232,12 @@ def _run_dask(task, reps: list[int], spec: Dask, seconds: float, finished) -> No
         client = stack.enter_context(Client(address))
         workers = len(client.scheduler_info().get("workers", {})) or 1
         chunker = _Chunker(reps, workers, seconds)
-        pending = set()
+        pending: dict = {}  # future -> its chunk's replications
 
         def submit() -> None:
-            fut = client.submit(_chunk, task, chunker.take(), pure=False)
-            pending.add(fut)
+            chunk = chunker.take()
+            fut = client.submit(_chunk, chunk_task, chunk, pure=False)
+            pending[fut] = chunk
             running.add(fut)
 
         running = as_completed([])
@@ -222,15 +245,15 @@ def _run_dask(task, reps: list[int], spec: Dask, seconds: float, finished) -> No
             while chunker and len(pending) < workers:
                 submit()
             for fut in running:
-                pairs, took = fut.result()
+                result, took = fut.result()
                 # let the worker forget it: results kept there make its heap grow and
                 # its garbage collections slower chunk after chunk
-                pending.discard(fut)
+                chunk = pending.pop(fut)
                 fut.release()
-                chunker.record(len(pairs), took)
-                finished(pairs)
-                while chunker and len(pending) < workers:
+                chunker.record(len(chunk), took)
+                while chunker and len(pending) < workers:  # the workers go on meanwhile
                     submit()
+                finished(chunk, result)
         except BaseException:
             client.cancel(list(pending))
             raise
@@ -306,26 +329,18 @@ def run_replications(
     """
     reps = list(replications)
     results: dict[int, T] = {}
-    seconds = chunk_seconds if chunk_seconds is not None else CHUNK_SECONDS
 
     def done(pairs: list[tuple[int, T]]) -> None:
         results.update(pairs)
         if on_results and pairs:
             on_results(pairs)
 
-    def finished(pairs: list[tuple[int, T]]) -> None:
-        done(pairs)
-        if progress:
-            progress(len(pairs))
-
-    if dask is not None:
-        _run_dask(task, reps, dask, seconds, finished)
-    elif jobs <= 1 or len(reps) <= 1:
+    if dask is None and (jobs <= 1 or len(reps) <= 1):
         batch: list[tuple[int, T]] = []
         since = time.monotonic()
         try:
             for r in reps:
-                batch.extend(_chunk(task, [r])[0])
+                batch.extend(each(task, [r]))
                 if progress:
                     progress(1)
                 if time.monotonic() - since >= _SERIAL_BATCH_SECONDS:
@@ -334,5 +349,62 @@ def run_replications(
         finally:  # a failure or Ctrl-C: what finished is still handed on
             done(batch)
     else:
-        _run_processes(task, reps, jobs, seconds, finished)
+        run_chunks(
+            functools.partial(each, task),
+            reps,
+            jobs,
+            progress,
+            lambda chunk, pairs: done(pairs),
+            dask,
+            chunk_seconds,
+        )
     return [results[r] for r in reps]
+
+
+def run_chunks(
+    chunk_task: Callable[[list[int]], T],
+    replications: Sequence[int],
+    jobs: int = 1,
+    progress: Callable[[int], None] | None = None,
+    on_results: Callable[[list[int], T], None] | None = None,
+    dask: Dask | None = None,
+    chunk_seconds: float | None = None,
+) -> list[tuple[list[int], T]]:
+    """Run ``chunk_task`` on chunks of the replications: one result a chunk.
+
+    What :func:`run_replications` does, for a task that takes a chunk's replications
+    at once and returns one result for them all (a run's tables joined in the worker,
+    so that one object, not one a replication, is sent back and saved). The chunks are
+    runs of consecutive replications of the list given, sized as
+    :func:`run_replications` sizes them; serially, about a second's work each.
+
+    The replications are distinct indices. Returns the (replications, result) of every
+    chunk, in the order of the list given;
+    ``on_results`` is called with each as it finishes, ``progress`` with the number of
+    replications in it. A failure loses the chunk it happened in (the chunks finished
+    before it have been handed on).
+    """
+    reps = list(replications)
+    seconds = chunk_seconds if chunk_seconds is not None else CHUNK_SECONDS
+    finished_chunks: list[tuple[list[int], T]] = []
+
+    def finished(chunk: list[int], result: T) -> None:
+        finished_chunks.append((chunk, result))
+        if on_results:
+            on_results(chunk, result)
+        if progress:
+            progress(len(chunk))
+
+    if dask is not None:
+        _run_dask(chunk_task, reps, dask, seconds, finished)
+    elif jobs <= 1 or len(reps) <= 1:
+        chunker = _Chunker(reps, 1, _SERIAL_BATCH_SECONDS)
+        while chunker:
+            chunk = chunker.take()
+            result, took = _chunk(chunk_task, chunk)
+            chunker.record(len(chunk), took)
+            finished(chunk, result)
+    else:
+        _run_processes(chunk_task, reps, jobs, seconds, finished)
+    position = {r: i for i, r in enumerate(reps)}
+    return sorted(finished_chunks, key=lambda c: position[c[0][0]])

@@ -21,6 +21,7 @@ import pandas as pd
 
 from sim.errors import OutputExists
 from sim.io import EventParts, atomic_text
+from sim.results import Batch
 
 __all__ = ["ReplicationStore", "partial_dir"]
 
@@ -98,13 +99,29 @@ class ReplicationStore:
     ) -> dict[int, dict]:
         """The replications already finished: index -> tables.
 
+        :meth:`saved_batches`, each batch's tables cut into its replications'.
+        """
+        out: dict[int, dict] = {}
+        for batch in self.saved_batches(wanted, events, patients):
+            for r in batch.replications:
+                out[r] = {
+                    name: None if t is None else t[t["replication"] == r].reset_index(drop=True)
+                    for name, t in batch.tables.items()
+                }
+        return out
+
+    def saved_batches(
+        self, wanted: Sequence[int] | None = None, events: bool = False, patients: bool = True
+    ) -> list[Batch]:
+        """The batches of replications already finished, by first replication.
+
         Only whole batches of ``wanted`` replications count (all of them, by default),
         and with ``events`` only batches whose events were written. Without
         ``patients`` the patients tables stay on disk (they are the big ones), to be
         streamed into the run's file by :meth:`write_patients`.
         """
         want = None if wanted is None else set(wanted)
-        out: dict[int, dict] = {}
+        out: list[Batch] = []
         self.used = []
         for d, reps in self._batches():
             if want is not None and not set(reps) <= want:
@@ -118,11 +135,7 @@ class ReplicationStore:
                 if name == "patients" and not patients:
                     continue
                 tables[name] = pd.read_parquet(f) if f.exists() else None
-            for r in reps:
-                out[r] = {
-                    name: None if t is None else t[t["replication"] == r].reset_index(drop=True)
-                    for name, t in tables.items()
-                }
+            out.append(Batch(reps, tables))
         return out
 
     def write_patients(self, path: Path) -> None:
@@ -152,19 +165,22 @@ class ReplicationStore:
         )
 
     def save(self, pairs: list[tuple[int, dict]]) -> None:
+        """Save a batch of finished replications, given as (replication, tables) pairs."""
+        if pairs:
+            self.save_batch(Batch.of(pairs))
+
+    def save_batch(self, batch: Batch) -> None:
         """Save a batch of finished replications, atomically."""
-        if not pairs:
+        reps = batch.replications
+        if not reps:
             return
-        reps = [r for r, _ in pairs]
         name = f"{min(reps):07d}-{uuid.uuid4().hex[:8]}"
         final, tmp = self.reps / name, self.reps / f".{name}.tmp"
         tmp.mkdir()
         for table in self.tables:
-            frames = [t[table] for _, t in pairs if t.get(table) is not None]
-            if frames:
-                pd.concat(frames, ignore_index=True).to_parquet(
-                    tmp / f"{table}.parquet", index=False
-                )
+            frame = batch.get(table)
+            if frame is not None:
+                frame.to_parquet(tmp / f"{table}.parquet", index=False)
         (tmp / "replications.json").write_text(json.dumps(reps), encoding="utf-8")
         tmp.rename(final)
         self.used.append((final, reps))

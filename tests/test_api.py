@@ -11,7 +11,7 @@ import pytest
 from helpers import TRIAL, assert_same_table, scenario
 from matplotlib.figure import Figure
 
-from sim import api, errors, figures, plots
+from sim import api, errors, figures, plots, runner
 from sim.config import ConfigError, load_scenario, variant
 from sim.io import OUTPUT_FILES
 
@@ -62,9 +62,14 @@ def test_every_error_is_a_crisis_sim_error() -> None:
     assert str(errors.UserError("a\nb\x1b[31m")) == "a\\nb\\x1b[31m"  # one line, no escapes
 
 
-def test_run_to_directory_resumes_after_an_interruption(tmp_path: Path) -> None:
+def test_run_to_directory_resumes_after_an_interruption(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     s = variant(scenario(TRIAL, **{"feed.n_patients": 60}), {"replications": 12})
     whole = api.run_to_directory(s, tmp_path / "whole", jobs=1)
+    # serially a chunk is about a second's work: here one replication, so that the stop
+    # below falls between chunks (what a stop loses is the chunk it falls in)
+    monkeypatch.setattr(runner, "_SERIAL_BATCH_SECONDS", 1e-9)
     assert whole.out == tmp_path / "whole" and whole.resumed == 0
 
     calls = []

@@ -47,18 +47,18 @@ import os, signal, sys
 from sim.store import ReplicationStore
 
 SIG, BATCHES = int(sys.argv[1]), int(sys.argv[2])
-save = ReplicationStore.save
+save = ReplicationStore.save_batch
 saves = []
 
 
-def save_then_stop(self, pairs):
-    save(self, pairs)
-    saves.append(len(pairs))
+def save_then_stop(self, batch):
+    save(self, batch)
+    saves.append(len(batch.replications))
     if len(saves) == BATCHES:
         os.killpg(0, SIG)
 
 
-ReplicationStore.save = save_then_stop
+ReplicationStore.save_batch = save_then_stop
 sys.argv = ["crisis-sim", *sys.argv[3:]]
 from sim.cli import main
 

@@ -40,12 +40,12 @@ from sim.store import ReplicationStore
 
 SIG, BATCHES, PIDS = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
 sim.runner.CHUNK_SECONDS = 1e-9
-save, saves = ReplicationStore.save, []
+save, saves = ReplicationStore.save_batch, []
 
 
-def save_then_stop(self, pairs):
-    save(self, pairs)
-    saves.append(len(pairs))
+def save_then_stop(self, batch):
+    save(self, batch)
+    saves.append(len(batch.replications))
     if len(saves) == BATCHES:
         workers = [p.pid for p in multiprocessing.active_children()]
         with open(PIDS, "w") as f:
@@ -53,7 +53,7 @@ def save_then_stop(self, pairs):
         os.kill(os.getpid(), SIG)
 
 
-ReplicationStore.save = save_then_stop
+ReplicationStore.save_batch = save_then_stop
 sys.argv = ["crisis-sim", *sys.argv[4:]]
 from sim.cli import main
 

@@ -3,7 +3,7 @@
 Runs, through the command line and at each scenario's fixed seed, every shipped scenario
 (``run``), a ``compare`` of the service policies, a ``sweep`` and a ``power`` study,
 then prints one line per table file: its name and a hash of its contents (CSV bytes;
-Parquet read back and hashed row by row, so file metadata does not count). Figures,
+Parquet read back and hashed row by row with its column types, so file metadata does not count). Figures,
 ``manifest.json`` (times, versions) and the run time printed are left out.
 
     python tools/fingerprint_tables.py > before.txt
@@ -66,7 +66,7 @@ SKIPPED = {"manifest.json"}
 
 
 def fingerprint(path: Path) -> str:
-    """A hash of a table file's contents (Parquet: of its rows, not its metadata)."""
+    """A hash of a table file's contents (Parquet: of its rows and column types, not its metadata)."""
     if path.is_dir() or path.suffix == ".parquet":
         frame = pd.read_parquet(path)
         if path.is_dir():  # a partitioned event log: order by replication, part, row
@@ -74,7 +74,9 @@ def fingerprint(path: Path) -> str:
                 ["replication", "arm", "patient_id", "episode", "time_days"], kind="stable"
             ).reset_index(drop=True)
         rows = pd.util.hash_pandas_object(frame, index=False).to_numpy()
-        digest = hashlib.sha256(rows.tobytes() + ",".join(frame.columns).encode())
+        # the hash of a value does not see its type (1 as int32 or int64): the types too
+        types = ",".join(f"{c}:{t}" for c, t in frame.dtypes.items())
+        digest = hashlib.sha256(rows.tobytes() + types.encode())
     else:
         digest = hashlib.sha256(path.read_bytes())
     return digest.hexdigest()[:16]

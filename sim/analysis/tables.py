@@ -55,6 +55,9 @@ DAYS_PER_YEAR = 365.25
 __all__ = [
     "EventLog",
     "EpisodeTimes",
+    "Unframed",
+    "framed_tables",
+    "metrics_columns",
     "Reduction",
     "Spans",
     "timeseries_table",
@@ -315,6 +318,43 @@ def patient_columns(ev: pd.DataFrame | EventLog, scenario: Scenario) -> dict[str
 Columns = dict[str, np.ndarray]
 
 
+@dataclass
+class Unframed:
+    """A table of one replication before it is made a frame: its columns, or its rows.
+
+    The tables of a chunk of replications are made frames together (:meth:`join`), not
+    one replication at a time: the frame that joining theirs would give, at a fraction
+    of the cost (a small frame costs far more to build, send and join than its numbers).
+    """
+
+    columns: Columns | None = None
+    rows: list[dict] | None = None  # with the names of the columns, in order
+    names: list[str] | None = None
+
+    def frame(self) -> pd.DataFrame:
+        """This table as a frame."""
+        if self.rows is not None:
+            return pd.DataFrame(self.rows, columns=self.names)
+        return pd.DataFrame(self.columns)
+
+    @staticmethod
+    def join(parts: Sequence[Unframed]) -> pd.DataFrame:
+        """One frame of the tables of several replications, in their order."""
+        if len(parts) == 1:
+            return parts[0].frame()
+        first = parts[0]
+        if first.rows is not None:
+            return pd.DataFrame([r for p in parts for r in p.rows or ()], columns=first.names)
+        return pd.DataFrame(
+            {k: np.concatenate([p.columns[k] for p in parts]) for k in first.columns}
+        )
+
+
+def framed_tables(tables: dict) -> dict:
+    """The same tables, each :class:`Unframed` one made a frame."""
+    return {k: v.frame() if isinstance(v, Unframed) else v for k, v in tables.items()}
+
+
 def column(patients: pd.DataFrame | Columns, name: str) -> np.ndarray:
     """A patients column as a NumPy array, from a frame or from :func:`patient_columns`."""
     if isinstance(patients, pd.DataFrame):
@@ -491,6 +531,19 @@ def metrics_table(
 ) -> pd.DataFrame:
     """Per-replication metrics by arm, long: replication, arm, metric, value.
 
+    The frame of :func:`metrics_columns`.
+    """
+    return pd.DataFrame(metrics_columns(ev, patients, scenario, replication))
+
+
+def metrics_columns(
+    ev: pd.DataFrame | EventLog | Spans,
+    patients: pd.DataFrame | Columns,
+    scenario: Scenario,
+    replication: int | None = None,
+) -> Columns:
+    """:func:`metrics_table`'s columns, before the frame.
+
     ``replication`` defaults to the patients' (0 if there are none). Means are taken
     on NumPy arrays as pandas takes them (the sum of the values present, in float64,
     over their count), so the values are pandas' to the last bit, at a fraction of the
@@ -550,14 +603,12 @@ def metrics_table(
         # entrants included): what the service sees
         rows.extend((arm, m, v) for m, v in _window_metrics(spans, index, scenario).items())
     arm_col, metric_col, value_col = zip(*rows, strict=True) if rows else ((), (), ())
-    return pd.DataFrame(  # the frame built once, column by column (a third of the cost)
-        {
-            "replication": np.full(len(rows), replication, dtype=np.int64),
-            "arm": np.array(arm_col, dtype=object),
-            "metric": np.array(metric_col, dtype=object),
-            "value": np.array(value_col, dtype=np.float64),
-        }
-    )
+    return {  # a frame of these is built column by column (a third of the cost)
+        "replication": np.full(len(rows), replication, dtype=np.int64),
+        "arm": np.array(arm_col, dtype=object),
+        "metric": np.array(metric_col, dtype=object),
+        "value": np.array(value_col, dtype=np.float64),
+    }
 
 
 def _mean(values: np.ndarray) -> float:
@@ -918,21 +969,25 @@ class Reduction:
             self._patients = [{k: v[order] for k, v in cols.items()}]
         return self._patients[0]
 
-    def tables(self) -> dict[str, pd.DataFrame]:
+    def tables(self, framed: bool = True) -> dict[str, pd.DataFrame | Unframed | None]:
         """Patients (sorted by arm, then patient id), metrics and timeseries (None
-        where nothing is limited: :func:`capacity_can_bind`)."""
+        where nothing is limited: :func:`capacity_can_bind`).
+
+        Without ``framed``, patients and metrics are left :class:`Unframed`.
+        """
         sc = self.scenario
         cols = self.columns()
         spans = Spans.combine(self._spans)
-        return {
-            "patients": pd.DataFrame(cols),
-            "metrics": metrics_table(spans, cols, sc, self.replication),
+        out = {
+            "patients": Unframed(columns=cols),
+            "metrics": Unframed(columns=metrics_columns(spans, cols, sc, self.replication)),
             "timeseries": (
                 timeseries_table(spans, sc, replication=self.replication)
                 if capacity_can_bind(sc)
                 else None
             ),
         }
+        return framed_tables(out) if framed else out
 
 
 def summarise(metrics: pd.DataFrame) -> pd.DataFrame:

@@ -25,17 +25,19 @@ import pandas as pd
 
 from sim.analysis import counts as ct
 from sim.analysis import survival as sv
-from sim.analysis.tables import Columns, EpisodeTimes, column, horizons, n_rows
+from sim.analysis.tables import Columns, EpisodeTimes, Unframed, column, horizons, n_rows
 from sim.config import ITTEffect, NoEffect, Scenario
 
 __all__ = [
     "reference_arm",
     "trial_table",
+    "trial_rows",
     "trial_columns",
     "mcf_table",
     "COUNT_COLUMNS",
     "BED_DAYS_COLUMNS",
     "attendance_table",
+    "attendance_columns",
     "trial_summary",
     "true_ratios",
     "TRIAL_COLUMNS",
@@ -158,6 +160,16 @@ def trial_table(
     The count and bed-day endpoints need ``times`` (:meth:`Reduction.episode_times`).
     ``patients`` is a patients table, or its columns (:func:`patient_columns`).
     """
+    return trial_rows(patients, scenario, method, times).frame()
+
+
+def trial_rows(
+    patients: pd.DataFrame | Columns,
+    scenario: Scenario,
+    method: str = "fast",
+    times: EpisodeTimes | None = None,
+) -> Unframed:
+    """:func:`trial_table`'s rows, before the frame."""
     odds = sv.odds_ratio if method == "fast" else sv.odds_ratio_statsmodels
     cox = sv.cox_hazard_ratio if method == "fast" else sv.cox_hazard_ratio_statsmodels
     nb = ct.negative_binomial if method == "fast" else ct.negative_binomial_statsmodels
@@ -257,7 +269,7 @@ def trial_table(
                             bed_days_p=d.p_value,
                         )
                 rows.append(row)
-    return pd.DataFrame(rows, columns=trial_columns(scenario))
+    return Unframed(rows=rows, names=trial_columns(scenario))
 
 
 def _per_person(
@@ -326,6 +338,11 @@ def attendance_table(patients: pd.DataFrame | Columns, scenario: Scenario) -> pd
     Counted with one ``bincount`` per arm over (replication, k), replications in order.
     ``patients``: a patients table or its columns (:func:`patient_columns`).
     """
+    return pd.DataFrame(attendance_columns(patients, scenario))
+
+
+def attendance_columns(patients: pd.DataFrame | Columns, scenario: Scenario) -> Columns:
+    """:func:`attendance_table`'s columns, before the frame."""
     arm_of = column(patients, "arm")
     offered = column(patients, "offered").astype(bool)
     replication = column(patients, "replication").astype(np.int64)
@@ -350,15 +367,13 @@ def attendance_table(patients: pd.DataFrame | Columns, scenario: Scenario) -> pd
             }
         )
     if not parts:
-        return pd.DataFrame(
-            {
-                "replication": np.array([], dtype=np.int64),
-                "arm": np.array([], dtype=object),
-                "sessions_attended": np.array([], dtype=np.int64),
-                "share": np.array([], dtype=np.float64),
-            }
-        )
-    return pd.DataFrame({k: np.concatenate([p[k] for p in parts]) for k in parts[0]})
+        return {
+            "replication": np.array([], dtype=np.int64),
+            "arm": np.array([], dtype=object),
+            "sessions_attended": np.array([], dtype=np.int64),
+            "share": np.array([], dtype=np.float64),
+        }
+    return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
 
 
 def true_ratios(scenario: Scenario, arm: str, horizon: float) -> dict[str, float | None]:

@@ -42,6 +42,7 @@ from sim.config import (
     variant,
 )
 from sim.io import atomic_text
+from sim.results import Batch
 
 __all__ = ["CalibrationResult", "calibrate", "target_statistic", "write_calibrated"]
 
@@ -186,7 +187,7 @@ def calibrate(
     cache: dict[str, np.ndarray] = {}
     history: list[tuple[np.ndarray, float]] = []
     # the best evaluation's replications, which the final check reuses
-    kept: dict = {"cost": math.inf, "scenario": None, "runs": {}}
+    kept: dict = {"cost": math.inf, "scenario": None, "runs": []}
 
     def scenario_at(x: np.ndarray) -> Scenario:
         # a whole-number field (dumped as an int) gets a whole number
@@ -203,8 +204,8 @@ def calibrate(
             return cache[key]
         if len(history) >= limit[0]:
             raise _Budget
-        runs: dict[int, dict] = {}
-        result = api.run(sc, replications=n_reps, jobs=jobs, on_results=runs.update)
+        runs: list[Batch] = []
+        result = api.run(sc, replications=n_reps, jobs=jobs, on_results=runs.append)
         r = np.array(
             [(target_statistic(result, sc, t) - t.value) / t.tolerance for t in cal.targets]
         )
@@ -270,8 +271,9 @@ def calibrate(
     check = check_replications or cal.check_replications
     final = scenario_at(best)
     # the search ran the first replications of the best point already: only the rest now
-    saved = chosen["runs"] if chosen["scenario"] == final.model_dump_json() else {}
-    reused = len([r for r in saved if r < check])
+    saved = chosen["runs"] if chosen["scenario"] == final.model_dump_json() else []
+    saved = [b for b in saved if max(b.replications) < check]  # whole batches only
+    reused = sum(len(b.replications) for b in saved)
     say(
         f"calibrate: checking the best parameters on {check} simulated trials "
         f"({reused} of them run in the search)"
