@@ -4,9 +4,11 @@ The runner knows nothing of what a replication returns: it maps a picklable
 ``task(replication) -> result`` over replication indices, serially, on local
 processes or on a Dask distributed cluster, hands results to ``on_results`` as soon as
 they finish (so a caller can save them), and returns the results in replication
-order. Each replication draws only from streams keyed by its own index, so the
-results do not depend on the executor, the number of processes, the chunking or the
-order of completion.
+order. :func:`run_chunks` does the same with a task that takes a whole chunk of
+replications and returns one result for it (a run's tables, joined in the worker).
+Each replication draws only from streams keyed by its own index, so the results do not
+depend on the executor, the number of processes, the chunking or the order of
+completion.
 
 What a stop can lose is bounded in time: replications go to the workers in chunks
 sized, from the measured time per replication, to take about :data:`CHUNK_SECONDS`

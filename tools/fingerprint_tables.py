@@ -3,8 +3,9 @@
 Runs, through the command line and at each scenario's fixed seed, every shipped scenario
 (``run``), a ``compare`` of the service policies, a ``sweep`` and a ``power`` study,
 then prints one line per table file: its name and a hash of its contents (CSV bytes;
-Parquet read back and hashed row by row with its column types, so file metadata does not count). Figures,
-``manifest.json`` (times, versions) and the run time printed are left out.
+Parquet read back and hashed row by row with its column types, so file metadata does
+not count). Figures, ``manifest.json`` (times, versions) and the run time printed are
+left out.
 
     python tools/fingerprint_tables.py > before.txt
     ... change the code ...
@@ -66,7 +67,7 @@ SKIPPED = {"manifest.json"}
 
 
 def fingerprint(path: Path) -> str:
-    """A hash of a table file's contents (Parquet: of its rows and column types, not its metadata)."""
+    """A hash of a table file's contents (Parquet: its rows and column types, not metadata)."""
     if path.is_dir() or path.suffix == ".parquet":
         frame = pd.read_parquet(path)
         if path.is_dir():  # a partitioned event log: order by replication, part, row
