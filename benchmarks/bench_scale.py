@@ -81,7 +81,7 @@ def whole_run(size: int, reps: int, jobs: int) -> dict:
     import tempfile
     import threading
 
-    from sim import api
+    from sim import studies
 
     peaks: dict[int, float] = {}
     stop = threading.Event()
@@ -100,7 +100,7 @@ def whole_run(size: int, reps: int, jobs: int) -> dict:
     where = Path(tempfile.mkdtemp()) / "run"
     threading.Thread(target=watch, daemon=True).start()
     t0 = time.perf_counter()
-    api.run_to_directory(_scenario(size), where, replications=reps, jobs=jobs)
+    studies.run_to_directory(_scenario(size), where, replications=reps, jobs=jobs)
     seconds = time.perf_counter() - t0
     stop.set()
     on_disk = (where / "patients.parquet").stat().st_size / 2**20

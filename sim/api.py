@@ -1,57 +1,49 @@
 """The library's front door: run a scenario and get its tables, or write its run directory.
 
-:func:`run` returns the tables; :func:`run_to_directory` writes them, resumably, as
-``crisis-sim run`` does. Usable from notebooks and scripts::
+:func:`run` returns the tables; :func:`sim.studies.run_to_directory` writes them,
+resumably, as ``crisis-sim run`` does. Usable from notebooks and scripts::
 
-    from sim.api import run, run_to_directory
+    from sim.api import run
     from sim.config import load_scenario
 
     if __name__ == "__main__":  # needed where processes start by "spawn" (macOS, Windows)
         result = run(load_scenario("scenarios/core-trial.yaml"), replications=50)
         print(result.summary)
 
-Studies of a scenario (compare, sweep, power, calibration) are in :mod:`sim.studies`.
+Studies of a scenario (a run written to its directory, compare, sweep, power,
+calibration, PSA) are in :mod:`sim.studies`.
 """
 
 from __future__ import annotations
 
 import functools
-import signal
-import sys
-import time
-import warnings
 from collections.abc import Callable, Sequence
-from concurrent.futures.process import BrokenProcessPool
-from contextlib import contextmanager
-from datetime import datetime
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from sim import io
 from sim.analysis.published import published_table
 from sim.analysis.tables import Reduction, Unframed, framed_tables, summarise
 from sim.analysis.trial import attendance_columns, mcf_table, trial_rows, trial_summary
-from sim.config import Scenario, TrialFeed, resolved_yaml
-from sim.errors import CrisisSimWarning, OutputExists, RunInterrupted, UserError, WorkerDied
+from sim.config import Scenario, TrialFeed
 from sim.io import EventParts
 from sim.model.engine import collector_paused, stream_replication, world_keys
 from sim.results import Batch, RunResult
-from sim.runner import Dask, default_jobs, each, run_chunks, stop_on_signals
-from sim.store import ReplicationStore
+from sim.runner import Dask, default_jobs, each, run_chunks
+
+# the patients columns a run keeps when it lets the patients tables go (the survival figure's)
+SURVIVAL_COLUMNS = ("replication", "arm", "first_readmission_day", "follow_up_days")
 
 __all__ = [
     "RunResult",
+    "SURVIVAL_COLUMNS",
     "run",
     "replicate",
     "replicate_chunk",
     "replicate_many",
     "replicate_many_chunk",
     "run_many",
-    "run_to_directory",
-    "open_store",
-    "saved_on_stop",
     "size_warning",
 ]
 
@@ -243,7 +235,9 @@ def run(
     keep_patients
         Keep the patients tables (the big ones) in the result. If not, each
         batch's is let go once ``on_results`` has had it (to save it), and the
-        result's ``patients`` is None: memory then holds only the small tables.
+        result's ``patients`` is None: memory then holds only the small tables, and
+        for a trial the result's ``survival`` (:data:`SURVIVAL_COLUMNS` of the
+        patients, what the Kaplan-Meier figure reads; 32 bytes a patient).
     """
     if not keep_patients and on_results is None:
         raise ValueError("keep_patients=False needs on_results, to save the patients tables")
@@ -256,11 +250,22 @@ def run(
     if progress and have:
         progress(len(have))
 
+    def let_go(batch: Batch) -> None:
+        """The batch's patients let go (saved already), but what the figures read."""
+        patients = batch.tables.get("patients")
+        if scenario.is_trial and patients is not None:
+            batch.tables["survival"] = patients[list(SURVIVAL_COLUMNS)]
+        batch.tables["patients"] = None
+
+    if not keep_patients:
+        for batch in done:
+            let_go(batch)
+
     def finished(chunk: list[int], batch: Batch) -> None:
         if on_results:
             on_results(batch)
-        if not keep_patients:  # saved by on_results: let it go
-            batch.tables["patients"] = None
+        if not keep_patients:  # saved by on_results
+            let_go(batch)
 
     task = functools.partial(
         replicate_chunk, scenario, keep_events=events and events_dir is None, events_dir=events_dir
@@ -328,11 +333,13 @@ def _result(
 
     patients = joined("patients") if keep_patients else None
     metrics = joined("metrics")
+    survival = joined("survival") if not keep_patients else None
     ev = None
     if events:
         ev = joined("events")
         ev.insert(0, "scenario", scenario.name)
     result = RunResult(scenario, patients, metrics, summarise(metrics), ev)
+    result.survival = survival
     result.timeseries = joined("timeseries")
     if scenario.is_trial:
         result.trial = joined("trial")
@@ -343,176 +350,6 @@ def _result(
         if scenario.outcomes.published is not None:
             result.published = published_table(result.trial, metrics, scenario)
     return result
-
-
-def run_to_directory(
-    scenario: Scenario,
-    out: Path | None = None,
-    *,
-    replications: int | Sequence[int] | None = None,
-    jobs: int | None = None,
-    events: bool = False,
-    resume: bool = False,
-    force: bool = False,
-    dask: Dask | None = None,
-    progress: Callable[[int], None] | None = None,
-    report: Callable[[str], None] | None = None,
-    command: list[str] | None = None,
-    notes: bytes | None = None,
-) -> RunResult:
-    """Run a scenario and write its run directory, saving replications as they finish.
-
-    What ``crisis-sim run`` does. Finished replications are saved beside ``out`` as they
-    finish; if the run is stopped (Ctrl-C) or a worker dies, calling this again with
-    ``resume=True`` (same scenario, seed and ``out``) runs only what is missing and
-    gives the same tables as an uninterrupted run.
-
-    Parameters
-    ----------
-    scenario
-        A validated scenario (its seed is the run's).
-    out
-        The run directory; default ``runs/<scenario>-<timestamp>``.
-    replications
-        Number of replications (default: the scenario's), or a list of indices.
-    jobs
-        Worker processes (default: one per core).
-    events
-        Also write the event log (``events/``, Parquet parts written by the workers).
-    resume
-        Finish the interrupted run whose directory ``out`` was.
-    force
-        Replace an existing directory (or a saved interrupted run) at ``out``.
-    dask
-        Run on a Dask cluster (same results).
-    progress
-        Called with the number of replications just finished (or found saved).
-    report
-        Called with a line for the user: how many replications a resumed run found.
-    command
-        The command line recorded in ``manifest.json`` (default: this process's).
-    notes
-        ``scenario.notes.csv`` (:func:`sim.provenance.scenario_notes`), when the
-        scenario was read from a file.
-
-    Returns
-    -------
-    RunResult
-        The tables, with ``out``, ``wall_seconds`` and ``resumed`` set. Its
-        ``patients`` is None: the patients table is written to ``out/patients.parquet``
-        batch by batch and never held whole (``pandas.read_parquet`` reads it back).
-
-    Raises
-    ------
-    OutputExists
-        ``out`` exists (without ``force``), holds an interrupted run (without
-        ``resume`` or ``force``), has nothing to resume, has finished already, or was
-        a run of another scenario or seed.
-    UserError
-        ``out`` cannot be written.
-    RunInterrupted
-        Stopped by Ctrl-C, SIGTERM or SIGHUP; says how many replications are saved, and
-        the signal.
-    WorkerDied
-        A worker process died; says how many replications are saved.
-    ReplicationFailed
-        A replication raised; the others that finished are saved.
-
-    Warns
-    -----
-    CrisisSimWarning
-        When the run looks long (over about ten minutes).
-    """
-    started = datetime.now().astimezone()
-    n = replications if replications is not None else scenario.replications
-    reps = list(range(n)) if isinstance(n, int) else list(n)
-    jobs = jobs or default_jobs()
-    out, store = open_store(out, scenario.name, resolved_yaml(scenario), resume, force, started)
-    # replications saved by an attempt without events are run again with --events
-    saved = store.saved_batches(reps, events=events, patients=False) if resume else []
-    n_saved = sum(len(b.replications) for b in saved)
-    warning = size_warning(scenario, len(reps) - n_saved, jobs)
-    if warning:
-        warnings.warn(warning, CrisisSimWarning, stacklevel=2)
-    if saved and report:
-        report(f"resuming: {n_saved} of {len(reps)} replications were saved")
-    t0 = time.perf_counter()
-    with saved_on_stop(store, len(reps), out):
-        result = run(
-            scenario,
-            replications=reps,
-            jobs=jobs,
-            events=events,
-            events_dir=store.events if events else None,
-            progress=progress,
-            saved=saved,
-            on_results=store.save_batch,
-            dask=dask,
-            keep_patients=False,  # saved batch by batch; streamed into the file below
-        )
-    result.wall_seconds = time.perf_counter() - t0
-    result.out, result.resumed = out, n_saved
-    info = io.manifest(
-        result,
-        command=command or [Path(sys.argv[0]).name, *sys.argv[1:]],
-        started=started,
-        wall_seconds=result.wall_seconds,
-        jobs=jobs,
-        replications=len(reps),
-    )
-    info["resumed_replications"] = n_saved
-    try:
-        io.write_run(
-            result, out, info, force=force, write_patients=store.write_patients, notes=notes
-        )
-    except OutputExists:  # appeared while the run was running
-        raise
-    except OSError as exc:
-        raise UserError(f"{out}: cannot write the run directory ({exc.strerror})") from None
-    store.remove()  # the run directory is in place: the saved batches are done with
-    return result
-
-
-def open_store(
-    out: Path | None,
-    name: str,
-    marker: str,
-    resume: bool,
-    force: bool,
-    started: datetime,
-    tables: tuple[str, ...] | None = None,
-) -> tuple[Path, ReplicationStore]:
-    """The run directory and the store of its finished work, new or to resume.
-
-    ``marker`` (the resolved scenario, and whatever else fixes the run) must match an
-    interrupted run's to resume it.
-    """
-    if resume:
-        if out is None:
-            raise OutputExists("resume: give the directory of the run to finish")
-        if out.exists():
-            raise OutputExists(f"{out}: this run has already finished")
-    else:
-        out = io.output_dir(out, name, force, started)
-    try:
-        return out, ReplicationStore(out, marker, resume, force, tables)
-    except OutputExists:
-        raise
-    except OSError as exc:
-        raise UserError(f"{out}: cannot write the run directory ({exc.strerror})") from None
-
-
-@contextmanager
-def saved_on_stop(store: ReplicationStore, total: int, out: Path):
-    """Work saved in ``store`` as it finishes: a stop or a dead worker says how much."""
-    try:
-        with stop_on_signals():
-            yield
-    except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM / SIGHUP (Stopped)
-        signum = getattr(exc, "signum", signal.SIGINT)
-        raise RunInterrupted(store.count(), total, out, signum) from None
-    except BrokenProcessPool:
-        raise WorkerDied(store.count(), total, out) from None
 
 
 # single-process throughput of a whole run (simulation and tables), patient-years per

@@ -16,12 +16,10 @@ import time
 import warnings
 from collections.abc import Callable
 from contextlib import contextmanager
-from datetime import datetime
 from pathlib import Path
 
 import click
 
-from sim import provenance
 from sim.config import load_scenario, resolved_yaml, variant
 from sim.errors import (
     CrisisSimWarning,
@@ -128,12 +126,12 @@ def _resume_dir(out: Path | None, resume: Path | None) -> Path | None:
     return resume
 
 
-def _report_if(directory: Path, wanted: bool) -> None:
-    """``--report``: write the directory's report.html."""
+def _report_if(directory: Path, wanted: bool, study) -> None:
+    """``--report``: write the directory's report.html, of the study in memory."""
     if wanted:
         from sim import report
 
-        report.write(directory)
+        report.write(directory, study)
 
 
 def _out_option(default: str):
@@ -163,54 +161,21 @@ def _executor(scheduler: str | None, dask_workers: int | None):
         yield None
 
 
-def _write_study(
-    out: Path,
-    tables: dict,
-    figures: dict,
-    force: bool,
-    *,
-    kind: str,
-    scenarios: list,
-    started: datetime,
-    notes: list[str | Path] | None = None,
-    **fields,
-) -> list[str]:
-    """Write a study's output directory at once: CSV tables, text notes, figures (PNG and SVG),
-    the scenarios resolved (``scenario.resolved.yaml``; several files as one YAML
-    document each, in order) and ``manifest.json`` (:func:`sim.provenance.record`).
-    """
-    import json
+def _workspace(out: Path | None, name: str, force: bool, files: list):
+    """The output directory of a study that saves nothing as it goes, opened before the
+    work; ``files``: (scenario, the file it was read from) pairs, for its notes."""
+    from sim.workspace import Workspace
 
-    from sim import io
-    from sim.figures import encoded, stamp
+    return Workspace(out, name, force=force, sources=[(s.name, f) for s, f in files])
 
-    files = {
-        name: t.encode() if isinstance(t, str) else io.table_bytes(name, t)
-        for name, t in tables.items()
-    }
-    reps = fields.get("replications")
-    stamp_text = stamp(
-        kind, [s.name for s in scenarios], scenarios[0].seed, f"{reps} replications" if reps else ""
-    )
-    files.update(encoded(figures, stamp_text))
-    files["scenario.resolved.yaml"] = "---\n".join(resolved_yaml(s) for s in scenarios).encode()
-    if notes:  # the files the scenarios were read from, in order
-        pairs = [(s.name, f) for s, f in zip(scenarios, notes, strict=True)]
-        files["scenario.notes.csv"] = provenance.scenario_notes(pairs)
-    wall = time.time() - started.timestamp()
-    info = provenance.record(
-        kind,
-        [Path(sys.argv[0]).name, *sys.argv[1:]],
-        started,
-        wall,
-        scenarios=[s.name for s in scenarios],
-        seed=scenarios[0].seed,
-        **fields,
-        files=sorted([*files, "manifest.json"]),
-    )
-    files["manifest.json"] = (json.dumps(info, indent=2) + "\n").encode()
-    io.write_files(out, files, force=force)
-    return sorted(files)
+
+def _finish(ws, study, with_report: bool) -> None:
+    """Write the study's directory, print it, and say what was written."""
+    out = ws.write(study)
+    written = sorted(p.name for p in out.iterdir())
+    click.echo(study.printout())
+    _report_if(out, with_report, study)
+    click.echo(f"\nwrote {out}/  ({', '.join(written + ['report.html'] * with_report)})")
 
 
 @click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
@@ -309,7 +274,7 @@ def run(
     Finished replications are saved as they finish; an interrupted run (Ctrl-C, a killed
     worker) is finished with --resume DIR, giving the same tables as an uninterrupted run.
     """
-    from sim import api, console
+    from sim.studies.run import run_to_directory
 
     scenario = load_scenario(file)
     if seed is not None:
@@ -326,7 +291,7 @@ def run(
     )
     bar = _progress(len(replications), f"{scenario.name}: replications", quiet)
     with bar, _executor(scheduler, dask_workers) as dask:
-        result = api.run_to_directory(
+        study = run_to_directory(
             scenario,
             out,
             replications=replications,
@@ -337,18 +302,13 @@ def run(
             dask=dask,
             progress=bar.update,
             report=lambda line: click.echo(line, err=True),
-            notes=provenance.scenario_notes([(scenario.name, file)]),
+            sources=[(scenario.name, file)],
         )
-    click.echo(
-        console.format_summary(result.summary, scenario, len(replications), result.wall_seconds)
-    )
-    if result.trial_summary is not None:
-        click.echo("\n" + console.format_trial(result.trial_summary, result.attendance, scenario))
-        if result.published is not None and len(result.published):
-            click.echo("\n" + console.format_published(result.published))
-    _report_if(result.out, with_report)
-    files = ", ".join(sorted(p.name for p in result.out.iterdir()))
-    click.echo(f"\nwrote {result.out}/  ({files})")
+    out = study.result.out
+    click.echo(study.printout())
+    _report_if(out, with_report, study)
+    files = ", ".join(sorted(p.name for p in out.iterdir()))
+    click.echo(f"\nwrote {out}/  ({files})")
 
 
 @cli.command()
@@ -392,7 +352,8 @@ def calibrate(
     directory of its own (--dir): calibration.csv, parameters.csv, history.csv,
     calibration.png/svg, the calibrated scenario resolved and manifest.json.
     """
-    from sim import console, figures, io, studies
+    from sim import io, studies
+    from sim.workspace import Workspace
 
     source = Path(file)
     scenario = load_scenario(file)
@@ -400,8 +361,7 @@ def calibrate(
         raise UserError(f"{file}: calibration: the scenario declares no calibration block")
     target = source if in_place else (out or source.with_name(f"{source.stem}.calibrated.yaml"))
     table_path = target.with_name(f"{target.name.removesuffix('.yaml')}.calibration.csv")
-    study_dir = io.output_dir(study_dir, f"{scenario.name}-calibrate", False)
-    started = datetime.now().astimezone()
+    ws = Workspace(study_dir, f"{scenario.name}-calibrate")
     res = studies.calibrate(
         source,
         jobs=jobs,
@@ -413,28 +373,15 @@ def calibrate(
     checked = check_reps or scenario.calibration.check_replications
     studies.write_calibrated(source, target, res, checked)
     io.atomic_text(table_path, res.table.to_csv(index=False))
-    history = res.history_table()
-    _write_study(
-        study_dir,
-        {
-            "calibration.csv": res.table,
-            "parameters.csv": res.parameters_table(),
-            "history.csv": history,
-        },
-        figures.calibration_figures(res.table, history),
-        False,
-        kind="calibrate",
-        scenarios=[load_scenario(target)],
-        started=started,
-        notes=[target],
-        replications=reps or scenario.calibration.replications,
-        check_replications=checked,
-        evaluations=res.evaluations,
-        calibrated_file=str(target),
+    calibrated = load_scenario(target)
+    study = studies.Calibration.of(
+        res, calibrated, source, target, reps or scenario.calibration.replications, checked
     )
-    click.echo(console.format_calibration(res, source.name, checked))
-    _report_if(study_dir, with_report)
-    click.echo(f"\nwrote {target} and {table_path}; the study's record: {study_dir}/")
+    ws.sources = [(calibrated.name, target)]
+    ws.write(study)
+    click.echo(study.printout())
+    _report_if(ws.out, with_report, study)
+    click.echo(f"\nwrote {target} and {table_path}; the study's record: {ws.out}/")
 
 
 @cli.command()
@@ -497,7 +444,7 @@ def psa(
     its 2.5th and 97.5th percentiles (dsa.csv, tornado.csv, tornado.png). Work is saved
     as it finishes; an interrupted PSA is finished with --resume DIR.
     """
-    from sim import console, uncertainty
+    from sim import uncertainty
     from sim.studies.psa import psa_to_directory
 
     scenarios = [load_scenario(f) for f in (file, *whatifs)]
@@ -513,7 +460,7 @@ def psa(
     one_way = (1 + 2 * len(uncertainty.columns(scenarios[0]))) * dsa_reps
     bar = _progress(samples * reps + one_way, f"{scenarios[0].name}: PSA and one-way runs", quiet)
     with bar, _executor(scheduler, dask_workers) as dask:
-        result, written = psa_to_directory(
+        study = psa_to_directory(
             scenarios[0],
             out,
             samples=samples,
@@ -526,12 +473,12 @@ def psa(
             dask=dask,
             progress=bar.update,
             report=lambda line: click.echo(line, err=True),
-            notes=provenance.scenario_notes(
-                [(s.name, f) for s, f in zip(scenarios, (file, *whatifs), strict=True)]
-            ),
+            sources=[(s.name, f) for s, f in zip(scenarios, (file, *whatifs), strict=True)],
         )
-    click.echo(console.format_psa(result, reps))
-    _report_if(written, with_report)
+    written = study.out
+    assert written is not None
+    click.echo(study.printout())
+    _report_if(written, with_report, study)
     files = ", ".join(sorted(p.name for p in written.iterdir()))
     click.echo(f"\nwrote {written}/  ({files})")
 
@@ -564,31 +511,16 @@ def power(
     with_report: bool,
 ) -> None:
     """Power against trial size for a trial scenario FILE: power.csv and power.png."""
-    from sim import console, figures, io, studies
+    from sim import studies
 
     scenario = load_scenario(file)
     if not scenario.is_trial:
         raise UserError(f"{file}: feed.kind: power needs a trial scenario (kind: trial)")
     sizes = studies.parse_sizes(n_per_arm)
-    out = io.output_dir(out, f"{scenario.name}-power", force)
-    started = datetime.now().astimezone()
+    ws = _workspace(out, f"{scenario.name}-power", force, [(scenario, file)])
     with _progress(reps, f"replications of {len(sizes)} trial sizes", quiet) as bar:
-        table = studies.power(scenario, sizes, reps, jobs=jobs, progress=bar.update)
-    written = _write_study(
-        out,
-        {"power.csv": table},
-        figures.power_figures(table, scenario),
-        force,
-        kind="power",
-        scenarios=[scenario],
-        started=started,
-        notes=[file],
-        replications=reps,
-        n_per_arm=list(sizes),
-    )
-    click.echo(console.format_power(table, scenario, reps))
-    _report_if(out, with_report)
-    click.echo(f"\nwrote {out}/  ({', '.join(written + ['report.html'] * with_report)})")
+        study = studies.power(scenario, sizes, reps, jobs=jobs, progress=bar.update)
+    _finish(ws, study, with_report)
 
 
 @cli.command()
@@ -618,7 +550,7 @@ def compare(
     patients; the first policy of the first file is the baseline. Writes compare.csv,
     metrics.parquet, timeseries.parquet, notes.txt, forest.png and capacity.png.
     """
-    from sim import console, figures, io, studies
+    from sim import studies
 
     scenarios = [load_scenario(f) for f in files]
     if seed is not None:
@@ -626,36 +558,11 @@ def compare(
     n = reps or scenarios[0].replications
     if n < 2:
         raise UserError(f"{files[0]}: replications: compare needs at least 2 for a CI (use --reps)")
-    out = io.output_dir(out, "compare", force)
-    started = datetime.now().astimezone()
+    ws = _workspace(out, "compare", force, list(zip(scenarios, files, strict=True)))
     with _progress(n, "replications", quiet) as bar:
         with _executor(scheduler, dask_workers) as dask:
-            res = studies.compare(scenarios, n, jobs=jobs, progress=bar.update, dask=dask)
-    metrics = set(res.table["metric"])
-    shown = [m for m in [*studies.MAIN_METRICS, *studies.ECONOMICS] if m in metrics]
-    tables = {
-        "compare.csv": res.table,
-        "metrics.parquet": res.metrics,
-        "notes.txt": "\n".join(res.notes) + "\n",
-    }
-    if len(res.timeseries):
-        tables["timeseries.parquet"] = res.timeseries
-    figs = figures.compare_figures(res.table, res.timeseries, scenarios[0])
-    written = _write_study(
-        out,
-        tables,
-        figs,
-        force,
-        kind="compare",
-        scenarios=scenarios,
-        started=started,
-        notes=list(files),
-        replications=n,
-    )
-    click.echo(console.format_compare(res.table, shown))
-    click.echo("\n" + "\n".join(f"note: {x}" for x in res.notes))
-    _report_if(out, with_report)
-    click.echo(f"\nwrote {out}/  ({', '.join(written + ['report.html'] * with_report)})")
+            study = studies.compare(scenarios, n, jobs=jobs, progress=bar.update, dask=dask)
+    _finish(ws, study, with_report)
 
 
 @cli.command()
@@ -696,7 +603,7 @@ def sweep(
     Writes sweep.csv (tidy: set:<field> columns, arm, metric, mean, ci_low, ci_high),
     sweep_metrics.parquet (per replication) and sweep.png.
     """
-    from sim import console, figures, io, studies
+    from sim import studies
 
     scenario = load_scenario(file)
     if len(sets) > 2:
@@ -706,35 +613,13 @@ def sweep(
     points = 1
     for _, values in settings:
         points *= len(values)
-    out = io.output_dir(out, f"{scenario.name}-sweep", force)
-    started = datetime.now().astimezone()
+    ws = _workspace(out, f"{scenario.name}-sweep", force, [(scenario, file)])
     with _progress(n, f"replications of {points} points", quiet) as bar:
         with _executor(scheduler, dask_workers) as dask:
-            summary, per_rep = studies.sweep(
-                scenario, settings, n, jobs=jobs, progress=bar.update, dask=dask
+            study = studies.sweep(
+                scenario, settings, n, jobs=jobs, progress=bar.update, dask=dask, metrics=metrics
             )
-    wanted = list(metrics) or studies.DEFAULT_METRICS
-    unknown = sorted(set(wanted) - set(summary["metric"]))
-    if unknown and metrics:
-        raise UserError(
-            f"--metric {', '.join(unknown)}: not a metric of this scenario (see docs/outputs.md)"
-        )
-    tables = {"sweep.csv": summary, "sweep_metrics.parquet": per_rep}
-    written = _write_study(
-        out,
-        tables,
-        figures.sweep_figures(summary, wanted),
-        force,
-        kind="sweep",
-        scenarios=[scenario],
-        started=started,
-        notes=[file],
-        replications=n,
-        sets={field: list(values) for field, values in settings},
-    )
-    click.echo(console.format_sweep(summary, wanted, scenario, n))
-    _report_if(out, with_report)
-    click.echo(f"\nwrote {out}/  ({', '.join(written + ['report.html'] * with_report)})")
+    _finish(ws, study, with_report)
 
 
 # ------------------------------------------------------------------------------ progress

@@ -1,8 +1,9 @@
-"""Which figures each command writes, made in this one place from its tables.
+"""Figures as files: PNG and SVG bytes, the same every time, stamped with what made them.
 
-Each function returns ``{file name: Figure}``; :mod:`sim.io` saves them. The plots
-themselves (one function per kind of plot, composable in a notebook) are in
-:mod:`sim.plots`.
+Each study decides its own figures (:meth:`sim.study.Study.figures`, from its result in
+memory) and the output directory's lifecycle (:mod:`sim.workspace`) encodes them here.
+The plots themselves (one function per kind of plot, composable in a notebook) are in
+:mod:`sim.plots`; :func:`capacity_figure` is the one figure two studies share.
 """
 
 from __future__ import annotations
@@ -14,25 +15,9 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from sim import plots
-from sim.analysis.published import simulated_values
 from sim.config import Scenario, ServiceFeed
-from sim.labels import FOREST_METRICS
-from sim.results import RunResult
 
-__all__ = [
-    "DPI",
-    "png",
-    "svg",
-    "encoded",
-    "stamp",
-    "run_figures",
-    "capacity_figure",
-    "compare_figures",
-    "sweep_figures",
-    "power_figures",
-    "psa_figures",
-    "calibration_figures",
-]
+__all__ = ["DPI", "png", "svg", "encoded", "stamp", "capacity_figure"]
 
 DPI = 150  # sharp when a PNG is pasted into a document at its width
 
@@ -169,96 +154,3 @@ def capacity_figure(timeseries: pd.DataFrame, scenario: Scenario) -> Figure:
     """Ward occupancy and the waiting list over time, with the scenario's warm-up and beds."""
     warm = scenario.feed.warm_up_days if isinstance(scenario.feed, ServiceFeed) else 0.0
     return plots.capacity_over_time(timeseries, warm, scenario.acute_care.ward.capacity)
-
-
-# the patients columns the run's figures read
-PATIENT_COLUMNS = ["replication", "arm", "first_readmission_day", "follow_up_days"]
-
-
-def run_figures(result: RunResult, patients: pd.DataFrame | None = None) -> dict[str, Figure]:
-    """``run``: capacity over time; for a trial, survival, hazard ratios and attendance.
-
-    The trial figures show the published figures, where the scenario gives them.
-    ``patients`` (at least :data:`PATIENT_COLUMNS`) stands in for ``result.patients``
-    when the result does not hold it.
-    """
-    sc = result.scenario
-    out: dict[str, Figure] = {}
-    if result.timeseries is not None:
-        out["capacity.png"] = capacity_figure(result.timeseries, sc)
-    if result.trial is not None:
-        pub, h = sc.outcomes.published, sc.outcomes.primary_horizon_days
-        patients = patients if patients is not None else result.patients
-        out["km.png"] = plots.km_by_arm(patients, h, pub).figure
-        alpha = sc.outcomes.endpoints.first_readmission.alpha
-        out["hazard_ratios.png"] = plots.hazard_ratio_distribution(
-            result.trial, h, pub, alpha=alpha
-        ).figure
-        out["attendance.png"] = plots.attendance_plot(result.attendance, pub).figure
-        if result.mcf is not None:
-            out["mcf.png"] = plots.mean_cumulative_readmissions(result.mcf, result.published).figure
-        if result.published is not None and len(result.published):
-            values = [
-                simulated_values(
-                    result.trial, result.metrics, sc, r.statistic, r.arm, r.horizon_days
-                )
-                if pd.notna(r.horizon_days)
-                else simulated_values(result.trial, result.metrics, sc, r.statistic, r.arm)
-                for r in result.published.itertuples()
-            ]
-            out["published.png"] = plots.published_against_simulated(result.published, values)
-    return out
-
-
-def compare_figures(
-    table: pd.DataFrame, timeseries: pd.DataFrame, scenario: Scenario
-) -> dict[str, Figure]:
-    """``compare``: a forest plot of the paired differences; capacity over time."""
-    out = {"forest.png": plots.forest(table, FOREST_METRICS)}
-    if len(timeseries):
-        out["capacity.png"] = capacity_figure(timeseries, scenario)
-    return out
-
-
-def sweep_figures(summary: pd.DataFrame, metrics: list[str]) -> dict[str, Figure]:
-    """``sweep``: each metric against the swept field."""
-    return {"sweep.png": plots.sweep_curves(summary, metrics)}
-
-
-def psa_figures(
-    table: pd.DataFrame, scenario: Scenario, evppi: pd.DataFrame | None = None
-) -> dict[str, Figure]:
-    """``psa``: the cost-effectiveness plane, the CEAC, and the EVPPI ranking.
-
-    The plane is against the first policy; the EVPPI ranking is at the first threshold.
-    """
-    import numpy as np
-
-    econ = scenario.economics
-    assert econ is not None
-    wtp = list(econ.willingness_to_pay_per_qaly)
-    baseline = str(table["policy"].iloc[0])
-    grid = np.linspace(0, max(50_000.0, 1.5 * max(wtp)), 101)
-    out = {
-        "ce_plane.png": plots.ce_plane(table, baseline, wtp).figure,
-        "ceac.png": plots.acceptability(table, grid, wtp).figure,
-    }
-    if evppi is not None and len(evppi):
-        out["evppi.png"] = plots.evppi_bars(evppi[evppi["threshold"] == wtp[0]]).figure
-    return out
-
-
-def tornado_figure(bars: pd.DataFrame) -> Figure:
-    """``psa``: the one-way analysis's tornado."""
-    return plots.tornado(bars).figure
-
-
-def power_figures(table: pd.DataFrame, scenario: Scenario) -> dict[str, Figure]:
-    """``power``: power against trial size, the published trial's size marked."""
-    pub = scenario.outcomes.published
-    return {"power.png": plots.power_curve(table, pub.n_per_arm if pub else None).figure}
-
-
-def calibration_figures(table: pd.DataFrame, history: pd.DataFrame) -> dict[str, Figure]:
-    """``calibrate``: each target's miss after the fit, and the search."""
-    return {"calibration.png": plots.calibration_fit(table, history)}

@@ -10,7 +10,16 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-__all__ = ["Metric", "metric", "statistic_label", "field_label", "arm_label", "FOREST_METRICS"]
+__all__ = [
+    "Metric",
+    "metric",
+    "statistic_label",
+    "field_label",
+    "arm_label",
+    "signed_pounds",
+    "FOREST_METRICS",
+    "CAPACITY_CAPTION",
+]
 
 
 @dataclass(frozen=True)
@@ -39,6 +48,19 @@ class Metric:
         else:
             unit = self.unit
         return f"{self.label} ({unit})" if unit else self.label
+
+    def difference(self, v: float, lo: float, hi: float) -> str:
+        """A difference and its interval in the metric's unit (shares in points)."""
+        if self.unit == "£":
+            return f"{signed_pounds(v)} ({signed_pounds(lo)} to {signed_pounds(hi)})"
+        unit = " pp" if self.unit == "%" else (f" {self.unit}" if self.unit else "")
+        v, lo, hi = (z * self.scale for z in (v, lo, hi))
+        return f"{v:+,.3g}{unit} ({lo:+,.3g} to {hi:+,.3g})"
+
+
+def signed_pounds(v: float) -> str:
+    """A difference in pounds: -£1,200 or +£1,200."""
+    return f"{'-' if v < 0 else '+'}£{abs(v):,.0f}"
 
 
 _METRICS = {
@@ -94,6 +116,12 @@ FOREST_METRICS = [
     "qalys_discounted",
     "net_monetary_benefit_per_year",
 ]
+
+
+# what the capacity figure shows (a run's, a comparison's), under it in the report
+CAPACITY_CAPTION = (
+    "Ward occupancy (and the peer-support waiting list, where there is one) over the run"
+)
 
 
 def metric(name: str) -> Metric:

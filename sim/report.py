@@ -20,6 +20,7 @@ import base64
 import html
 import json
 from collections.abc import Iterator
+from io import StringIO
 from pathlib import Path
 from typing import Any
 
@@ -27,8 +28,9 @@ import pandas as pd
 import yaml
 from pydantic import BaseModel
 
+from sim import studies  # noqa: F401  (registers the package's study kinds)
 from sim.config import ConfigError, Scenario, scenario_from_dict
-from sim.labels import FOREST_METRICS, Metric, arm_label, field_label, metric
+from sim.study import Html, Study, of_kind
 
 __all__ = ["build", "write", "scenario_fields", "whatif_changes", "stress_des"]
 
@@ -58,38 +60,7 @@ table.scenario td:first-child { width: 30%; }
 # the page may fetch nothing: inline styles, and images only from data: URIs
 _CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 
-_TABLES = {
-    "run": ["summary.csv", "trial_summary.csv", "published.csv"],
-    "compare": ["compare.csv"],
-    "sweep": ["sweep.csv"],
-    "power": ["power.csv"],
-    "psa": ["decision.csv", "evppi.csv", "tornado.csv", "parameters.csv"],
-    "calibrate": ["calibration.csv", "parameters.csv"],
-}
 _MAX_ROWS = 40
-
-# what each figure shows, under it on the page; in the order the page shows them
-_CAPTIONS = {
-    "forest": "What each policy changes against the baseline: paired differences with 95% "
-    "confidence intervals",
-    "ce_plane": "Cost-effectiveness plane: extra cost against extra QALYs, one point per "
-    "parameter set",
-    "ceac": "Probability each policy is cost-effective against willingness to pay",
-    "evppi": "Value of learning each parameter (EVPPI)",
-    "tornado": "One-way sensitivity analysis",
-    "sweep": "Each metric along the sweep, and the paired difference",
-    "power": "Power against patients per arm",
-    "calibration": "Each calibration target's miss after the fit, and the search",
-    "km": "Time to first readmission by arm (Kaplan-Meier), with the numbers at risk and "
-    "the published one-year figures",
-    "hazard_ratios": "Hazard ratios of the simulated trials against the published one",
-    "published": "Each published figure among the simulated trials' values",
-    "attendance": "Peer-support sessions attended: share of those offered attending at "
-    "least k sessions",
-    "mcf": "Mean cumulative readmissions per person",
-    "capacity": "Ward occupancy (and the peer-support waiting list, where there is one) "
-    "over the run",
-}
 
 
 def _e(text: object) -> str:
@@ -273,14 +244,17 @@ def _scenario_section(
 
 # ---------------------------------------------------------------------------- checklist
 def stress_des(
-    manifest: dict[str, Any], scenarios: list[Scenario], files: list[str] | None = None
+    manifest: dict[str, Any],
+    scenarios: list[Scenario],
+    files: list[str] | None = None,
+    aims: str | None = None,
 ) -> list[tuple[str, str, str]]:
     """The STRESS-DES items (Monks et al. 2019): (number, item, what this run says).
 
-    ``files``: the directory's files (default: the manifest's list). Items the run
-    cannot know say :data:`FOR_AUTHOR`.
+    ``files``: the directory's files (default: the manifest's list); ``aims``: the
+    study's experimentation aims (:meth:`sim.study.Study.aims`). Items the run cannot
+    know say :data:`FOR_AUTHOR`.
     """
-    kind = manifest.get("kind", "run")
     s = scenarios[0] if scenarios else None
     reps = manifest.get("replications")
     versions = manifest.get("versions", {})
@@ -293,19 +267,7 @@ def stress_des(
     add("1.1", "Purpose of the model", s.description.strip() if s else None)
     listed = files if files is not None else list(manifest.get("files", []))
     add("1.2", "Model outputs", "Files of this directory: " + ", ".join(listed))
-    aims = {
-        "run": f"{reps} replications of the scenario, every arm (policy) on the same patients.",
-        "compare": "Policies compared on the same patients (common random numbers): "
-        + ", ".join(a.name for sc in scenarios for a in sc.arms),
-        "sweep": f"Fields swept: {manifest.get('sets')}.",
-        "power": f"Power against patients per arm: {manifest.get('n_per_arm')}.",
-        "calibrate": f"Calibration of the scenario's free parameters to its targets: "
-        f"{manifest.get('evaluations')} evaluations of {reps} replications each, checked on "
-        f"{manifest.get('check_replications')}.",
-        "psa": f"Probabilistic sensitivity analysis: {manifest.get('samples')} parameter sets "
-        f"({manifest.get('sampling')}) x {reps} replications, and a one-way analysis.",
-    }
-    add("1.3", "Experimentation aims", aims.get(kind))
+    add("1.3", "Experimentation aims", aims)
     add(
         "2.1",
         "Base model overview diagram",
@@ -461,234 +423,16 @@ def _checklist_section(items: list[tuple[str, str, str]]) -> str:
     )
 
 
-# ---------------------------------------------------------------------------- answer
-class _Html(str):
-    """A fragment of the page already in HTML (not escaped again)."""
-
-
-def _signed_pounds(v: float) -> str:
-    """A difference in pounds: -£1,200 or +£1,200."""
-    return f"{'-' if v < 0 else '+'}£{abs(v):,.0f}"
-
-
-# compare's answer: what a board asks of a policy (labels: sim.labels), and its format
-_COMPARE_ANSWER = {
-    "readmissions_per_year": "{:+,.0f}".format,
-    "ward_bed_days_per_year": "{:+,.0f}".format,
-    "out_of_area_per_year": "{:+,.0f}".format,
-    "waiting_list_mean": "{:+,.1f}".format,
-    "cost_total_per_year": _signed_pounds,
-    "qalys_discounted": "{:+,.1f}".format,
-}
-
-
-def _shown(m: Metric, v: float, lo: float, hi: float) -> str:
-    """A difference and its interval in the metric's unit (shares in points)."""
-    if m.unit == "£":
-        return f"{_signed_pounds(v)} ({_signed_pounds(lo)} to {_signed_pounds(hi)})"
-    unit = " pp" if m.unit == "%" else (f" {m.unit}" if m.unit else "")
-    v, lo, hi = (z * m.scale for z in (v, lo, hi))
-    return f"{v:+,.3g}{unit} ({lo:+,.3g} to {hi:+,.3g})"
-
-
-def _sweep_answer(t: pd.DataFrame) -> list[str]:
-    """How the main metrics move along the sweep, as paired differences, in words."""
-    x = next(c for c in t.columns if c.startswith("set:"))
-    first, last = t[x].iloc[0], t[x].iloc[-1]
-    arms = list(dict.fromkeys(t["arm"]))
-    out = [f"How do the main outcomes change with {field_label(x)}, from {first} to {last}?"]
-    for name in (m for m in FOREST_METRICS if m in set(t["metric"])):
-        m = metric(name)
-        d = t[t["metric"] == name]
-
-        parts = []
-        for arm in arms[1:]:
-            g = d[(d["arm"] == arm) & d["diff_mean"].notna()]
-            if len(g) >= 2:
-                a, b = g.iloc[0], g.iloc[-1]
-                parts.append(
-                    f"{arm_label(arm)} minus {arm_label(arms[0])}: "
-                    f"{_shown(m, a.diff_mean, a.diff_ci_low, a.diff_ci_high)} at {a[x]}, "
-                    f"{_shown(m, b.diff_mean, b.diff_ci_low, b.diff_ci_high)} at {b[x]}"
-                )
-        if not parts:  # one arm, or the first arm lacks the metric: along the sweep
-            for arm in arms:
-                g = d[(d["arm"] == arm) & d["change_mean"].notna()]
-                if len(g) >= 2:
-                    b = g.iloc[-1]
-                    parts.append(
-                        f"{arm_label(arm)}, from {first} to {b[x]}: "
-                        f"{_shown(m, b.change_mean, b.change_ci_low, b.change_ci_high)}"
-                    )
-        if parts:
-            out.append(f"{m.label[0].upper()}{m.label[1:]}: " + "; ".join(parts) + ".")
-    out.append(
-        "Differences are paired by replication (the same patients at every value and under "
-        "every arm), with 95% confidence intervals."
-    )
-    return out
-
-
-def _power_answer(t: pd.DataFrame) -> list[str]:
-    """Power at each size, and the smallest size tried with 80%, per test."""
-    out = ["How many patients per arm would a trial need to detect the effect?"]
-    for test, g in t.groupby("test", sort=False):
-        g = g.sort_values("n_per_arm")
-        at = ", ".join(f"{p:.0%} at {n:,}" for n, p in zip(g["n_per_arm"], g["power"], strict=True))
-        enough = g[g["power"] >= 0.8]
-        verdict = (
-            f"80% power from {int(enough['n_per_arm'].iloc[0]):,} per arm"
-            if len(enough)
-            else "80% power not reached at the sizes tried"
-        )
-        reps = int(g["replications"].iloc[0])
-        out.append(f"{test}: power {at} per arm ({reps} simulated trials each); {verdict}.")
-    return out
-
-
-def _compare_answer(t: pd.DataFrame) -> list[str]:
-    """Each policy against the baseline, per year: a table of paired differences."""
-    others = t[t["policy"] != t["baseline"]]
-    if not len(others):
-        raise KeyError("no policy besides the baseline")
-    base = arm_label(others["baseline"].iloc[0])
-    metrics = [m for m in _COMPARE_ANSWER if m in set(others["metric"])]
-    reps = int(others["replications"].max())
-    head = "".join(f"<th>{_e(metric(m).axis(difference=True))}</th>" for m in metrics)
-    rows = []
-    for policy, g in others.groupby("policy", sort=False):
-        g = g.set_index("metric")
-        cells = []
-        for m in metrics:
-            fmt = _COMPARE_ANSWER[m]
-            r = g.loc[m] if m in g.index else None
-            if r is None or pd.isna(r["diff_mean"]):
-                cells.append("<td class=num>-</td>")
-                continue
-            text = (
-                f"{fmt(r.diff_mean)}<br><small>({fmt(r.diff_ci_low)} to "
-                f"{fmt(r.diff_ci_high)})</small>"
-            )
-            sure = not (r.diff_ci_low <= 0 <= r.diff_ci_high)
-            cells.append(f"<td class=num>{'<b>' + text + '</b>' if sure else text}</td>")
-        rows.append(f"<tr><th>{_e(arm_label(policy))}</th>{''.join(cells)}</tr>")
-    return [
-        f"What does each policy change against {base}?",
-        _Html(
-            f'<table class="answer-table"><tr><th>policy minus {_e(base)}</th>{head}</tr>'
-            + "".join(rows)
-            + "</table>"
-        ),
-        f"Each cell: the mean difference from {base} and its 95% confidence interval, "
-        f"paired by replication over {reps} replications (the same patients under every "
-        "policy). Bold: the interval excludes zero, so the direction of the change is "
-        "clear at this number of replications; otherwise more replications are needed to "
-        "tell.",
-    ]
-
-
-def _answer(kind: str, directory: Path) -> list[str]:
-    """The question and the answer, in sentences (escaped HTML)."""
-    try:
-        if kind == "psa" and (directory / "decision.csv").is_file():
-            d = pd.read_csv(directory / "decision.csv")
-            cols = [c for c in d.columns if c.startswith("p_cost_effective_at_")]
-            out = ["Which policy should be funded, and how sure is that?"]
-            for c in cols:
-                lam = c.removeprefix("p_cost_effective_at_")
-                best = d.loc[d[f"nmb_at_{lam}"].idxmax()]
-                out.append(
-                    f"At £{float(lam):,.0f} per QALY, {arm_label(best['strategy'])} has the "
-                    f"highest expected net benefit and is cost-effective in {best[c]:.0%} of the "
-                    f"parameter sets. The value of perfect information is "
-                    f"£{best[f'evpi_at_{lam}']:,.0f} for the period's patients "
-                    f"(£{best[f'evpi_per_person_at_{lam}']:,.2f} a person)."
-                )
-            return out
-        if kind == "calibrate" and (directory / "calibration.csv").is_file():
-            t = pd.read_csv(directory / "calibration.csv")
-            met = int(t["within_tolerance"].sum())
-            out = [
-                "Can the model reproduce the published figures, and with which parameters?",
-                f"{met} of {len(t)} targets within tolerance after calibration.",
-            ]
-            for r in t[~t["within_tolerance"].astype(bool)].itertuples():
-                out.append(
-                    f"Missed: {r.target}: target {r.value:.4g}, simulated {r.simulated:.4g} "
-                    f"(tolerance {r.tolerance:.3g})."
-                )
-            if (directory / "parameters.csv").is_file():
-                p = pd.read_csv(directory / "parameters.csv")
-                fitted = [
-                    f"{field_label(r.parameter)} {r.start:.4g} \u2192 {r.fitted:.4g}"
-                    + (f" (SE {r.standard_error:.3g})" if pd.notna(r.standard_error) else "")
-                    for r in p.itertuples()
-                ]
-                out.append("Fitted: " + "; ".join(fitted) + ".")
-            return out
-        if kind == "compare" and (directory / "compare.csv").is_file():
-            return _compare_answer(pd.read_csv(directory / "compare.csv"))
-        if kind == "sweep" and (directory / "sweep.csv").is_file():
-            return _sweep_answer(pd.read_csv(directory / "sweep.csv"))
-        if kind == "power" and (directory / "power.csv").is_file():
-            return _power_answer(pd.read_csv(directory / "power.csv"))
-        if kind == "run" and (directory / "trial_summary.csv").is_file():
-            t = pd.read_csv(directory / "trial_summary.csv")
-            h = t["horizon_days"].iloc[0]  # the primary horizon comes first
-            t = t[t["horizon_days"] == h]
-            n = int(t["replications"].iloc[0])
-            out = [f"What would a trial like this show at {h:g} days, over {n} simulated trials?"]
-            for arm, g in t.groupby("arm", sort=False):
-                g = g.set_index("statistic")
-                parts = []
-                if "p_readmitted" in g.index:
-                    r = g.loc["p_readmitted"]
-                    parts.append(
-                        f"readmitted {r['mean']:.1%} (95% of trials {r.p2_5:.1%} to {r.p97_5:.1%})"
-                    )
-                for stat, label in (("odds_ratio", "odds ratio"), ("hazard_ratio", "hazard ratio")):
-                    if stat in g.index:
-                        r = g.loc[stat]
-                        parts.append(
-                            f"median {label} {r['median']:.2f} ({r.p2_5:.2f} to {r.p97_5:.2f})"
-                        )
-                for stat, label in (("power_or", "odds ratio"), ("power_hr", "Cox")):
-                    if stat in g.index:
-                        parts.append(f"power ({label}) {g.loc[stat, 'mean']:.0%}")
-                out.append(f"{arm_label(arm)}: " + "; ".join(parts) + ".")
-            return out
-        if kind == "run" and (directory / "summary.csv").is_file():
-            t = pd.read_csv(directory / "summary.csv")
-            out = ["What happens to the people discharged, under each arm?"]
-            for arm, g in t.groupby("arm", sort=False):
-                g = g.set_index("metric")
-                parts = []
-                for name in (
-                    "p_readmit_365d",
-                    "readmissions_per_year",
-                    "ward_bed_days_per_year",
-                    "waiting_list_mean",
-                ):
-                    if name in g.index:
-                        r, m = g.loc[name], metric(name)
-                        f = (lambda v: f"{v:.1%}") if m.unit == "%" else (lambda v: f"{v:,.1f}")
-                        parts.append(f"{m.label} {f(r['mean'])} ({f(r.ci_low)} to {f(r.ci_high)})")
-                out.append(f"{arm_label(arm)}: " + "; ".join(parts) + ".")
-            return out
-    except (KeyError, ValueError, pd.errors.ParserError):
-        pass
-    return [f"The tables and figures of this {kind} follow."]
-
-
 # ---------------------------------------------------------------------------- page
-def _figures(directory: Path) -> list[str]:
+def _figures(directory: Path, captions: dict[str, str]) -> list[str]:
     """Each figure once, as an image from a data URI: its SVG, else its PNG.
 
-    The SVG's text is drawn as paths, so no font is fetched; as an image, its element
-    ids cannot clash with another figure's.
+    In the order of the study's ``captions`` (the answer's figures first, capacity and
+    checks after), then any other by name. The SVG's text is drawn as paths, so no
+    font is fetched; as an image, its element ids cannot clash with another figure's.
     """
     out = []
-    order = list(_CAPTIONS)  # the answer's figures first, capacity and checks after
+    order = list(captions)
     names = sorted(
         {p.stem for p in directory.glob("*.svg")} | {p.stem for p in directory.glob("*.png")},
         key=lambda n: (order.index(n) if n in order else len(order), n),
@@ -702,18 +446,24 @@ def _figures(directory: Path) -> list[str]:
         out.append(
             f'<figure class="figure" id="fig-{_e(stem)}">'
             f'<img alt="{_e(stem)}" src="data:image/{kind};base64,{data}">'
-            f"<figcaption>{_e(_CAPTIONS.get(stem, stem))} ({_e(path.name)})</figcaption></figure>"
+            f"<figcaption>{_e(captions.get(stem, stem))} ({_e(path.name)})</figcaption></figure>"
         )
     return out
 
 
-def _tables(kind: str, directory: Path) -> list[str]:
+def _as_filed(frame: pd.DataFrame) -> pd.DataFrame:
+    """A table as its CSV file holds it.
+
+    What a reader of the file sees (missing values empty, read back as such), so that
+    the page shows the file whether the study is in memory or read back.
+    """
+    return pd.read_csv(StringIO(frame.to_csv(index=False)))
+
+
+def _tables(study: Study | None) -> list[str]:
     out = []
-    for name in _TABLES.get(kind, []):
-        path = directory / name
-        if not path.is_file():
-            continue
-        t = pd.read_csv(path)
+    for name, table in (study.shows() if study is not None else {}).items():
+        t = _as_filed(table)
         more = f" (first {_MAX_ROWS} of {len(t)} rows)" if len(t) > _MAX_ROWS else ""
         out.append(f"<h3>{_e(name)}{_e(more)}</h3>")
         out.append(
@@ -722,11 +472,41 @@ def _tables(kind: str, directory: Path) -> list[str]:
     return out
 
 
-def build(directory: Path) -> str:
-    """The report of an output directory, as one HTML page."""
+def _answer(study: Study | None, kind: str) -> list[str]:
+    """The question and the answer, in sentences (escaped HTML)."""
+    if study is not None:
+        try:
+            return study.answer()
+        except (KeyError, ValueError, pd.errors.ParserError):
+            pass
+    return [f"The tables and figures of this {kind} follow."]
+
+
+def _study(directory: Path, manifest: dict[str, Any], scenarios: list[Scenario]) -> Study | None:
+    """The directory's study read back by its kind, or None if it cannot be."""
+    cls = of_kind(manifest.get("kind", "run"))
+    if cls is None:
+        return None
+    try:
+        return cls.read(directory, manifest, scenarios)  # type: ignore[attr-defined]
+    except (OSError, KeyError, ValueError, TypeError, pd.errors.ParserError):
+        return None
+
+
+def build(directory: Path, study: Study | None = None) -> str:
+    """The report of an output directory, as one HTML page.
+
+    ``study``: the study the directory holds, in memory (as the command that wrote it
+    has it); by default it is read back from the directory by its kind
+    (:meth:`sim.study.Study.read`).
+    """
     directory = Path(directory)
     manifest, scenarios = _load(directory)
     kind = manifest.get("kind", "run")
+    if study is None:
+        study = _study(directory, manifest, scenarios)
+    cls = of_kind(kind)
+    captions: dict[str, str] = getattr(cls, "captions", {})
     names = manifest.get("scenarios") or [manifest.get("scenario"), *manifest.get("whatifs", [])]
     title = f"crisis-sim {kind}: {', '.join(str(n) for n in names if n)}"
     stamp = (
@@ -747,6 +527,7 @@ def build(directory: Path) -> str:
         + "</li>"
         for name in present
     )
+    aims = study.aims() if study is not None else None
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
@@ -755,18 +536,18 @@ def build(directory: Path) -> str:
         f"<h1>{_e(title)}</h1><p class=stamp>{_e(stamp)}</p>",
         '<h2>Question and answer</h2><div class="answer">',
         *(
-            line if isinstance(line, _Html) else f"<p>{_e(line)}</p>"
-            for line in _answer(kind, directory)
+            line if isinstance(line, Html) else f"<p>{_e(line)}</p>"
+            for line in _answer(study, kind)
         ),
         "</div>",
         "<h2>Figures</h2>",
-        *_figures(directory),
+        *_figures(directory, captions),
         "<h2>Tables</h2>",
-        *_tables(kind, directory),
+        *_tables(study),
         "<h2>Scenario</h2>",
         _scenario_section(scenarios, _notes(directory)),
         "<h2>STRESS-DES reporting checklist</h2>",
-        _checklist_section(stress_des(manifest, scenarios, present)),
+        _checklist_section(stress_des(manifest, scenarios, present, aims)),
         "<h2>Provenance</h2>",
         f"<p>Command: <code>{_e(' '.join(manifest.get('command', [])))}</code></p>",
         f"<p>{_e(stamp)}; wall time {_e(manifest.get('wall_seconds'))} s.</p>",
@@ -779,10 +560,14 @@ def build(directory: Path) -> str:
     return "\n".join(parts) + "\n"
 
 
-def write(directory: Path) -> Path:
-    """Write ``directory/report.html`` (atomically) and return its path."""
+def write(directory: Path, study: Study | None = None) -> Path:
+    """Write ``directory/report.html`` (atomically) and return its path.
+
+    ``study``: as for :func:`build`.
+    """
     from sim.io import atomic_text
 
+    text = build(directory, study)
     path = Path(directory) / "report.html"
-    atomic_text(path, build(directory))
+    atomic_text(path, text)
     return path

@@ -75,6 +75,9 @@ class RunResult:
     published
         Trials with published results: each published figure beside the simulated
         trials' distribution of the same statistic, and its percentile among them.
+    survival
+        Trials whose patients tables were not kept: the patients' replication, arm,
+        first readmission and follow-up (what the Kaplan-Meier figure reads).
     replications
         The replication indices run.
     events_dir
@@ -95,6 +98,7 @@ class RunResult:
     timeseries: pd.DataFrame | None = None
     mcf: pd.DataFrame | None = None
     published: pd.DataFrame | None = None
+    survival: pd.DataFrame | None = None
     replications: list[int] | None = None
     events_dir: Path | None = None
     out: Path | None = None

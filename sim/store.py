@@ -111,14 +111,18 @@ class ReplicationStore:
         return out
 
     def saved_batches(
-        self, wanted: Sequence[int] | None = None, events: bool = False, patients: bool = True
+        self,
+        wanted: Sequence[int] | None = None,
+        events: bool = False,
+        patients: bool | Sequence[str] = True,
     ) -> list[Batch]:
         """The batches of replications already finished, by first replication.
 
         Only whole batches of ``wanted`` replications count (all of them, by default),
         and with ``events`` only batches whose events were written. Without
         ``patients`` the patients tables stay on disk (they are the big ones), to be
-        streamed into the run's file by :meth:`write_patients`.
+        streamed into the run's file by :meth:`write_patients`; with a list of columns,
+        only those are read.
         """
         want = None if wanted is None else set(wanted)
         out: list[Batch] = []
@@ -132,9 +136,12 @@ class ReplicationStore:
             tables = {}
             for name in self.tables:
                 f = d / f"{name}.parquet"
+                columns = None
                 if name == "patients" and not patients:
                     continue
-                tables[name] = pd.read_parquet(f) if f.exists() else None
+                if name == "patients" and not isinstance(patients, bool):
+                    columns = list(patients)
+                tables[name] = pd.read_parquet(f, columns=columns) if f.exists() else None
             out.append(Batch(reps, tables))
         return out
 

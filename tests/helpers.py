@@ -98,6 +98,30 @@ def cli(*args: str, timeout: float = 600, **kw: Any) -> subprocess.CompletedProc
     )
 
 
+# a run's tables (RunResult attributes) that two ways of running it must give alike
+RESULT_TABLES = ("patients", "metrics", "summary", "trial", "attendance", "timeseries")
+
+
+def assert_same_results(a: Any, b: Any, names: tuple[str, ...] = RESULT_TABLES) -> None:
+    """Two results hold the same tables (frame for frame; None where either has none)."""
+    for name in names:
+        x, y = getattr(a, name), getattr(b, name)
+        if x is None or y is None:
+            assert x is None and y is None, f"{name}: only one result has it"
+            continue
+        pd.testing.assert_frame_equal(x, y, obj=name)
+
+
+def assert_same_outputs(a: Path, b: Path) -> None:
+    """Two output directories hold the same tables: every CSV and Parquet file of either
+    is in both, and the same (:func:`assert_same_table`)."""
+    names = {p.name for d in (a, b) for p in d.iterdir() if p.suffix in (".csv", ".parquet")}
+    assert names, f"{a}: no tables"
+    for name in sorted(names):
+        assert (a / name).is_file() and (b / name).is_file(), f"{name}: not in both"
+        assert_same_table(a / name, b / name)
+
+
 def assert_same_table(a: Path, b: Path) -> None:
     """Two output tables hold the same: CSV byte for byte, Parquet frame for frame."""
     if a.suffix == ".parquet":

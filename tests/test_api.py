@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from helpers import TRIAL, assert_same_table, scenario
+from helpers import TRIAL, assert_same_outputs, assert_same_results, scenario
 from matplotlib.figure import Figure
 
-from sim import api, errors, figures, plots, runner
+from sim import api, errors, plots, runner, studies
 from sim.config import ConfigError, load_scenario, variant
-from sim.io import OUTPUT_FILES
+from sim.studies.run import OUTPUT_FILES, Run
 
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = sorted((ROOT / "scenarios").glob("*.yaml"))
@@ -66,7 +66,7 @@ def test_run_to_directory_resumes_after_an_interruption(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     s = variant(scenario(TRIAL, **{"feed.n_patients": 60}), {"replications": 12})
-    whole = api.run_to_directory(s, tmp_path / "whole", jobs=1)
+    whole = studies.run_to_directory(s, tmp_path / "whole", jobs=1).result
     # serially a chunk is about a second's work: here one replication, so that the stop
     # below falls between chunks (what a stop loses is the chunk it falls in)
     monkeypatch.setattr(runner, "_SERIAL_BATCH_SECONDS", 1e-9)
@@ -81,16 +81,15 @@ def test_run_to_directory_resumes_after_an_interruption(
 
     out = tmp_path / "stopped"
     with pytest.raises(errors.RunInterrupted) as info:
-        api.run_to_directory(s, out, jobs=1, progress=stop_after_four)
+        studies.run_to_directory(s, out, jobs=1, progress=stop_after_four)
     assert info.value.saved == 4 and info.value.total == 12 and info.value.out == out
     assert not out.exists()
     with pytest.raises(errors.OutputExists, match="interrupted run is saved there"):
-        api.run_to_directory(s, out, jobs=1)
+        studies.run_to_directory(s, out, jobs=1)
     lines: list[str] = []
-    again = api.run_to_directory(s, out, jobs=1, resume=True, report=lines.append)
+    again = studies.run_to_directory(s, out, jobs=1, resume=True, report=lines.append).result
     assert again.resumed == 4 and lines == ["resuming: 4 of 12 replications were saved"]
-    for name in ("metrics", "summary", "trial", "attendance", "timeseries"):
-        pd.testing.assert_frame_equal(getattr(again, name), getattr(whole, name), obj=name)
+    assert_same_results(again, whole, ("metrics", "summary", "trial", "attendance", "timeseries"))
     assert again.patients is None and whole.patients is None  # never held whole: on disk
     pd.testing.assert_frame_equal(
         pd.read_parquet(out / "patients.parquet"),
@@ -100,7 +99,7 @@ def test_run_to_directory_resumes_after_an_interruption(
     pd.testing.assert_frame_equal(pd.read_parquet(out / "patients.parquet"), in_memory)
     assert (out / "summary.csv").read_text() == (tmp_path / "whole" / "summary.csv").read_text()
     with pytest.raises(errors.OutputExists, match="already finished"):
-        api.run_to_directory(s, out, jobs=1, resume=True)
+        studies.run_to_directory(s, out, jobs=1, resume=True)
 
 
 def test_plots_draw_on_the_axes_they_are_given() -> None:
@@ -126,31 +125,27 @@ def test_plots_draw_on_the_axes_they_are_given() -> None:
     # no one ever waits for a worker in this trial: no empty waiting-list panel
     assert not r.timeseries["waiting_list"].any()
     assert plots.capacity_over_time(r.timeseries, fig=own) is own and len(own.axes) == 1
-    made = figures.run_figures(r)
+    made = Run(r, 3).figures()
     assert set(made) == {n for n in OUTPUT_FILES if n.endswith(".png")}
 
 
 def test_a_stop_while_writing_the_run_directory_loses_nothing(tmp_path, monkeypatch) -> None:
     s = variant(scenario(TRIAL, **{"feed.n_patients": 60}), {"replications": 4})
     whole = tmp_path / "whole"
-    api.run_to_directory(s, whole, jobs=1, events=True)
+    studies.run_to_directory(s, whole, jobs=1, events=True)
 
     def stopped(*args, **kwargs):
         raise KeyboardInterrupt
 
     out = tmp_path / "stopped"
     with monkeypatch.context() as m:  # Ctrl-C after the run, while its figures are drawn
-        m.setattr(figures, "run_figures", stopped)
+        m.setattr(Run, "figures", stopped)
         with pytest.raises(KeyboardInterrupt):
-            api.run_to_directory(s, out, jobs=1, events=True)
+            studies.run_to_directory(s, out, jobs=1, events=True)
     assert not out.exists()
-    again = api.run_to_directory(s, out, jobs=1, events=True, resume=True)
+    again = studies.run_to_directory(s, out, jobs=1, events=True, resume=True).result
     assert again.resumed == 4  # every replication, and its events, was still saved
-    for name in ("summary.csv", "metrics.parquet", "trial.parquet"):
-        assert_same_table(out / name, whole / name)
+    assert_same_outputs(out, whole)
     pd.testing.assert_frame_equal(
         pd.read_parquet(out / "events"), pd.read_parquet(whole / "events")
-    )
-    pd.testing.assert_frame_equal(
-        pd.read_parquet(out / "patients.parquet"), pd.read_parquet(whole / "patients.parquet")
     )

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from helpers import SERVICE, TRIAL, scenario
+from helpers import RESULT_TABLES, SERVICE, TRIAL, assert_same_results, scenario
 
 from sim import api, runner
 from sim.config import load_scenario
@@ -89,8 +89,7 @@ def test_a_resumed_run_whose_chunks_straddle_the_saved_ones_has_the_same_tables(
     saved = [api.replicate_chunk(s, [2, 3]), api.replicate_chunk(s, [6])]
     # serially a chunk is about a second's work: all that is left, [0, 1, 4, 5, 7], at once
     resumed = api.run(s, replications=8, jobs=1, saved=saved)
-    for name in ("patients", "metrics", "trial", "attendance", "summary", "trial_summary"):
-        pd.testing.assert_frame_equal(getattr(resumed, name), getattr(whole, name), obj=name)
+    assert_same_results(resumed, whole, (*RESULT_TABLES, "trial_summary"))
     # a saved batch with a replication not asked for is not used
     part = api.run(s, replications=[0, 1, 2], jobs=1, saved=saved)
     pd.testing.assert_frame_equal(part.trial, whole.trial[whole.trial["replication"] < 3])

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import math
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
-from helpers import TRIAL, doc
+from helpers import TRIAL, cli, doc
 
 from sim.config import ConfigError, load_scenario
 from sim.studies import calibrate, write_calibrated
@@ -99,24 +97,17 @@ def test_cli_power(tmp_path: Path) -> None:
     path = tmp_path / "t.yaml"
     path.write_text(yaml.safe_dump(doc(TRIAL, **{"feed.n_patients": 100})))
     out = tmp_path / "p"
-    res = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "sim",
-            "power",
-            str(path),
-            "--n-per-arm",
-            "40,80",
-            "--reps",
-            "20",
-            "--jobs",
-            "1",
-            "--out",
-            str(out),
-        ],
-        capture_output=True,
-        text=True,
+    res = cli(
+        "power",
+        str(path),
+        "--n-per-arm",
+        "40,80",
+        "--reps",
+        "20",
+        "--jobs",
+        "1",
+        "--out",
+        str(out),
         timeout=300,
     )
     assert res.returncode == 0, res.stderr
@@ -128,12 +119,7 @@ def test_cli_power(tmp_path: Path) -> None:
         "scenario.resolved.yaml",
         "scenario.notes.csv",
     }
-    bad = subprocess.run(
-        [sys.executable, "-m", "sim", "power", str(path), "--n-per-arm", "a,b"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    bad = cli("power", str(path), "--n-per-arm", "a,b", timeout=60)
     assert bad.returncode == 2 and "--n-per-arm" in bad.stderr and "Traceback" not in bad.stderr
 
 

@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
-import subprocess
 import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
 import yaml
-from helpers import ECONOMICS, SERVICE, TRIAL, assert_same_table, doc, scenario
+from helpers import (
+    ECONOMICS,
+    SERVICE,
+    TRIAL,
+    assert_same_outputs,
+    assert_same_results,
+    cli,
+    doc,
+    scenario,
+)
 
 from sim import api
 from sim.runner import Dask
@@ -53,27 +61,17 @@ def test_serial_processes_and_dask_agree(cluster, base: dict) -> None:
     serial = api.run(s, replications=6, jobs=1)
     processes = api.run(s, replications=6, jobs=2)
     on_dask = api.run(s, replications=6, dask=Dask(address=cluster.scheduler_address))
-    for name in TABLES:
-        a = getattr(serial, name)
-        if a is None:
-            continue
-        pd.testing.assert_frame_equal(a, getattr(processes, name), obj=name)
-        pd.testing.assert_frame_equal(a, getattr(on_dask, name), obj=name)
+    assert_same_results(serial, processes, TABLES)
+    assert_same_results(serial, on_dask, TABLES)
 
 
 def test_cli_dask_workers_writes_the_same_files(tmp_path: Path) -> None:
     path = tmp_path / "t.yaml"
     path.write_text(yaml.safe_dump(doc(TRIAL, replications=5)))
     for name, extra in (("serial", ["--jobs", "1"]), ("dask", ["--dask-workers", "2"])):
-        res = subprocess.run(
-            [sys.executable, "-m", "sim", "run", str(path), "--out", str(tmp_path / name), *extra],
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
+        res = cli("run", str(path), "--out", str(tmp_path / name), *extra, timeout=300)
         assert res.returncode == 0, res.stderr
-    for f in ("summary.csv", "metrics.parquet", "trial.parquet", "timeseries.parquet"):
-        assert_same_table(tmp_path / "serial" / f, tmp_path / "dask" / f)
+    assert_same_outputs(tmp_path / "serial", tmp_path / "dask")
 
 
 def test_a_psa_and_its_one_way_analysis_on_dask_give_the_serial_tables(cluster) -> None:
@@ -110,6 +108,7 @@ def test_a_sweep_on_processes_and_dask_gives_the_serial_tables(cluster) -> None:
     serial = sweep(s, grid, replications=4, jobs=1)
     processes = sweep(s, grid, replications=4, jobs=2)
     on_dask = sweep(s, grid, replications=4, dask=Dask(address=cluster.scheduler_address))
-    for a, b, c in zip(serial, processes, on_dask, strict=True):
+    for name in ("summary", "per_replication"):
+        a, b, c = (getattr(r, name) for r in (serial, processes, on_dask))
         pd.testing.assert_frame_equal(a, b)
         pd.testing.assert_frame_equal(a, c)

@@ -17,6 +17,7 @@ from matplotlib.figure import Figure
 
 from sim import api, figures, plots, studies
 from sim.labels import FOREST_METRICS, arm_label, field_label, metric
+from sim.studies.run import Run
 
 
 def _texts(fig: Figure) -> str:
@@ -86,7 +87,8 @@ def test_the_forest_plot_speaks_in_units_and_leaves_out_what_cannot_differ() -> 
 
 def test_a_sweep_holds_paired_differences_taken_replication_by_replication() -> None:
     s = scenario(SERVICE, **{"feed.run_days": 120})
-    summary, per_rep = studies.sweep(s, [("peer_workers.count", [1, 3])], 3, jobs=1)
+    res = studies.sweep(s, [("peer_workers.count", [1, 3])], 3, jobs=1)
+    summary, per_rep = res.summary, res.per_replication
     m = "p_readmit_90d"
     wide = per_rep[per_rep["metric"] == m].pivot_table(
         index=["set:peer_workers.count", "replication"], columns="arm", values="value"
@@ -115,7 +117,7 @@ def test_a_sweep_holds_paired_differences_taken_replication_by_replication() -> 
 def test_trial_figures_are_labelled_with_numbers_at_risk_and_log_ratios() -> None:
     s = scenario(TRIAL, replications=9, **{"outcomes.endpoints.first_readmission.alpha": 0.1})
     r = api.run(s, jobs=1)
-    made = figures.run_figures(r)
+    made = Run(r, len(r.replications)).figures()
     km = made["km.png"]
     curve, table = km.axes
     assert table.get_title(loc="left").startswith("at risk")
@@ -170,7 +172,7 @@ def test_a_trial_that_limits_nothing_has_no_capacity_series() -> None:
     # unlimited ward, CRT and workers: no full ward, no waiting list, nothing to plot
     free = scenario(TRIAL, **{"acute_care.ward.capacity": None})
     r = api.run(free, replications=2, jobs=1)
-    assert r.timeseries is None and "capacity.png" not in figures.run_figures(r)
+    assert r.timeseries is None and "capacity.png" not in Run(r, len(r.replications)).figures()
     limited = api.run(scenario(TRIAL), replications=2, jobs=1)  # a 5-bed ward
     assert limited.timeseries is not None and len(limited.timeseries)
 
@@ -180,13 +182,14 @@ import pickle, sys
 sys.path.insert(0, sys.argv[1])
 from helpers import TRIAL, scenario
 from sim import api, figures
+from sim.studies.run import Run
 
 r = api.run(scenario(TRIAL), replications=3, jobs=1)
 line = figures.stamp("run", ["tiny-trial"], 11, "3 replications")
 safe = figures._fork_is_safe()
-forked = figures.encoded(figures.run_figures(r), line)
+forked = figures.encoded(Run(r, len(r.replications)).figures(), line)
 figures._fork_is_safe = lambda: False
-here = figures.encoded(figures.run_figures(r), line)
+here = figures.encoded(Run(r, len(r.replications)).figures(), line)
 with open(sys.argv[2], "wb") as f:
     pickle.dump((safe, forked, here), f)
 """

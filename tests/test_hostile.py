@@ -8,13 +8,12 @@ and arbitrary bytes; plus the classic attacks written out."""
 from __future__ import annotations
 
 import copy
-import subprocess
-import sys
 import tracemalloc
 from pathlib import Path
 
 import pytest
 import yaml
+from helpers import cli
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -160,12 +159,7 @@ def test_cli_refuses_in_one_line_and_writes_nothing(tmp_path: Path, name: str) -
     path = tmp_path / f"{name}.yaml"
     path.write_text(ATTACKS[name], encoding="utf-8")
     out = tmp_path / "run"
-    res = subprocess.run(
-        [sys.executable, "-m", "sim", "run", str(path), "--out", str(out)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    res = cli("run", str(path), "--out", str(out), timeout=60)
     assert res.returncode == 2
     assert len(res.stderr.strip().splitlines()) == 1 and "Traceback" not in res.stderr
     assert not out.exists()

@@ -5,14 +5,12 @@ its base, and it refuses what the loader refuses."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import jsonschema
 import pytest
 import yaml
-from helpers import TRIAL, doc
+from helpers import TRIAL, cli, doc
 
 from sim.config import load_scenario
 from sim.config.loader import Yaml12Loader
@@ -22,13 +20,7 @@ SHIPPED = sorted((ROOT / "scenarios").glob("*.yaml"))
 
 
 def printed(*args: str) -> dict:
-    res = subprocess.run(
-        [sys.executable, "-m", "sim", "schema", *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
+    res = cli("schema", *args, timeout=120, check=True)
     return json.loads(res.stdout)
 
 

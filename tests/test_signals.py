@@ -20,10 +20,9 @@ import sys
 import time
 from pathlib import Path
 
-import pandas as pd
 import pytest
 import yaml
-from helpers import TRIAL, assert_same_table, doc
+from helpers import TRIAL, assert_same_outputs, doc
 from helpers import cli as _cli
 
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(sys.platform != "linux", reason="/proc")]
@@ -127,17 +126,7 @@ def test_a_stopped_run_keeps_its_work_leaves_no_process_and_resumes(
     res = _cli("run", str(scenario), "--reps", str(REPS), "--resume", str(out), "--jobs", "2")
     assert res.returncode == 0, res.stderr
     assert f"resuming: {batches} of {REPS}" in res.stderr
-    for name in (
-        "summary.csv",
-        "metrics.parquet",
-        "trial.parquet",
-        "attendance.parquet",
-        "timeseries.parquet",
-    ):
-        assert_same_table(out / name, full / name)
-    pd.testing.assert_frame_equal(
-        pd.read_parquet(out / "patients.parquet"), pd.read_parquet(full / "patients.parquet")
-    )
+    assert_same_outputs(out, full)
 
 
 def test_workers_of_a_library_run_exit_when_the_main_process_is_killed(tmp_path: Path) -> None:

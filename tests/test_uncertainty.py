@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
-from helpers import TRIAL, doc
+from helpers import TRIAL, cli, doc
 from scipy import stats
 
 from sim import uncertainty
@@ -305,18 +305,11 @@ def test_a_group_names_two_or_more_of_the_fields(tmp_path: Path, groups, rule: s
 
 
 def test_validate_checks_the_uncertain_paths(tmp_path: Path) -> None:
-    import subprocess
-    import sys
 
     bad = {"parameters": [{**BLOCK["parameters"][1], "path": "acute_care.p_wards"}]}
     path = tmp_path / "s.yaml"
     path.write_text(yaml.safe_dump(doc(TRIAL, uncertainty=bad), sort_keys=False))
-    res = subprocess.run(
-        [sys.executable, "-m", "sim", "validate", str(path)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    res = cli("validate", str(path), timeout=60)
     assert res.returncode == 2, res.stderr
     assert f"{path}: uncertainty.parameters.0.path = 'acute_care.p_wards'" in res.stderr
     assert "Traceback" not in res.stderr

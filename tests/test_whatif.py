@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from helpers import SERVICE, doc, scenario
+from helpers import SERVICE, cli, doc, scenario
 
 from sim import api
 from sim.studies import compare, parse_set, sweep
@@ -128,9 +126,10 @@ def test_parse_set() -> None:
 
 def test_sweep_grid_uses_common_random_numbers() -> None:
     s = service()
-    summary, per_rep = sweep(
+    res = sweep(
         s, [("peer_workers.count", [1, 3]), ("arms.peer.peer_support.n_sessions", [4, 8])], 2
     )
+    summary, per_rep = res.summary, res.per_replication
     assert (
         len(
             summary[
@@ -153,23 +152,7 @@ def test_cli_compare_and_sweep(tmp_path: Path) -> None:
         "arms:\n  - name: peer6\n    peer_support: {n_sessions: 10}\n"
     )
     out = tmp_path / "cmp"
-    res = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "sim",
-            "compare",
-            str(base),
-            str(whatif),
-            "--out",
-            str(out),
-            "--jobs",
-            "1",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    res = cli("compare", str(base), str(whatif), "--out", str(out), "--jobs", "1", timeout=300)
     assert res.returncode == 0, res.stderr
     assert {
         "compare.csv",
@@ -190,23 +173,16 @@ def test_cli_compare_and_sweep(tmp_path: Path) -> None:
     assert manifest["scenarios"] == [d["name"] for d in docs]
     assert "manifest.json" in manifest["files"] and manifest["wall_seconds"] > 0
     sw = tmp_path / "sw"
-    res = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "sim",
-            "sweep",
-            str(base),
-            "--set",
-            "peer_workers.count=1..2",
-            "--out",
-            str(sw),
-            "--jobs",
-            "1",
-            "--report",
-        ],
-        capture_output=True,
-        text=True,
+    res = cli(
+        "sweep",
+        str(base),
+        "--set",
+        "peer_workers.count=1..2",
+        "--out",
+        str(sw),
+        "--jobs",
+        "1",
+        "--report",
         timeout=300,
     )
     assert res.returncode == 0, res.stderr
@@ -224,11 +200,6 @@ def test_cli_compare_and_sweep(tmp_path: Path) -> None:
     manifest = json.loads((sw / "manifest.json").read_text())
     assert manifest["kind"] == "sweep" and manifest["replications"] >= 2, manifest
     assert manifest["sets"] and manifest["git_commit"] and manifest["versions"]["simpy"]
-    bad = subprocess.run(
-        [sys.executable, "-m", "sim", "sweep", str(base), "--set", "peer_workers.count=-1,2"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    bad = cli("sweep", str(base), "--set", "peer_workers.count=-1,2", timeout=120)
     assert bad.returncode == 2 and "peer_workers.count" in bad.stderr
     assert "Traceback" not in bad.stderr and len(bad.stderr.strip().splitlines()) == 1

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from helpers import ECONOMICS, SERVICE, TRIAL, doc, scenario
+from helpers import ECONOMICS, SERVICE, TRIAL, assert_same_results, doc, scenario
 
 from sim import api
 from sim.config import scenario_from_dict, variant
@@ -25,22 +25,12 @@ def _counting(monkeypatch) -> list[tuple[str, tuple[int, ...] | None]]:
     return calls
 
 
-def _same_run(a: api.RunResult, b: api.RunResult) -> None:
-    pd.testing.assert_frame_equal(a.metrics, b.metrics)
-    pd.testing.assert_frame_equal(a.summary, b.summary)
-    if b.timeseries is None:
-        assert a.timeseries is None
-    else:
-        pd.testing.assert_frame_equal(a.timeseries, b.timeseries)
-    if b.trial is not None:
-        pd.testing.assert_frame_equal(a.trial, b.trial)
-
-
 def test_a_sweep_simulates_an_untouched_policy_once_per_replication(monkeypatch) -> None:
     # the worker count changes the peer policy's world only: usual care is simulated once
     s = scenario(SERVICE, **{"costs": {"peer_worker_hour": 30.0}})
     calls = _counting(monkeypatch)
-    summary, per_rep = sweep(s, [("peer_workers.count", [1, 2, 3])], replications=2, jobs=1)
+    res = sweep(s, [("peer_workers.count", [1, 2, 3])], replications=2, jobs=1)
+    per_rep = res.per_replication
     assert sorted(calls) == sorted([(s.name, (0,))] * 2 + [(s.name, (1,))] * 6)
     # the same tables as each point run on its own; the cost of the workers, which
     # depends on the swept field, is counted at each point
@@ -90,7 +80,9 @@ def test_run_many_gives_each_scenarios_run(monkeypatch) -> None:
     # trial's one world serves both trials
     assert len(calls) == 2 * (2 + 2 + 2 + 1)
     for sc, got in zip([*points, *trials], many, strict=True):
-        _same_run(got, api.run(sc, 2, jobs=1))
+        assert_same_results(
+            got, api.run(sc, 2, jobs=1), ("metrics", "summary", "timeseries", "trial")
+        )
 
 
 @pytest.mark.parametrize(

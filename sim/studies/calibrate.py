@@ -24,11 +24,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 
-from sim import api, provenance
+from sim import provenance
 from sim.analysis.published import simulated_values, summary_of
 from sim.config import (
     ATTENDANCE_STATISTICS,
@@ -42,9 +43,17 @@ from sim.config import (
     variant,
 )
 from sim.io import atomic_text
-from sim.results import Batch
+from sim.labels import field_label
+from sim.results import Batch, RunResult
+from sim.study import kind
 
-__all__ = ["CalibrationResult", "calibrate", "target_statistic", "write_calibrated"]
+__all__ = [
+    "Calibration",
+    "CalibrationResult",
+    "calibrate",
+    "target_statistic",
+    "write_calibrated",
+]
 
 BEGIN = "# --- calibration: written by `crisis-sim calibrate`"
 END = "# --- end of calibration ---"
@@ -54,7 +63,7 @@ class _Budget(Exception):
     pass
 
 
-def target_statistic(result: api.RunResult, scenario: Scenario, t: Target) -> float:
+def target_statistic(result: RunResult, scenario: Scenario, t: Target) -> float:
     """The simulated value of a target: its summary (mean or median) across the trials."""
     if result.trial is None and t.statistic not in ATTENDANCE_STATISTICS:
         raise ConfigError(f"calibration target {t.statistic} needs a trial scenario")
@@ -138,6 +147,157 @@ class CalibrationResult:
         }
 
 
+@kind
+@dataclass
+class Calibration:
+    """A calibration's record, as a study (:class:`sim.study.Study`).
+
+    ``scenario``: the calibrated scenario (as read back from the file written);
+    ``table``, ``parameters``, ``history``: the targets met or missed, the fitted
+    parameters and the search (:class:`CalibrationResult`'s tables); ``result``: the
+    fit itself (None when read back from a directory).
+    """
+
+    kind: ClassVar[str] = "calibrate"
+    captions: ClassVar[dict[str, str]] = {
+        "calibration": "Each calibration target's miss after the fit, and the search",
+    }
+
+    scenario: Scenario
+    table: pd.DataFrame
+    parameters: pd.DataFrame | None
+    history: pd.DataFrame | None
+    replications: int
+    checked: int
+    evaluations: int
+    calibrated_file: str
+    source_name: str = ""
+    result: CalibrationResult | None = None
+
+    @classmethod
+    def of(
+        cls,
+        res: CalibrationResult,
+        scenario: Scenario,
+        source: Path,
+        target: Path,
+        replications: int,
+        checked: int,
+    ) -> Calibration:
+        """The record of the fit ``res`` of ``source``, written to ``target``."""
+        return cls(
+            scenario,
+            res.table,
+            res.parameters_table(),
+            res.history_table(),
+            replications,
+            checked,
+            res.evaluations,
+            str(target),
+            source.name,
+            res,
+        )
+
+    @property
+    def scenarios(self) -> list[Scenario]:
+        """The calibrated scenario."""
+        return [self.scenario]
+
+    def tables(self) -> dict[str, pd.DataFrame | str]:
+        """calibration.csv, parameters.csv, history.csv."""
+        assert self.parameters is not None and self.history is not None
+        return {
+            "calibration.csv": self.table,
+            "parameters.csv": self.parameters,
+            "history.csv": self.history,
+        }
+
+    def figures(self) -> dict:
+        """Each target's miss after the fit, and the search."""
+        from sim import plots
+
+        return {"calibration.png": plots.calibration_fit(self.table, self.history)}
+
+    def stamp(self) -> str:
+        """``N replications``."""
+        return f"{self.replications} replications"
+
+    def manifest(self, files: list[str]) -> dict[str, Any]:
+        """Scenario, seed, replications, the check's, evaluations, the file written."""
+        return {
+            "scenarios": [self.scenario.name],
+            "seed": self.scenario.seed,
+            "replications": self.replications,
+            "check_replications": self.checked,
+            "evaluations": self.evaluations,
+            "calibrated_file": self.calibrated_file,
+            "files": files,
+        }
+
+    def printout(self) -> str:
+        """The fitted parameters (start -> fitted), the target table and any miss."""
+        assert self.result is not None
+        return _text(self.result, self.source_name, self.checked)
+
+    def shows(self) -> dict[str, pd.DataFrame]:
+        """calibration.csv and parameters.csv."""
+        out = {"calibration.csv": self.table}
+        if self.parameters is not None:
+            out["parameters.csv"] = self.parameters
+        return out
+
+    def answer(self) -> list[str]:
+        """How many targets are met, which are missed, and the fitted values."""
+        t = self.table
+        met = int(t["within_tolerance"].sum())
+        out = [
+            "Can the model reproduce the published figures, and with which parameters?",
+            f"{met} of {len(t)} targets within tolerance after calibration.",
+        ]
+        for r in t[~t["within_tolerance"].astype(bool)].itertuples():
+            out.append(
+                f"Missed: {r.target}: target {r.value:.4g}, simulated {r.simulated:.4g} "
+                f"(tolerance {r.tolerance:.3g})."
+            )
+        if self.parameters is not None:
+            fitted = [
+                f"{field_label(r.parameter)} {r.start:.4g} \u2192 {r.fitted:.4g}"
+                + (f" (SE {r.standard_error:.3g})" if pd.notna(r.standard_error) else "")
+                for r in self.parameters.itertuples()
+            ]
+            out.append("Fitted: " + "; ".join(fitted) + ".")
+        return out
+
+    def aims(self) -> str:
+        """The evaluations and replications of the fit and its check."""
+        return (
+            f"Calibration of the scenario's free parameters to its targets: "
+            f"{self.evaluations} evaluations of {self.replications} replications each, "
+            f"checked on {self.checked}."
+        )
+
+    @classmethod
+    def read(
+        cls, directory: Path, manifest: dict[str, Any], scenarios: list[Scenario]
+    ) -> Calibration:
+        """The calibration's tables back from its directory."""
+
+        def table(name: str) -> pd.DataFrame | None:
+            path = directory / name
+            return pd.read_csv(path) if path.is_file() else None
+
+        return cls(
+            scenarios[0] if scenarios else None,  # type: ignore[arg-type]
+            pd.read_csv(directory / "calibration.csv"),
+            table("parameters.csv"),
+            table("history.csv"),
+            manifest.get("replications"),  # type: ignore[arg-type]
+            manifest.get("check_replications"),  # type: ignore[arg-type]
+            manifest.get("evaluations"),  # type: ignore[arg-type]
+            str(manifest.get("calibrated_file")),
+        )
+
+
 def calibrate(
     path: Path,
     jobs: int | None = None,
@@ -148,6 +308,8 @@ def calibrate(
 ) -> CalibrationResult:
     """Fit the free parameters of the scenario at ``path``; see the module docstring."""
     from scipy import optimize
+
+    from sim import api  # the engine, loaded only to run
 
     base = load_scenario(path)
     cal = base.calibration
@@ -418,3 +580,54 @@ def _entry_lines(res: CalibrationResult, name: str) -> list[str]:
 def _short_commit(source: Path) -> str:
     sha = provenance.git_commit(source.resolve().parent)
     return f"{sha[:7]}{'+dirty' if sha.endswith('+dirty') else ''}" if sha else "no git"
+
+
+def _text(res: CalibrationResult, source_name: str, checked: int) -> str:
+    """The fitted parameters (start -> fitted), the target table and any target missed."""
+    shown = res.table.assign(
+        simulated=res.table["simulated"].map(lambda v: f"{v:.4g}"),
+        miss=res.table["miss"].map(lambda v: f"{v:+.3g}"),
+        within_tolerance=res.table["within_tolerance"].map({True: "yes", False: "NO"}),
+    ).drop(columns=["source"])
+    lines = [
+        f"Calibration of {source_name}: {res.evaluations} evaluations, checked on "
+        f"{checked} simulated trials"
+    ]
+    se = res.standard_errors
+    for i, (name, a, b) in enumerate(zip(res.names, res.start, res.best, strict=True)):
+        err = f"  (approximate SE {se[i]:.3g})" if se is not None else ""
+        lines.append(f"  {name}: {a:.6g} -> {b:.6g}{err}")
+    if res.correlation is not None and len(res.names) > 1:
+        lines.append("  correlation of the fitted values:")
+        short = [n.split(".")[-1] for n in res.names]
+        corr = pd.DataFrame(res.correlation, index=short, columns=short).round(2)
+        lines.extend("    " + line for line in corr.to_string().splitlines())
+    if se is not None:
+        lines.append(
+            "  (SE and correlation from the Jacobian at the fit, reading each tolerance as "
+            "its target's standard error)"
+        )
+    for w in res.warnings:
+        lines.append(f"  WARNING: {w}")
+    entry = res.uncertainty_entry(
+        f"calibration of {source_name} (approximate: Jacobian at the fit, tolerances read "
+        "as standard errors)"
+    )
+    if entry is not None:
+        import yaml
+
+        lines.append("  the fitted values' uncertainty, as an entry of an uncertainty block:")
+        text = yaml.safe_dump([entry], sort_keys=False, default_flow_style=None, width=100)
+        lines.extend("    " + line for line in text.splitlines())
+    with pd.option_context("display.width", 200):
+        lines.append(shown.to_string(index=False))
+    missed = res.table[~res.table["within_tolerance"]]
+    if len(missed):
+        lines.append(
+            f"\n{len(missed)} target(s) not met with the declared parameters: "
+            + "; ".join(
+                f"{r.target} missed by {r.miss:+.3g} (tolerance {r.tolerance:g})"
+                for r in missed.itertuples()
+            )
+        )
+    return "\n".join(lines)

@@ -16,15 +16,19 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 
-from sim import api
 from sim.analysis.intervals import t_interval
 from sim.config import Scenario, variant
+from sim.labels import CAPACITY_CAPTION, arm_label, signed_pounds
+from sim.labels import metric as metric_label
 from sim.rng import study_stream
 from sim.runner import Dask
+from sim.study import Html, kind
 
 __all__ = ["Comparison", "compare", "MAIN_METRICS", "ECONOMICS"]
 
@@ -69,15 +73,95 @@ def _boot_ratio(num: np.ndarray, den: np.ndarray, seed: int) -> tuple[float, flo
     return float(num.mean() / den.mean()), float(lo), float(hi)
 
 
+@kind
 @dataclass
 class Comparison:
-    """The result of :func:`compare`."""
+    """The result of :func:`compare`, as a study (:class:`sim.study.Study`)."""
+
+    kind: ClassVar[str] = "compare"
+    captions: ClassVar[dict[str, str]] = {
+        "forest": "What each policy changes against the baseline: paired differences with 95% "
+        "confidence intervals",
+        "capacity": CAPACITY_CAPTION,
+    }
 
     table: pd.DataFrame  # metric, policy, baseline, mean, ci_low, ci_high, diff_*, ratio, n
     metrics: pd.DataFrame  # replication, policy, metric, value
     timeseries: pd.DataFrame
     replications: int
     notes: list[str] = field(default_factory=list)
+    scenarios: list[Scenario] = field(default_factory=list)  # the files', the baseline's first
+
+    def tables(self) -> dict[str, pd.DataFrame | str]:
+        """compare.csv, metrics.parquet, notes.txt; timeseries.parquet for services."""
+        out: dict[str, pd.DataFrame | str] = {
+            "compare.csv": self.table,
+            "metrics.parquet": self.metrics,
+            "notes.txt": "\n".join(self.notes) + "\n",
+        }
+        if len(self.timeseries):
+            out["timeseries.parquet"] = self.timeseries
+        return out
+
+    def figures(self) -> dict:
+        """A forest plot of the paired differences; capacity over time."""
+        from sim import plots
+        from sim.figures import capacity_figure
+        from sim.labels import FOREST_METRICS
+
+        out = {"forest.png": plots.forest(self.table, FOREST_METRICS)}
+        if len(self.timeseries):
+            out["capacity.png"] = capacity_figure(self.timeseries, self.scenarios[0])
+        return out
+
+    def stamp(self) -> str:
+        """``N replications``."""
+        return f"{self.replications} replications"
+
+    def manifest(self, files: list[str]) -> dict[str, Any]:
+        """The files' scenarios, the seed, the replications and the files."""
+        return {
+            "scenarios": [s.name for s in self.scenarios],
+            "seed": self.scenarios[0].seed,
+            "replications": self.replications,
+            "files": files,
+        }
+
+    def printout(self) -> str:
+        """The main metrics and the economics per policy, and the notes."""
+        metrics = set(self.table["metric"])
+        shown = [m for m in [*MAIN_METRICS, *ECONOMICS] if m in metrics]
+        notes = "\n".join(f"note: {x}" for x in self.notes)
+        return _table_text(self.table, shown) + "\n\n" + notes
+
+    def shows(self) -> dict[str, pd.DataFrame]:
+        """compare.csv."""
+        return {"compare.csv": self.table}
+
+    def answer(self) -> list[str]:
+        """Each policy against the baseline, per year: a table of paired differences."""
+        return _answer(self.table)
+
+    def aims(self) -> str:
+        """The policies compared."""
+        return "Policies compared on the same patients (common random numbers): " + ", ".join(
+            a.name for sc in self.scenarios for a in sc.arms
+        )
+
+    @classmethod
+    def read(
+        cls, directory: Path, manifest: dict[str, Any], scenarios: list[Scenario]
+    ) -> Comparison:
+        """The comparison's table (and notes) back from its directory."""
+        notes = directory / "notes.txt"
+        return cls(
+            pd.read_csv(directory / "compare.csv"),
+            pd.DataFrame(),
+            pd.DataFrame(),
+            manifest.get("replications") or 0,
+            notes.read_text(encoding="utf-8").splitlines() if notes.is_file() else [],
+            scenarios,
+        )
 
 
 def _policy_names(scenarios: list[Scenario]) -> list[tuple[Scenario, str, str]]:
@@ -101,6 +185,7 @@ def compare(
 
     The baseline is the first policy of the first scenario.
     """
+    originals = scenarios
     seed = scenarios[0].seed
     scenarios = [variant(s, {"seed": seed}, f"{s.name}: seed of the comparison") for s in scenarios]
     notes = [f"{replications} replications per policy, seed {seed}, common random numbers."]
@@ -119,6 +204,8 @@ def compare(
     metric_frames, ts_frames = [], []
     labels = _policy_names(scenarios)
     # a policy two files have alike (a what-if's unchanged baseline) is simulated once
+    from sim import api  # the engine, loaded only to run
+
     results = api.run_many(scenarios, replications, jobs, progress, dask)
     for s, r in zip(scenarios, results, strict=True):
         names = {a: lab for sc, a, lab in labels if sc is s}
@@ -171,7 +258,7 @@ def compare(
             notes.append(f"{econ} for {r.policy}: undefined (the denominator's 95% CI includes 0).")
     notes.extend(_ranking_notes(table))
     ts = pd.concat(ts_frames, ignore_index=True) if ts_frames else pd.DataFrame()
-    return Comparison(table, metrics, ts, replications, notes)
+    return Comparison(table, metrics, ts, replications, notes, list(originals))
 
 
 def _add_economics(metrics: pd.DataFrame, labels, first: Scenario) -> pd.DataFrame:
@@ -275,3 +362,86 @@ def _ranking_notes(table: pd.DataFrame) -> list[str]:
             f"range {r.min():.2f}-{r.max():.2f})."
         )
     return notes
+
+
+def _table_text(table, metrics: list[str]) -> str:
+    """One line per metric and policy: mean (95% CI) and the paired difference."""
+
+    def fmt(m: float, lo: float, hi: float) -> str:
+        if m is None or not math.isfinite(m):
+            return "-"
+        big = max(abs(m), abs(lo) if math.isfinite(lo) else 0) >= 100
+        f = (lambda x: f"{x:,.0f}") if big else (lambda x: f"{x:.3g}")
+        return f"{f(m)} ({f(lo)} to {f(hi)})" if math.isfinite(lo) else f(m)
+
+    rows = []
+    for name in metrics:
+        for r in table[table["metric"] == name].itertuples():
+            diff = getattr(r, "diff_mean", math.nan)
+            rows.append(
+                {
+                    "metric": name,
+                    "policy": r.policy,
+                    "mean (95% CI)": fmt(r.mean, r.ci_low, r.ci_high),
+                    "difference from baseline (95% CI)": (
+                        fmt(diff, r.diff_ci_low, r.diff_ci_high)
+                        if isinstance(diff, float) and math.isfinite(diff)
+                        else ""
+                    ),
+                }
+            )
+    return pd.DataFrame(rows).to_string(index=False, justify="left")
+
+
+# compare's answer: what a board asks of a policy (labels: sim.labels), and its format
+_ANSWER = {
+    "readmissions_per_year": "{:+,.0f}".format,
+    "ward_bed_days_per_year": "{:+,.0f}".format,
+    "out_of_area_per_year": "{:+,.0f}".format,
+    "waiting_list_mean": "{:+,.1f}".format,
+    "cost_total_per_year": signed_pounds,
+    "qalys_discounted": "{:+,.1f}".format,
+}
+
+
+def _answer(t: pd.DataFrame) -> list[str]:
+    """Each policy against the baseline, per year: a table of paired differences."""
+    from html import escape as _e
+
+    others = t[t["policy"] != t["baseline"]]
+    if not len(others):
+        raise KeyError("no policy besides the baseline")
+    base = arm_label(others["baseline"].iloc[0])
+    metrics = [m for m in _ANSWER if m in set(others["metric"])]
+    reps = int(others["replications"].max())
+    head = "".join(f"<th>{_e(metric_label(m).axis(difference=True))}</th>" for m in metrics)
+    rows = []
+    for policy, g in others.groupby("policy", sort=False):
+        g = g.set_index("metric")
+        cells = []
+        for m in metrics:
+            fmt = _ANSWER[m]
+            r = g.loc[m] if m in g.index else None
+            if r is None or pd.isna(r["diff_mean"]):
+                cells.append("<td class=num>-</td>")
+                continue
+            text = (
+                f"{fmt(r.diff_mean)}<br><small>({fmt(r.diff_ci_low)} to "
+                f"{fmt(r.diff_ci_high)})</small>"
+            )
+            sure = not (r.diff_ci_low <= 0 <= r.diff_ci_high)
+            cells.append(f"<td class=num>{'<b>' + text + '</b>' if sure else text}</td>")
+        rows.append(f"<tr><th>{_e(arm_label(policy))}</th>{''.join(cells)}</tr>")
+    return [
+        f"What does each policy change against {base}?",
+        Html(
+            f'<table class="answer-table"><tr><th>policy minus {_e(base)}</th>{head}</tr>'
+            + "".join(rows)
+            + "</table>"
+        ),
+        f"Each cell: the mean difference from {base} and its 95% confidence interval, "
+        f"paired by replication over {reps} replications (the same patients under every "
+        "policy). Bold: the interval excludes zero, so the direction of the change is "
+        "clear at this number of replications; otherwise more replications are needed to "
+        "tell.",
+    ]

@@ -162,11 +162,18 @@ def dsa(
     """
     import functools
 
-    from sim.runner import default_jobs, run_replications
+    from sim.runner import default_jobs, each, run_chunks
 
     scenarios = (scenario, *whatifs)
     check_files(scenarios, 2, replications)
     plan = variants(scenario)
     task = functools.partial(run_variants, scenarios, plan)
-    parts = run_replications(task, range(replications), jobs or default_jobs(), progress, dask=dask)
+    chunks = run_chunks(
+        functools.partial(each, task),
+        range(replications),
+        jobs or default_jobs(),
+        progress,
+        dask=dask,
+    )
+    parts = [frame for _, pairs in chunks for _, frame in pairs]
     return assemble(pd.concat(parts, ignore_index=True), scenario)

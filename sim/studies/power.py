@@ -7,14 +7,91 @@ each endpoint's test finds the effect (p below the endpoint's alpha, 0.05 by def
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar
 
 import pandas as pd
 
-from sim import api
 from sim.config import Scenario, TrialFeed, variant
 from sim.errors import ConfigError, UserError
+from sim.study import kind
 
-__all__ = ["power", "with_trial_size", "parse_sizes"]
+__all__ = ["Power", "power", "power_table", "with_trial_size", "parse_sizes"]
+
+
+@kind
+@dataclass
+class Power:
+    """A power study (:class:`sim.study.Study`).
+
+    Power by trial size, arm and endpoint test (:func:`power_table`'s columns).
+    """
+
+    kind: ClassVar[str] = "power"
+    captions: ClassVar[dict[str, str]] = {"power": "Power against patients per arm"}
+
+    scenario: Scenario
+    n_per_arm: list[int]
+    replications: int
+    table: pd.DataFrame
+
+    @property
+    def scenarios(self) -> list[Scenario]:
+        """The trial scenario."""
+        return [self.scenario]
+
+    def tables(self) -> dict[str, pd.DataFrame | str]:
+        """power.csv."""
+        return {"power.csv": self.table}
+
+    def figures(self) -> dict:
+        """Power against trial size, the published trial's size marked."""
+        from sim import plots
+
+        pub = self.scenario.outcomes.published
+        curve = plots.power_curve(self.table, pub.n_per_arm if pub else None)
+        return {"power.png": curve.figure}
+
+    def stamp(self) -> str:
+        """``N replications``."""
+        return f"{self.replications} replications"
+
+    def manifest(self, files: list[str]) -> dict[str, Any]:
+        """Scenario, seed, replications per size, the sizes, the files."""
+        return {
+            "scenarios": [self.scenario.name],
+            "seed": self.scenario.seed,
+            "replications": self.replications,
+            "n_per_arm": list(self.n_per_arm),
+            "files": files,
+        }
+
+    def printout(self) -> str:
+        """Power by trial size, arm and test, with its 95% interval."""
+        return _text(self.table, self.scenario, self.replications)
+
+    def shows(self) -> dict[str, pd.DataFrame]:
+        """power.csv."""
+        return {"power.csv": self.table}
+
+    def answer(self) -> list[str]:
+        """Power at each size, and the smallest size tried with 80%, per test."""
+        return _answer(self.table)
+
+    def aims(self) -> str:
+        """The sizes tried."""
+        return f"Power against patients per arm: {self.n_per_arm}."
+
+    @classmethod
+    def read(cls, directory: Path, manifest: dict[str, Any], scenarios: list[Scenario]) -> Power:
+        """The power table back from its directory."""
+        return cls(
+            scenarios[0] if scenarios else None,  # type: ignore[arg-type]
+            manifest.get("n_per_arm"),  # type: ignore[arg-type]
+            manifest.get("replications") or 0,
+            pd.read_csv(directory / "power.csv"),
+        )
 
 
 def with_trial_size(scenario: Scenario, n_per_arm: int) -> Scenario:
@@ -79,6 +156,18 @@ def power(
     replications: int,
     jobs: int | None = None,
     progress: Callable[[int], None] | None = None,
+) -> Power:
+    """The power study of ``scenario`` at the sizes ``n_per_arm`` (:func:`power_table`)."""
+    table = power_table(scenario, n_per_arm, replications, jobs, progress)
+    return Power(scenario, list(n_per_arm), replications, table)
+
+
+def power_table(
+    scenario: Scenario,
+    n_per_arm: list[int],
+    replications: int,
+    jobs: int | None = None,
+    progress: Callable[[int], None] | None = None,
 ) -> pd.DataFrame:
     """Power (share of simulated trials with p below alpha at the primary horizon) by size.
 
@@ -93,6 +182,8 @@ def power(
     rows = []
     sizes = list(dict.fromkeys(n_per_arm))  # a size given twice is run once
     # every size in each replication's task: one pool for all, no patients tables kept
+    from sim import api  # the engine, loaded only to run
+
     results = api.run_many(
         [with_trial_size(scenario, n) for n in sizes], replications, jobs, progress
     )
@@ -108,3 +199,33 @@ def power(
     return pd.DataFrame(
         rows, columns=["n_per_arm", "arm", "test", "power", "ci_low", "ci_high", "replications"]
     )
+
+
+def _text(table: pd.DataFrame, scenario: Scenario, reps: int) -> str:
+    """Power by trial size, arm and test, with its 95% interval."""
+    shown = table.assign(
+        power=table["power"].map(lambda v: f"{v:.1%}"),
+        ci=[f"{a:.1%}-{b:.1%}" for a, b in zip(table["ci_low"], table["ci_high"], strict=True)],
+    )
+    return (
+        f"Power at the primary horizon ({scenario.outcomes.primary_horizon_days:g} days), "
+        f"{reps} simulated trials per size, p below each endpoint's alpha:\n"
+        + shown[["n_per_arm", "arm", "test", "power", "ci", "replications"]].to_string(index=False)
+    )
+
+
+def _answer(t: pd.DataFrame) -> list[str]:
+    """Power at each size, and the smallest size tried with 80%, per test."""
+    out = ["How many patients per arm would a trial need to detect the effect?"]
+    for test, g in t.groupby("test", sort=False):
+        g = g.sort_values("n_per_arm")
+        at = ", ".join(f"{p:.0%} at {n:,}" for n, p in zip(g["n_per_arm"], g["power"], strict=True))
+        enough = g[g["power"] >= 0.8]
+        verdict = (
+            f"80% power from {int(enough['n_per_arm'].iloc[0]):,} per arm"
+            if len(enough)
+            else "80% power not reached at the sizes tried"
+        )
+        reps = int(g["replications"].iloc[0])
+        out.append(f"{test}: power {at} per arm ({reps} simulated trials each); {verdict}.")
+    return out

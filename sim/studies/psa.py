@@ -27,24 +27,26 @@ directory of tables and figures (docs/outputs.md).
 from __future__ import annotations
 
 import functools
-import json
-import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 
-from sim import provenance, uncertainty
+from sim import uncertainty
 from sim.analysis import decision
 from sim.config import ConfigError, Scenario, resolved_yaml
-from sim.runner import Dask, default_jobs, run_replications
+from sim.labels import arm_label
+from sim.results import Batch
+from sim.runner import Dask, default_jobs, each, run_chunks
 from sim.studies.dsa import DsaResult, assemble, run_variants, variants
 from sim.studies.outcomes import OUTCOMES, outcome_rows
 from sim.studies.outcomes import check_files as _check
+from sim.study import kind
+from sim.workspace import Workspace
 
 __all__ = [
     "OUTCOMES",
@@ -57,16 +59,202 @@ __all__ = [
 ]
 
 
+@kind
 @dataclass
 class PsaResult:
-    """What a PSA gives: the parameter sets, the tidy table, the inner replications."""
+    """What a PSA gives: the parameter sets, the tidy table, the inner replications.
+
+    And, once :meth:`analysed` (as :func:`psa_to_directory` does), the decision it
+    supports, computed once and then only read: the decision table, the EVPPI, the
+    Monte Carlo share of the spread. As a study (:class:`sim.study.Study`), it is
+    what ``crisis-sim psa`` writes, prints and reports.
+    """
+
+    kind: ClassVar[str] = "psa"
+    captions: ClassVar[dict[str, str]] = {
+        "ce_plane": "Cost-effectiveness plane: extra cost against extra QALYs, one point per "
+        "parameter set",
+        "ceac": "Probability each policy is cost-effective against willingness to pay",
+        "evppi": "Value of learning each parameter (EVPPI)",
+        "tornado": "One-way sensitivity analysis",
+    }
 
     scenario: Scenario
     parameters: pd.DataFrame  # one row per set, one column per uncertain path
     table: pd.DataFrame  # sample, policy, the parameters, the outcomes (means), replications
     per_replication: pd.DataFrame  # sample, inner, replication, policy, the outcomes
-    evppi: pd.DataFrame | None = None  # set by psa_to_directory (evppi_table)
+    evppi: pd.DataFrame | None = None  # set by analysed (evppi_table)
     dsa: DsaResult | None = None  # set by psa_to_directory (one-way analysis)
+    whatifs: tuple[Scenario, ...] = ()
+    replications: int = 1  # inner replications per set
+    dsa_replications: int = 0
+    resumed: int = 0  # runs found saved by an interrupted attempt
+    decision: pd.DataFrame | None = None  # set by analysed (decision_table)
+    variance: pd.DataFrame | None = None  # set by analysed (variance_decomposition)
+    described: pd.DataFrame = field(default_factory=pd.DataFrame)  # parameters.csv
+    out: Path | None = None  # set by psa_to_directory: the directory written
+
+    @property
+    def scenarios(self) -> list[Scenario]:
+        """The base file's scenario, then the what-ifs'."""
+        return [self.scenario, *self.whatifs]
+
+    @property
+    def samples(self) -> int:
+        """The number of parameter sets."""
+        return len(self.parameters)
+
+    def analysed(self) -> PsaResult:
+        """Compute once what the decision turns on (and return the result).
+
+        The distributions drawn (``described``); with 2 or more inner replications the
+        variance decomposition; with economics and costs, the decision table and the
+        EVPPI.
+        """
+        sc = self.scenario
+        self.described = pd.DataFrame(
+            [
+                {"field": path, "distribution": uncertainty.describe(p), "source": p.source}
+                for p in (sc.uncertainty.parameters if sc.uncertainty else ())
+                for path in uncertainty.columns_of(p)
+            ]
+        )
+        if self.replications > 1:
+            self.variance = variance_decomposition(self)
+        if sc.economics is not None and sc.costs is not None:
+            self.decision = decision_table(self)
+            self.evppi = evppi_table(self)
+        return self
+
+    def tables(self) -> dict[str, pd.DataFrame | str]:
+        """The PSA's tables: a row per parameter set as Parquet, the rest CSV."""
+        out: dict[str, pd.DataFrame | str] = {
+            "psa.parquet": self.table,
+            "psa_replications.parquet": self.per_replication,
+            "parameters.csv": self.described,
+        }
+        if self.variance is not None:
+            out["variance.csv"] = self.variance
+        if self.decision is not None:
+            out["decision.csv"] = self.decision
+            assert self.evppi is not None
+            out["evppi.csv"] = self.evppi
+        if self.dsa is not None:
+            out["dsa.csv"] = self.dsa.table
+            if len(self.dsa.tornado):
+                out["tornado.csv"] = self.dsa.tornado
+        return out
+
+    def figures(self) -> dict:
+        """The plane, the CEAC, the EVPPI ranking; the tornado.
+
+        The first three with economics, the tornado with a one-way analysis. The plane
+        is against the first policy; the EVPPI ranking is at the first threshold.
+        """
+        from sim import plots
+
+        out: dict = {}
+        econ = self.scenario.economics
+        if self.decision is not None and econ is not None:
+            wtp = list(econ.willingness_to_pay_per_qaly)
+            baseline = str(self.table["policy"].iloc[0])
+            grid = np.linspace(0, max(50_000.0, 1.5 * max(wtp)), 101)
+            out["ce_plane.png"] = plots.ce_plane(self.table, baseline, wtp).figure
+            out["ceac.png"] = plots.acceptability(self.table, grid, wtp).figure
+            e = self.evppi
+            if e is not None and len(e):
+                out["evppi.png"] = plots.evppi_bars(e[e["threshold"] == wtp[0]]).figure
+        if self.dsa is not None and len(self.dsa.tornado):
+            out["tornado.png"] = plots.tornado(self.dsa.tornado).figure
+        return out
+
+    def stamp(self) -> str:
+        """``N parameter sets x R replication(s)``."""
+        return f"{self.samples} parameter sets x {self.replications} replication(s)"
+
+    def manifest(self, files: list[str]) -> dict[str, Any]:
+        """Scenario, what-ifs, seed, sets, replications, sampling, runs resumed, files."""
+        sc = self.scenario
+        return {
+            "scenario": sc.name,
+            "whatifs": [s.name for s in self.whatifs],
+            "seed": sc.seed,
+            "samples": self.samples,
+            "replications": self.replications,
+            "one_way_replications": self.dsa_replications,
+            "sampling": sc.uncertainty.sampling if sc.uncertainty else None,
+            "resumed_runs": self.resumed,
+            "files": files,
+        }
+
+    def printout(self) -> str:
+        """The means, the decision at each threshold, the tornado and the noise share."""
+        return _text(self)
+
+    def shows(self) -> dict[str, pd.DataFrame]:
+        """The decision, the EVPPI, the tornado and the distributions drawn."""
+        named = {
+            "decision.csv": self.decision,
+            "evppi.csv": self.evppi,
+            "tornado.csv": self.dsa.tornado if self.dsa is not None else None,
+            "parameters.csv": self.described,
+        }
+        return {name: t for name, t in named.items() if t is not None and len(t.columns)}
+
+    def answer(self) -> list[str]:
+        """The policy to fund at each threshold, how sure, and what learning is worth."""
+        d = self.decision
+        if d is None:
+            raise KeyError("no decision table")
+        cols = [c for c in d.columns if c.startswith("p_cost_effective_at_")]
+        out = ["Which policy should be funded, and how sure is that?"]
+        for c in cols:
+            lam = c.removeprefix("p_cost_effective_at_")
+            best = d.loc[d[f"nmb_at_{lam}"].idxmax()]
+            out.append(
+                f"At £{float(lam):,.0f} per QALY, {arm_label(best['strategy'])} has the "
+                f"highest expected net benefit and is cost-effective in {best[c]:.0%} of the "
+                f"parameter sets. The value of perfect information is "
+                f"£{best[f'evpi_at_{lam}']:,.0f} for the period's patients "
+                f"(£{best[f'evpi_per_person_at_{lam}']:,.2f} a person)."
+            )
+        return out
+
+    def aims(self) -> str:
+        """The parameter sets and replications."""
+        sc = self.scenario
+        sampling = sc.uncertainty.sampling if sc is not None and sc.uncertainty else None
+        return (
+            f"Probabilistic sensitivity analysis: {self.samples} parameter sets "
+            f"({sampling}) x {self.replications} replications, and a one-way analysis."
+        )
+
+    @classmethod
+    def read(cls, directory: Path, manifest: dict[str, Any], scenarios: list[Scenario]) -> Any:
+        """The PSA's decision, EVPPI, tornado and distributions back from its directory."""
+
+        def table(name: str) -> pd.DataFrame | None:
+            path = directory / name
+            return pd.read_csv(path) if path.is_file() else None
+
+        samples = manifest.get("samples") or 0
+        out = cls(
+            scenarios[0] if scenarios else None,  # type: ignore[arg-type]
+            pd.DataFrame(index=range(samples)),
+            pd.DataFrame(),
+            pd.DataFrame(),
+            evppi=table("evppi.csv"),
+            whatifs=tuple(scenarios[1:]),
+            replications=manifest.get("replications"),  # type: ignore[arg-type]
+            decision=table("decision.csv"),
+        )
+        tornado = table("tornado.csv")
+        if tornado is not None:
+            out.dsa = DsaResult(pd.DataFrame(), tornado)
+        described = table("parameters.csv")
+        if described is not None:
+            out.described = described
+        return out
 
 
 def _one(scenarios: tuple[Scenario, ...], draws: pd.DataFrame, inner: int, k: int) -> pd.DataFrame:
@@ -123,9 +311,14 @@ def psa(
     _check(scenarios, samples, replications)
     draws = uncertainty.draw(scenario, samples)
     task = functools.partial(_one, scenarios, draws, replications)
-    parts = run_replications(
-        task, range(samples * replications), jobs or default_jobs(), progress, dask=dask
+    chunks = run_chunks(
+        functools.partial(each, task),
+        range(samples * replications),
+        jobs or default_jobs(),
+        progress,
+        dask=dask,
     )
+    parts = [frame for _, pairs in chunks for _, frame in pairs]
     return _assemble(scenarios, draws, pd.concat(parts, ignore_index=True), replications)
 
 
@@ -146,6 +339,11 @@ def _saving(
     return {"dsa": frame}
 
 
+def _saving_chunk(task: Callable[[int], dict[str, pd.DataFrame]], ks: list[int]) -> Batch:
+    """A chunk of runs' frames, joined into one batch (what a worker sends back)."""
+    return Batch.of(each(task, ks))
+
+
 def psa_to_directory(
     scenario: Scenario,
     out: Path | None,
@@ -161,35 +359,43 @@ def psa_to_directory(
     progress: Callable[[int], None] | None = None,
     report: Callable[[str], None] | None = None,
     command: list[str] | None = None,
-    notes: bytes | None = None,
-) -> tuple[PsaResult, Path]:
+    sources: Sequence[tuple[str, str | Path]] = (),
+) -> PsaResult:
     """What ``crisis-sim psa`` does: run the PSA and write its directory.
 
     Then the one-way analysis (:mod:`sim.studies.dsa`), ``dsa_replications`` runs per
-    variant (0: none). Work is saved as it finishes; a stopped run is finished with
-    ``resume=True`` (same files, seed, samples and replications), giving the same
-    tables (docs/outputs.md).
+    variant (0: none). Work is saved as it finishes, a chunk of runs at a time, as a
+    run's replications are (:func:`sim.runner.run_chunks`); a stopped run is finished
+    with ``resume=True`` (same files, seed, samples and replications), giving the
+    same tables (docs/outputs.md). Returns the result, analysed, with ``out`` the
+    directory written.
     """
-    from sim import io
-    from sim.api import open_store, saved_on_stop
-
-    started = datetime.now().astimezone()
     scenarios = (scenario, *whatifs)
     _check(scenarios, samples, replications)
     marker = "".join(resolved_yaml(s) for s in scenarios)
     marker += f"# psa: {samples} parameter sets, {replications} inner replication(s)\n"
     marker += f"# one-way analysis: {dsa_replications} replication(s), every variant in each\n"
-    out, store = open_store(
-        out, f"{scenario.name}-psa", marker, resume, force, started, tables=("psa", "dsa")
+    ws = Workspace(
+        out,
+        f"{scenario.name}-psa",
+        force=force,
+        marker=marker,
+        resume=resume,
+        tables=("psa", "dsa"),
+        sources=sources,
+        command=command,
     )
+    store = ws.store
+    assert store is not None
     plan = variants(scenario) if dsa_replications > 0 else []
     psa_runs = samples * replications
     total = psa_runs + (dsa_replications if plan else 0)
-    saved = store.saved(range(total)) if resume else {}
+    saved = store.saved_batches(range(total)) if resume else []
+    n_saved = sum(len(b.replications) for b in saved)
     if saved and report:
-        report(f"resuming: {len(saved)} of {total} runs were saved")
+        report(f"resuming: {n_saved} of {total} runs were saved")
     if progress and saved:
-        progress(len(saved))
+        progress(n_saved)
     draws = uncertainty.draw(scenario, samples)
     task = functools.partial(
         _saving,
@@ -197,97 +403,34 @@ def psa_to_directory(
         functools.partial(run_variants, scenarios, plan),
         psa_runs,
     )
-    todo = [k for k in range(total) if k not in saved]
+    have = {r for b in saved for r in b.replications}
+    todo = [k for k in range(total) if k not in have]
     t0 = time.perf_counter()
-    with saved_on_stop(store, total, out):
-        fresh = run_replications(
-            task, todo, jobs or default_jobs(), progress, on_results=store.save, dask=dask
+    with ws.saving(total):
+        fresh = run_chunks(
+            functools.partial(_saving_chunk, task),
+            todo,
+            jobs or default_jobs(),
+            progress,
+            lambda chunk, batch: store.save_batch(batch),
+            dask,
         )
-    done = dict(saved)
-    done.update(zip(todo, fresh, strict=True))
-    per_rep = pd.concat([done[k]["psa"] for k in range(psa_runs)], ignore_index=True)
-    result = _assemble(scenarios, draws, per_rep, replications)
+    batches = [*saved, *(batch for _, batch in fresh)]
+
+    def joined(name: str) -> pd.DataFrame:
+        frames = [t for b in batches if (t := b.get(name)) is not None]
+        frame = pd.concat(frames, ignore_index=True)
+        return frame.sort_values("replication", kind="stable").reset_index(drop=True)
+
+    result = _assemble(scenarios, draws, joined("psa"), replications)
     if plan:
-        runs = [done[k]["dsa"] for k in range(psa_runs, total)]
-        result.dsa = assemble(
-            pd.concat(runs, ignore_index=True).drop(columns="replication"), scenario
-        )
-    wall = time.perf_counter() - t0
-    files = _files(result, replications, tuple(whatifs), samples)
-    if notes is not None:
-        files["scenario.notes.csv"] = notes
-    info = provenance.record(
-        "psa",
-        command or [Path(sys.argv[0]).name, *sys.argv[1:]],
-        started,
-        wall,
-        scenario=scenario.name,
-        whatifs=[s.name for s in whatifs],
-        seed=scenario.seed,
-        samples=samples,
-        replications=replications,
-        one_way_replications=dsa_replications,
-        sampling=scenario.uncertainty.sampling if scenario.uncertainty else None,
-        resumed_runs=len(saved),
-        files=sorted([*files, "manifest.json"]),
-    )
-    files["manifest.json"] = (json.dumps(info, indent=2) + "\n").encode()
-    io.write_files(out, files, force=force)
-    store.remove()
-    return result, out
-
-
-def _files(
-    result: PsaResult, replications: int, whatifs: tuple[Scenario, ...] = (), samples: int = 0
-) -> dict[str, bytes]:
-    """The PSA directory's files: tables, figures as PNG and SVG.
-
-    Tables with a row per parameter set are Parquet, the rest CSV.
-
-    ``scenario.resolved.yaml`` holds every file's scenario (one document each, the
-    base first).
-    """
-    from sim import figures
-    from sim.io import table_bytes
-
-    sc = result.scenario
-    params = pd.DataFrame(
-        [
-            {"field": path, "distribution": uncertainty.describe(p), "source": p.source}
-            for p in (sc.uncertainty.parameters if sc.uncertainty else ())
-            for path in uncertainty.columns_of(p)
-        ]
-    )
-    stamp = figures.stamp(
-        "psa",
-        [sc.name, *(w.name for w in whatifs)],
-        sc.seed,
-        f"{samples} parameter sets x {replications} replication(s)",
-    )
-    tables = {
-        "psa.parquet": result.table,
-        "psa_replications.parquet": result.per_replication,
-        "parameters.csv": params,
-    }
-    out = {}
-    if replications > 1:
-        tables["variance.csv"] = variance_decomposition(result)
-    if sc.economics is not None and sc.costs is not None:
-        tables["decision.csv"] = decision_table(result)
-        evppi = result.evppi = evppi_table(result)
-        tables["evppi.csv"] = evppi
-        out.update(figures.encoded(figures.psa_figures(result.table, sc, evppi), stamp))
-    if result.dsa is not None:
-        tables["dsa.csv"] = result.dsa.table
-        if len(result.dsa.tornado):
-            tables["tornado.csv"] = result.dsa.tornado
-            tornado = {"tornado.png": figures.tornado_figure(result.dsa.tornado)}
-            out.update(figures.encoded(tornado, stamp))
-    return {
-        "scenario.resolved.yaml": "---\n".join(resolved_yaml(s) for s in (sc, *whatifs)).encode(),
-        **{name: table_bytes(name, t) for name, t in tables.items()},
-        **out,
-    }
+        runs = joined("dsa")
+        result.dsa = assemble(runs.drop(columns="replication"), scenario)
+    result.whatifs, result.replications = tuple(whatifs), replications
+    result.dsa_replications, result.resumed = dsa_replications, n_saved
+    result.analysed()
+    result.out = ws.write(result, wall_seconds=time.perf_counter() - t0)
+    return result
 
 
 def variance_decomposition(result: PsaResult) -> pd.DataFrame:
@@ -433,3 +576,124 @@ def decision_table(result: PsaResult) -> pd.DataFrame:
         if population is not None:
             inc[f"evpi_population_at_{lam:g}"] = evpi / people * population
     return inc
+
+
+def _text(result: PsaResult) -> str:
+    """A PSA's decision at each threshold, and how much of its spread is noise."""
+    reps = result.replications
+    sc = result.scenario
+    n = result.table["sample"].nunique()
+    lines = [f"PSA of {sc.name}: {n} parameter sets x {reps} inner replication(s), seed {sc.seed}"]
+    means = result.table.groupby("policy", sort=False)[
+        ["cost", "qalys", "readmissions_per_year", "bed_days_per_year"]
+    ].mean()
+    shown = means.copy()
+    if "cost" in shown:
+        shown["cost"] = [f"£{v:,.0f}" if pd.notna(v) else "-" for v in shown["cost"]]
+    with pd.option_context("display.width", 200, "display.float_format", "{:,.1f}".format):
+        lines.append(
+            "Means over the parameter sets (cost and QALYs discounted, totals over the "
+            "measured period; readmissions and ward bed-days a year):"
+        )
+        lines.append(shown.to_string())
+    if sc.economics is not None and sc.costs is not None:
+        econ = sc.economics
+        t = result.decision
+        assert t is not None
+        lines.append(
+            f"\nDecision ({econ.perspective}; discounted at "
+            f"{econ.discount_rate_costs:.1%} costs, {econ.discount_rate_qalys:.1%} QALYs):"
+        )
+        for r in t.itertuples():
+            icer = "" if pd.isna(r.icer) else f", ICER £{r.icer:,.0f} per QALY vs {r.compared_with}"
+            by = (
+                f" by {r.compared_with}"
+                if r.status in ("dominated", "extendedly dominated")
+                else ""
+            )
+            lines.append(f"  {r.strategy}: {r.status}{by}{icer}")
+        for lam in econ.willingness_to_pay_per_qaly:
+            p = t.set_index("strategy")[f"p_cost_effective_at_{lam:g}"]
+            best = p.idxmax()
+            evpi = t[f"evpi_at_{lam:g}"].iloc[0]
+            per_person = t[f"evpi_per_person_at_{lam:g}"].iloc[0]
+            pop = f"evpi_population_at_{lam:g}"
+            over = (
+                f", £{t[pop].iloc[0]:,.0f} over {econ.decision_horizon_years} years' population"
+                if pop in t
+                else ""
+            )
+            lines.append(
+                f"  at £{lam:,.0f}/QALY: probability cost-effective "
+                + ", ".join(f"{k} {v:.0%}" for k, v in p.items())
+                + f" (most likely best: {best}); EVPI £{evpi:,.0f} for the period's "
+                f"patients (£{per_person:,.2f} per person{over})"
+            )
+        for r in t.itertuples():
+            if pd.notna(r.cost_per_readmission_averted):
+                c = r.cost_per_readmission_averted
+                each = f"saving £{-c:,.0f} per readmission averted" if c < 0 else f"£{c:,.0f} each"
+                base = result.table["policy"].iloc[0]
+                lines.append(
+                    f"  {r.strategy}: {r.readmissions_averted:,.0f} readmissions averted over "
+                    f"the period against {base}, {each}"
+                )
+        lam = econ.willingness_to_pay_per_qaly[0]
+        e = pd.DataFrame() if result.evppi is None else result.evppi
+        e = e[e["threshold"] == lam].head(5) if len(e) else e
+        if len(e) and not e["evpi"].iloc[0] > 0:
+            lines.append(
+                f"  no value of information at £{lam:,.0f}/QALY: the same policy is best "
+                "in every parameter set (EVPI 0), so there is no EVPPI to rank"
+            )
+        elif len(e):
+            lines.append(
+                f"  worth learning most (EVPPI at £{lam:,.0f}/QALY, share of the EVPI): "
+                + "; ".join(
+                    f"{r.parameter}{' (group)' if ' + ' in r.fields else ''} "
+                    f"£{r.evppi:,.0f} ± {1.96 * r.se:,.0f} ({r.share:.0%})"
+                    for r in e.itertuples()
+                )
+            )
+    else:
+        lines.append("(no economics and costs blocks: no decision table)")
+    if result.dsa is not None and len(result.dsa.tornado):
+        bars = result.dsa.tornado
+        what = bars["comparison"].iloc[0]
+        money = "net benefit" in what
+        fmt = (lambda v: f"-£{-v:,.0f}" if v < 0 else f"£{v:,.0f}") if money else "{:,.1f}".format
+        lines.append(
+            f"\nOne-way sensitivity ({what}; base case {fmt(bars['base'].iloc[0])}), "
+            "widest first (tornado.png):"
+        )
+        for r in bars.head(5).itertuples():
+            lines.append(
+                f"  {r.field}: {fmt(r.outcome_at_low)} at {r.low_value:,.4g}, "
+                f"{fmt(r.outcome_at_high)} at {r.high_value:,.4g}"
+            )
+    if reps > 1:
+        dec = result.variance
+        assert dec is not None
+        inb = dec["outcome"].str.startswith("net_benefit_vs_")
+        dec = dec[(inb if inb.any() else dec["outcome"].isin(["cost", "qalys"]))]
+        dec = dec[dec["monte_carlo_share"].notna()]
+        if dec.empty:
+            return "\n".join(lines)
+        worst = dec.sort_values("monte_carlo_share", ascending=False).iloc[0]
+        share = worst.monte_carlo_share
+        what = "incremental net benefit" if inb.any() else "cost and QALYs"
+        lines.append(
+            f"\nMonte Carlo noise in the {what}: {min(share, 1):.0%} of the spread between "
+            f"parameter sets ({worst.outcome}, {worst.policy}; variance.csv has all)"
+            + (
+                " -- WARNING: above 10%, more inner replications (--reps) needed"
+                if share > 0.10
+                else ""
+            )
+        )
+    else:
+        lines.append(
+            "\n(one inner replication: the spread mixes parameter uncertainty and Monte Carlo "
+            "noise; run --reps 2 or more to separate them)"
+        )
+    return "\n".join(lines)

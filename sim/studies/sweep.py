@@ -11,20 +11,23 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
 
 import pandas as pd
 from yaml import YAMLError
 
-from sim import api
 from sim.analysis.intervals import t_half_width
 from sim.config import ConfigError, Scenario, variant
 from sim.config.loader import scalar
+from sim.labels import FOREST_METRICS, arm_label, field_label, metric
 from sim.runner import Dask
 from sim.studies.compare import MAIN_METRICS
+from sim.study import kind
 
-__all__ = ["parse_set", "sweep", "DEFAULT_METRICS"]
+__all__ = ["Sweep", "parse_set", "sweep", "DEFAULT_METRICS"]
 
 # plotted and printed when the user names no --metric
 DEFAULT_METRICS = [
@@ -39,6 +42,87 @@ DEFAULT_METRICS = [
         "cost_total_per_year",
     }
 ]
+
+
+@kind
+@dataclass
+class Sweep:
+    """A sweep's result, as a study (:class:`sim.study.Study`).
+
+    ``summary``: tidy, ``set:<field>`` columns, arm, metric, mean, ci_low, ci_high,
+    replications and the paired differences; ``per_replication``: every metric of
+    every replication with the same ``set:`` columns; ``shown``: the metrics plotted
+    and printed.
+    """
+
+    kind: ClassVar[str] = "sweep"
+    captions: ClassVar[dict[str, str]] = {
+        "sweep": "Each metric along the sweep, and the paired difference",
+    }
+
+    scenario: Scenario
+    settings: list[tuple[str, list[Any]]]
+    replications: int
+    summary: pd.DataFrame
+    per_replication: pd.DataFrame = field(default_factory=pd.DataFrame)
+    shown: list[str] = field(default_factory=lambda: list(DEFAULT_METRICS))
+
+    @property
+    def scenarios(self) -> list[Scenario]:
+        """The scenario swept."""
+        return [self.scenario]
+
+    def tables(self) -> dict[str, pd.DataFrame | str]:
+        """sweep.csv and sweep_metrics.parquet."""
+        return {"sweep.csv": self.summary, "sweep_metrics.parquet": self.per_replication}
+
+    def figures(self) -> dict:
+        """Each metric shown against the swept field."""
+        from sim import plots
+
+        return {"sweep.png": plots.sweep_curves(self.summary, self.shown)}
+
+    def stamp(self) -> str:
+        """``N replications``."""
+        return f"{self.replications} replications"
+
+    def manifest(self, files: list[str]) -> dict[str, Any]:
+        """Scenario, seed, replications, the fields and their values, the files."""
+        return {
+            "scenarios": [self.scenario.name],
+            "seed": self.scenario.seed,
+            "replications": self.replications,
+            "sets": {path: list(values) for path, values in self.settings},
+            "files": files,
+        }
+
+    def printout(self) -> str:
+        """One row per point and arm, one column per metric shown."""
+        return _text(self.summary, self.shown, self.scenario, self.replications)
+
+    def shows(self) -> dict[str, pd.DataFrame]:
+        """sweep.csv."""
+        return {"sweep.csv": self.summary}
+
+    def answer(self) -> list[str]:
+        """How the main metrics move along the sweep, as paired differences."""
+        return _answer(self.summary)
+
+    def aims(self) -> str:
+        """The fields swept."""
+        return f"Fields swept: {dict(self.settings)}."
+
+    @classmethod
+    def read(cls, directory: Path, manifest: dict[str, Any], scenarios: list[Scenario]) -> Sweep:
+        """The sweep's summary back from its directory."""
+        sets = manifest.get("sets")
+        settings = list(sets.items()) if isinstance(sets, dict) else []
+        return cls(
+            scenarios[0] if scenarios else None,  # type: ignore[arg-type]
+            settings,
+            manifest.get("replications") or 0,
+            pd.read_csv(directory / "sweep.csv"),
+        )
 
 
 def parse_set(text: str) -> tuple[str, list[Any]]:
@@ -80,11 +164,12 @@ def sweep(
     jobs: int | None = None,
     progress: Callable[[int], None] | None = None,
     dask: Dask | None = None,
-) -> tuple[pd.DataFrame, pd.DataFrame]:
+    metrics: Sequence[str] = (),
+) -> Sweep:
     """Run every point of the grid of ``settings`` with the same seed.
 
-    Returns (tidy summary: set:<path> columns, arm, metric, mean, ci_low, ci_high,
-    replications; and all per-replication metrics with the same set: columns).
+    ``metrics``: those to plot and print (default :data:`DEFAULT_METRICS`); one the
+    scenario does not have raises :class:`~sim.errors.ConfigError`, after the run.
     """
     grid = list(itertools.product(*[values for _, values in settings]))
     paths = [p for p, _ in settings]
@@ -103,6 +188,8 @@ def sweep(
     summaries, all_metrics = [], []
     # each replication runs every point, each distinct policy once (a policy the swept
     # field does not touch is simulated once, not once per point)
+    from sim import api  # the engine, loaded only to run
+
     results = api.run_many(
         [sc for _, sc in points], replications, jobs, progress, dask, timeseries=False
     )
@@ -114,7 +201,14 @@ def sweep(
     front = [f"set:{p}" for p in paths]
     summary = summary[front + [c for c in summary.columns if c not in front]]
     per_rep = pd.concat(all_metrics, ignore_index=True)
-    return _with_differences(summary, per_rep, front), per_rep
+    summary = _with_differences(summary, per_rep, front)
+    unknown = sorted(set(metrics) - set(summary["metric"]))
+    if unknown:
+        raise ConfigError(
+            f"--metric {', '.join(unknown)}: not a metric of this scenario (see docs/outputs.md)"
+        )
+    shown = list(metrics) or list(DEFAULT_METRICS)
+    return Sweep(scenario, list(settings), replications, summary, per_rep, shown)
 
 
 def _paired(diff: pd.Series, keys: list[str], prefix: str) -> pd.DataFrame:
@@ -156,3 +250,63 @@ def _with_differences(
     d = _paired(vs_arm, by, "diff")
     c = _paired(change, by, "change")
     return summary.join(d, on=by).join(c, on=by)
+
+
+def _text(summary: pd.DataFrame, metrics: list[str], scenario: Scenario, reps: int) -> str:
+    """One row per sweep point and arm, one column per metric: mean (95% CI)."""
+    cols = [c for c in summary.columns if c.startswith("set:")]
+    view = summary[summary["metric"].isin(metrics)]
+    view = view.assign(
+        value=[
+            f"{m:.3g} ({lo:.3g} to {hi:.3g})"
+            if math.isfinite(m) and math.isfinite(lo)
+            else f"{m:.3g}"
+            for m, lo, hi in zip(view["mean"], view["ci_low"], view["ci_high"], strict=True)
+        ]
+    )
+    wide = view.pivot_table(
+        index=[*cols, "arm"], columns="metric", values="value", aggfunc="first", sort=False
+    )
+    with pd.option_context("display.width", 220, "display.max_columns", 20):
+        return (
+            f"Sweep of {scenario.name}: {reps} replications per point, common random numbers\n"
+            + wide.to_string()
+        )
+
+
+def _answer(t: pd.DataFrame) -> list[str]:
+    """How the main metrics move along the sweep, as paired differences, in words."""
+    x = next(c for c in t.columns if c.startswith("set:"))
+    first, last = t[x].iloc[0], t[x].iloc[-1]
+    arms = list(dict.fromkeys(t["arm"]))
+    out = [f"How do the main outcomes change with {field_label(x)}, from {first} to {last}?"]
+    for name in (m for m in FOREST_METRICS if m in set(t["metric"])):
+        m = metric(name)
+        d = t[t["metric"] == name]
+
+        parts = []
+        for arm in arms[1:]:
+            g = d[(d["arm"] == arm) & d["diff_mean"].notna()]
+            if len(g) >= 2:
+                a, b = g.iloc[0], g.iloc[-1]
+                parts.append(
+                    f"{arm_label(arm)} minus {arm_label(arms[0])}: "
+                    f"{m.difference(a.diff_mean, a.diff_ci_low, a.diff_ci_high)} at {a[x]}, "
+                    f"{m.difference(b.diff_mean, b.diff_ci_low, b.diff_ci_high)} at {b[x]}"
+                )
+        if not parts:  # one arm, or the first arm lacks the metric: along the sweep
+            for arm in arms:
+                g = d[(d["arm"] == arm) & d["change_mean"].notna()]
+                if len(g) >= 2:
+                    b = g.iloc[-1]
+                    parts.append(
+                        f"{arm_label(arm)}, from {first} to {b[x]}: "
+                        f"{m.difference(b.change_mean, b.change_ci_low, b.change_ci_high)}"
+                    )
+        if parts:
+            out.append(f"{m.label[0].upper()}{m.label[1:]}: " + "; ".join(parts) + ".")
+    out.append(
+        "Differences are paired by replication (the same patients at every value and under "
+        "every arm), with 95% confidence intervals."
+    )
+    return out

@@ -1,0 +1,584 @@
+"""A run: the replications of one scenario, every arm on the same patients.
+
+:func:`run_to_directory` is what ``crisis-sim run`` does: :func:`sim.api.run` with
+its finished replications saved as they finish (so a stopped run is finished with
+``resume=True``), and the run directory written (docs/outputs.md). :class:`Run` is
+the finished run as a study (:class:`sim.study.Study`): the tables it writes, its
+figures, what it prints and what its report says.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import pandas as pd
+
+from sim.analysis.trial import reference_arm
+from sim.config import Scenario, TrialFeed, resolved_yaml
+from sim.console import interval
+from sim.errors import CrisisSimWarning
+from sim.labels import CAPACITY_CAPTION, metric
+from sim.results import RunResult
+from sim.study import kind
+from sim.workspace import Workspace
+
+__all__ = ["OUTPUT_FILES", "Run", "run_to_directory"]
+
+OUTPUT_FILES = {
+    "scenario.resolved.yaml": "the scenario with every default filled in (and --seed applied)",
+    "scenario.notes.csv": "each field of the scenario file: the file and line that set it, and "
+    "the comment there (written when the run is made from a file)",
+    "manifest.json": "command, seed, replications, versions, git commit, times, machine",
+    "patients.parquet": "one row per patient per replication (docs/outputs.md)",
+    "metrics.parquet": "long table: replication, arm, metric, value",
+    "summary.csv": "per arm and metric: mean, 95% CI across replications, sd, replications",
+    "events": "the event log, a directory of Parquet parts (with --events only)",
+    "trial.parquet": "trial scenarios: statistics per simulated trial, horizon and arm",
+    "trial_summary.csv": "trial scenarios: across trials: mean, median, 2.5-97.5%, power, coverage",
+    "attendance.parquet": "trial scenarios: share attending k sessions, per trial and arm",
+    "timeseries.parquet": "weekly ward beds occupied, waiting list, peer places in use, per run "
+    "(services, and trials that limit beds or workers)",
+    "capacity.png": "ward occupancy and the peer-support waiting list over time",
+    "km.png": "trial scenarios: time to first readmission by arm (Kaplan-Meier)",
+    "hazard_ratios.png": "trial scenarios: distribution of the simulated trials' hazard ratios",
+    "attendance.png": "trial scenarios: sessions attended against the published shares",
+    "mcf.csv": "trials with the readmission-count endpoint: mean cumulative readmissions per "
+    "person, by arm, weekly, per simulated trial",
+    "mcf.png": "the same: median and 95% of the simulated trials, published counts marked",
+    "published.csv": "trials with published results: each published figure, the simulated "
+    "distribution of the same statistic, and its percentile among the simulated trials",
+    "published.png": "the same, one panel per published figure",
+}
+
+
+@kind
+@dataclass
+class Run:
+    """A finished run as a study: :class:`~sim.results.RunResult` and how it is shown.
+
+    ``replications``: how many were run; ``jobs``: on how many processes (None for a
+    run read back from its directory).
+    """
+
+    kind: ClassVar[str] = "run"
+    captions: ClassVar[dict[str, str]] = {
+        "km": "Time to first readmission by arm (Kaplan-Meier), with the numbers at risk and "
+        "the published one-year figures",
+        "hazard_ratios": "Hazard ratios of the simulated trials against the published one",
+        "published": "Each published figure among the simulated trials' values",
+        "attendance": "Peer-support sessions attended: share of those offered attending at "
+        "least k sessions",
+        "mcf": "Mean cumulative readmissions per person",
+        "capacity": CAPACITY_CAPTION,
+    }
+
+    result: RunResult
+    replications: int
+    jobs: int | None = None
+
+    @property
+    def scenarios(self) -> list[Scenario]:
+        """The scenario run."""
+        return [self.result.scenario]
+
+    # ------------------------------------------------------------------ the directory
+    def tables(self) -> dict[str, pd.DataFrame | str]:
+        """The run's tables (a trial's and the weekly series only where they apply)."""
+        r = self.result
+        named = {
+            "patients.parquet": r.patients,
+            "metrics.parquet": r.metrics,
+            "summary.csv": r.summary,
+            "timeseries.parquet": r.timeseries,
+            "trial.parquet": r.trial,
+            "trial_summary.csv": r.trial_summary,
+            "attendance.parquet": r.attendance,
+            "mcf.csv": r.mcf,
+            "published.csv": r.published,
+        }
+        return {name: t for name, t in named.items() if t is not None}
+
+    def figures(self) -> dict:
+        """Capacity over time; for a trial, survival, hazard ratios and attendance.
+
+        The trial figures show the published figures, where the scenario gives them.
+        """
+        from sim import plots
+        from sim.analysis.published import simulated_values
+        from sim.figures import capacity_figure
+
+        result = self.result
+        sc = result.scenario
+        out: dict = {}
+        if result.timeseries is not None:
+            out["capacity.png"] = capacity_figure(result.timeseries, sc)
+        if result.trial is not None:
+            pub, h = sc.outcomes.published, sc.outcomes.primary_horizon_days
+            patients = result.patients if result.patients is not None else result.survival
+            out["km.png"] = plots.km_by_arm(patients, h, pub).figure
+            alpha = sc.outcomes.endpoints.first_readmission.alpha
+            out["hazard_ratios.png"] = plots.hazard_ratio_distribution(
+                result.trial, h, pub, alpha=alpha
+            ).figure
+            out["attendance.png"] = plots.attendance_plot(result.attendance, pub).figure
+            if result.mcf is not None:
+                out["mcf.png"] = plots.mean_cumulative_readmissions(
+                    result.mcf, result.published
+                ).figure
+            if result.published is not None and len(result.published):
+                values = [
+                    simulated_values(
+                        result.trial, result.metrics, sc, r.statistic, r.arm, r.horizon_days
+                    )
+                    if pd.notna(r.horizon_days)
+                    else simulated_values(result.trial, result.metrics, sc, r.statistic, r.arm)
+                    for r in result.published.itertuples()
+                ]
+                out["published.png"] = plots.published_against_simulated(result.published, values)
+        return out
+
+    def stamp(self) -> str:
+        """``N replications``."""
+        return f"{self.replications} replications"
+
+    def manifest(self, files: list[str]) -> dict[str, Any]:
+        """Scenario, seed, replications, processes, files described, replications resumed."""
+        r = self.result
+        return {
+            "scenario": r.scenario.name,
+            "seed": r.scenario.seed,
+            "replications": self.replications,
+            "jobs": self.jobs,
+            "files": {
+                name: desc
+                for name, desc in OUTPUT_FILES.items()
+                if name != "events" or r.events is not None or r.events_dir is not None
+            },
+            "resumed_replications": r.resumed,
+        }
+
+    # ------------------------------------------------------------------ what it says
+    def printout(self) -> str:
+        """The summary table; for a trial, its analysis and the published figures."""
+        r = self.result
+        parts = [_summary_text(r.summary, r.scenario, self.replications, r.wall_seconds or 0.0)]
+        if r.trial_summary is not None:
+            parts.append(_trial_text(r.trial_summary, r.attendance, r.scenario))
+            if r.published is not None and len(r.published):
+                parts.append(_published_text(r.published))
+        return "\n\n".join(parts)
+
+    def shows(self) -> dict[str, pd.DataFrame]:
+        """The summary, a trial's summary and the published figures."""
+        r = self.result
+        named = {
+            "summary.csv": r.summary,
+            "trial_summary.csv": r.trial_summary,
+            "published.csv": r.published,
+        }
+        return {name: t for name, t in named.items() if t is not None}
+
+    def answer(self) -> list[str]:
+        """A trial's result at the primary horizon; a service's main outcomes by arm."""
+        r = self.result
+        if r.trial_summary is not None:
+            return _trial_answer(r.trial_summary)
+        return _service_answer(r.summary)
+
+    def aims(self) -> str:
+        """The replications, every arm on the same patients."""
+        return (
+            f"{self.replications} replications of the scenario, every arm (policy) on the same "
+            "patients."
+        )
+
+    @classmethod
+    def read(cls, directory: Path, manifest: dict[str, Any], scenarios: list[Scenario]) -> Run:
+        """The run's summaries back from its directory (what the report shows)."""
+
+        def table(name: str) -> pd.DataFrame | None:
+            path = directory / name
+            return pd.read_csv(path) if path.is_file() else None
+
+        summary = table("summary.csv")
+        if summary is None and not (directory / "trial_summary.csv").is_file():
+            raise FileNotFoundError(directory / "summary.csv")
+        result = RunResult(scenarios[0] if scenarios else None, None, None, summary)  # type: ignore[arg-type]
+        result.trial_summary = table("trial_summary.csv")
+        result.published = table("published.csv")
+        return cls(result, manifest.get("replications"), manifest.get("jobs"))  # type: ignore[arg-type]
+
+
+def run_to_directory(
+    scenario: Scenario,
+    out: Path | None = None,
+    *,
+    replications: int | Sequence[int] | None = None,
+    jobs: int | None = None,
+    events: bool = False,
+    resume: bool = False,
+    force: bool = False,
+    dask=None,
+    progress: Callable[[int], None] | None = None,
+    report: Callable[[str], None] | None = None,
+    command: list[str] | None = None,
+    sources: Sequence[tuple[str, str | Path]] = (),
+) -> Run:
+    """Run a scenario and write its run directory, saving replications as they finish.
+
+    What ``crisis-sim run`` does. Finished replications are saved beside ``out`` as they
+    finish; if the run is stopped (Ctrl-C) or a worker dies, calling this again with
+    ``resume=True`` (same scenario, seed and ``out``) runs only what is missing and
+    gives the same tables as an uninterrupted run.
+
+    Parameters
+    ----------
+    scenario
+        A validated scenario (its seed is the run's).
+    out
+        The run directory; default ``runs/<scenario>-<timestamp>``.
+    replications
+        Number of replications (default: the scenario's), or a list of indices.
+    jobs
+        Worker processes (default: one per core).
+    events
+        Also write the event log (``events/``, Parquet parts written by the workers).
+    resume
+        Finish the interrupted run whose directory ``out`` was.
+    force
+        Replace an existing directory (or a saved interrupted run) at ``out``.
+    dask
+        Run on a Dask cluster (:class:`sim.runner.Dask`; same results).
+    progress
+        Called with the number of replications just finished (or found saved).
+    report
+        Called with a line for the user: how many replications a resumed run found.
+    command
+        The command line recorded in ``manifest.json`` (default: this process's).
+    sources
+        (scenario name, file) where the scenario was read from a file: for
+        ``scenario.notes.csv`` (:class:`~sim.workspace.Workspace`).
+
+    Returns
+    -------
+    Run
+        The run as a study; its ``result`` has the tables, with ``out``,
+        ``wall_seconds`` and ``resumed`` set. The result's ``patients`` is None: the
+        patients table is written to ``out/patients.parquet`` batch by batch and never
+        held whole (``pandas.read_parquet`` reads it back).
+
+    Raises
+    ------
+    OutputExists
+        ``out`` exists (without ``force``), holds an interrupted run (without
+        ``resume`` or ``force``), has nothing to resume, has finished already, or was
+        a run of another scenario or seed.
+    UserError
+        ``out`` cannot be written.
+    RunInterrupted
+        Stopped by Ctrl-C, SIGTERM or SIGHUP; says how many replications are saved, and
+        the signal.
+    WorkerDied
+        A worker process died; says how many replications are saved.
+    ReplicationFailed
+        A replication raised; the others that finished are saved.
+
+    Warns
+    -----
+    CrisisSimWarning
+        When the run looks long (over about ten minutes).
+    """
+    from sim import api
+    from sim.runner import default_jobs
+
+    n = replications if replications is not None else scenario.replications
+    reps = list(range(n)) if isinstance(n, int) else list(n)
+    jobs = jobs or default_jobs()
+    ws = Workspace(
+        out,
+        scenario.name,
+        force=force,
+        marker=resolved_yaml(scenario),
+        resume=resume,
+        sources=sources,
+        command=command,
+    )
+    store = ws.store
+    assert store is not None
+    # replications saved by an attempt without events are run again with --events
+    # the patients tables stay on disk but for what a trial's figures read
+    kept = api.SURVIVAL_COLUMNS if scenario.is_trial else False
+    saved = store.saved_batches(reps, events=events, patients=kept) if resume else []
+    n_saved = sum(len(b.replications) for b in saved)
+    warning = api.size_warning(scenario, len(reps) - n_saved, jobs)
+    if warning:
+        warnings.warn(warning, CrisisSimWarning, stacklevel=2)
+    if saved and report:
+        report(f"resuming: {n_saved} of {len(reps)} replications were saved")
+    t0 = time.perf_counter()
+    with ws.saving(len(reps)):
+        result = api.run(
+            scenario,
+            replications=reps,
+            jobs=jobs,
+            events=events,
+            events_dir=store.events if events else None,
+            progress=progress,
+            saved=saved,
+            on_results=store.save_batch,
+            dask=dask,
+            keep_patients=False,  # saved batch by batch; streamed into the file below
+        )
+    result.wall_seconds = time.perf_counter() - t0
+    result.out, result.resumed = ws.out, n_saved
+    study = Run(result, len(reps), jobs)
+    ws.write(
+        study,
+        streamed={"patients.parquet": store.write_patients},
+        events=reps if events else None,
+        wall_seconds=result.wall_seconds,
+    )
+    return study
+
+
+# ---------------------------------------------------------------------- printouts
+def _summary_text(summary, scenario: Scenario, replications: int, wall_seconds: float) -> str:
+    """The table printed after a run: one row per arm, means with 95% CIs."""
+    h = scenario.outcomes.primary_horizon_days
+    cols = [
+        ("patients", "patients", False, 1),
+        (f"p_readmit_{h:g}d", f"readmitted <={h:g}d", True, 1),
+        ("sessions_attended_mean", "sessions attended", False, 2),
+        ("acute_days_per_patient", "acute days/patient", False, 1),
+        ("ward_days_per_patient", "ward bed-days/patient", False, 1),
+        ("wait_days_mean", "peer wait (days)", False, 1),
+        ("ward_occupancy_mean", "ward beds occupied", False, 1),
+    ]
+    rows = []
+    for arm in [a.name for a in scenario.arms]:
+        s = summary[summary["arm"] == arm].set_index("metric")
+        row = {"arm": arm}
+        for name, label, pct, digits in cols:
+            if name == "patients" and name in s.index:
+                row[label] = f"{s.loc[name, 'mean']:.0f}"
+            elif name in s.index:
+                r = s.loc[name]
+                row[label] = interval(r["mean"], r["ci_low"], r["ci_high"], pct, digits)
+            else:
+                row[label] = "-"
+        rows.append(row)
+    table = pd.DataFrame(rows).to_string(index=False)
+    kind = "trial" if scenario.is_trial else "service"
+    head = (
+        f"{scenario.name} ({kind}): {replications} replication(s), seed {scenario.seed}, "
+        f"{wall_seconds:.1f} s. Means across replications, 95% CI in brackets."
+    )
+    return f"{head}\n{table}"
+
+
+def _trial_text(summary: pd.DataFrame, attendance: pd.DataFrame, scenario: Scenario) -> str:
+    """The trial table printed by ``crisis-sim run`` for a trial scenario (primary horizon)."""
+    assert isinstance(scenario.feed, TrialFeed)
+    h = scenario.outcomes.primary_horizon_days
+    s = summary[summary["horizon_days"] == h]
+    arms = [a.name for a in scenario.arms]
+    ref = reference_arm(scenario)
+
+    def cell(arm: str, stat: str, kind: str = "median", pct: bool = False, digits: int = 2) -> str:
+        r = s[(s["arm"] == arm) & (s["statistic"] == stat)]
+        if r.empty:
+            return "-"
+        r = r.iloc[0]
+        k = 100 if pct else 1
+        unit = "%" if pct else ""
+        if kind == "share":
+            return f"{r['mean'] * 100:.1f}%"
+        v = r[kind]
+        lo, hi = r["p2_5"] * k, r["p97_5"] * k
+        dash = " to " if lo < 0 else "-"  # "-9.4-0.0" would read as a subtraction
+        return f"{v * k:.{digits}f}{unit} ({lo:.{digits}f}{dash}{hi:.{digits}f})"
+
+    ends = scenario.outcomes.endpoints
+
+    def power(spec) -> str:
+        side = "" if spec.alternative == "two-sided" else f", one-sided ({spec.alternative})"
+        return f"  power, p < {spec.alpha:g}{side}"
+
+    first = ends.first_readmission
+    lines = [
+        (
+            f"readmitted within {h:g}d: mean (2.5-97.5%)",
+            {a: cell(a, "p_readmitted", "mean", True, 1) for a in arms},
+        ),
+        ("odds ratio: median (2.5-97.5%)", {a: cell(a, "odds_ratio") for a in arms if a != ref}),
+        (power(first), {a: cell(a, "power_or", "share") for a in arms if a != ref}),
+        (
+            "  CI coverage of the true ratio",
+            {a: cell(a, "coverage_or", "share") for a in arms if a != ref},
+        ),
+        (
+            "hazard ratio (Cox): median (2.5-97.5%)",
+            {a: cell(a, "hazard_ratio") for a in arms if a != ref},
+        ),
+        (power(first), {a: cell(a, "power_hr", "share") for a in arms if a != ref}),
+        (
+            "  CI coverage of the true ratio",
+            {a: cell(a, "coverage_hr", "share") for a in arms if a != ref},
+        ),
+        (
+            f"RMST to {h:g}d, days: mean (2.5-97.5%)",
+            {a: cell(a, "rmst_days", "mean", digits=0) for a in arms},
+        ),
+        (
+            "days to readmission, among readmitted: mean",
+            {a: cell(a, "mean_days_readmitted", "mean", digits=0) for a in arms},
+        ),
+        ("  median", {a: cell(a, "median_days_readmitted", "mean", digits=0) for a in arms}),
+        (
+            f"deaths within {h:g}d: mean (2.5-97.5%)",
+            {a: cell(a, "deaths", "mean", digits=1) for a in arms},
+        ),
+    ]
+    if ends.readmission_count is not None:
+        c = ends.readmission_count
+        lines += [
+            (
+                f"readmissions per person within {h:g}d: mean (2.5-97.5%)",
+                {a: cell(a, "readmissions_mean", "mean") for a in arms},
+            ),
+            ("  SD", {a: cell(a, "readmissions_sd", "mean") for a in arms}),
+            (
+                "  mean cumulative (censoring accounted for)",
+                {a: cell(a, "readmissions_mcf", "mean") for a in arms},
+            ),
+            (
+                "rate ratio (negative binomial): median (2.5-97.5%)",
+                {a: cell(a, "rate_ratio") for a in arms if a != ref},
+            ),
+            (
+                f"{power(c)}, {c.test.replace('_', ' ')}",
+                {a: cell(a, "power_count", "share") for a in arms if a != ref},
+            ),
+        ]
+    if ends.bed_days is not None:
+        b = ends.bed_days
+        lines += [
+            (
+                f"bed-days per person within {h:g}d: mean (2.5-97.5%)",
+                {a: cell(a, "bed_days_mean", "mean", digits=1) for a in arms},
+            ),
+            ("  SD", {a: cell(a, "bed_days_sd", "mean", digits=1) for a in arms}),
+            (
+                "difference in bed-days: mean (2.5-97.5%)",
+                {a: cell(a, "bed_days_difference", "mean", digits=1) for a in arms if a != ref},
+            ),
+            (
+                f"{power(b)}, {b.test.replace('_', ' ')}",
+                {a: cell(a, "power_bed_days", "share") for a in arms if a != ref},
+            ),
+        ]
+    att = attendance.groupby(["arm", "sessions_attended"])["share"].mean()
+    for arm in scenario.arms:
+        if arm.peer_support is None:
+            continue
+        a = att.loc[arm.name]
+        n = arm.peer_support.n_sessions
+        what = "contacts" if arm.peer_support.schedule == "fixed" else "sessions"
+        lines.append((f"attended >= 3 {what}", {arm.name: f"{a[a.index >= 3].sum() * 100:.1f}%"}))
+        lines.append((f"attended all {n}", {arm.name: f"{a.loc[n] * 100:.1f}%"}))
+    table = pd.DataFrame(
+        [{"statistic": name, **{a: vals.get(a, "") for a in arms}} for name, vals in lines]
+    )
+    filled = table[arms].replace("", np.nan)
+    table = table[~filled.isin(["-"]).where(filled.notna(), True).all(axis=1)]
+    n_trials = int(s["replications"].max()) if len(s) else 0
+    head = (
+        f"Trial analysis, {n_trials} simulated trials, primary horizon {h:g} days "
+        f"(reference arm: {ref}; complete case: patients lost to follow-up before the "
+        "horizon are left out)"
+    )
+    return head + "\n" + table.to_string(index=False)
+
+
+def _published_text(table: pd.DataFrame) -> str:
+    """Published figures beside the simulated trials, with their percentiles."""
+
+    def spread(r) -> str:
+        if pd.notna(r.published_ci_low):
+            return f" ({r.published_ci_low:g}-{r.published_ci_high:g})"
+        if pd.notna(r.published_sd):
+            return f" ± {r.published_sd:g}"
+        return ""
+
+    rows = [
+        {
+            "statistic": r.statistic,
+            "arm": r.arm,
+            "horizon": "" if pd.isna(r.horizon_days) else f"{r.horizon_days:g}d",
+            "published": f"{r.published:g}{spread(r)}",
+            "simulated: median (2.5-97.5%)": f"{r.simulated_median:.3g} "
+            f"({r.simulated_p2_5:.3g}-{r.simulated_p97_5:.3g})",
+            "percentile": "-" if pd.isna(r.percentile) else f"{r.percentile:.0f}",
+        }
+        for r in table.itertuples()
+    ]
+    return (
+        "Published figures among the simulated trials (percentile: share of simulated "
+        "trials below the published value)\n" + pd.DataFrame(rows).to_string(index=False)
+    )
+
+
+# ---------------------------------------------------------------------- the report's answer
+def _trial_answer(t: pd.DataFrame) -> list[str]:
+    """What a trial like this would show at its primary horizon, over the simulated trials."""
+    from sim.labels import arm_label
+
+    h = t["horizon_days"].iloc[0]  # the primary horizon comes first
+    t = t[t["horizon_days"] == h]
+    n = int(t["replications"].iloc[0])
+    out = [f"What would a trial like this show at {h:g} days, over {n} simulated trials?"]
+    for arm, g in t.groupby("arm", sort=False):
+        g = g.set_index("statistic")
+        parts = []
+        if "p_readmitted" in g.index:
+            r = g.loc["p_readmitted"]
+            parts.append(
+                f"readmitted {r['mean']:.1%} (95% of trials {r.p2_5:.1%} to {r.p97_5:.1%})"
+            )
+        for stat, label in (("odds_ratio", "odds ratio"), ("hazard_ratio", "hazard ratio")):
+            if stat in g.index:
+                r = g.loc[stat]
+                parts.append(f"median {label} {r['median']:.2f} ({r.p2_5:.2f} to {r.p97_5:.2f})")
+        for stat, label in (("power_or", "odds ratio"), ("power_hr", "Cox")):
+            if stat in g.index:
+                parts.append(f"power ({label}) {g.loc[stat, 'mean']:.0%}")
+        out.append(f"{arm_label(arm)}: " + "; ".join(parts) + ".")
+    return out
+
+
+def _service_answer(t: pd.DataFrame) -> list[str]:
+    """Each arm's main outcomes, with their 95% confidence intervals."""
+    from sim.labels import arm_label
+
+    out = ["What happens to the people discharged, under each arm?"]
+    for arm, g in t.groupby("arm", sort=False):
+        g = g.set_index("metric")
+        parts = []
+        for name in (
+            "p_readmit_365d",
+            "readmissions_per_year",
+            "ward_bed_days_per_year",
+            "waiting_list_mean",
+        ):
+            if name in g.index:
+                r, m = g.loc[name], metric(name)
+                f = (lambda v: f"{v:.1%}") if m.unit == "%" else (lambda v: f"{v:,.1f}")
+                parts.append(f"{m.label} {f(r['mean'])} ({f(r.ci_low)} to {f(r.ci_high)})")
+        out.append(f"{arm_label(arm)}: " + "; ".join(parts) + ".")
+    return out
