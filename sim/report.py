@@ -28,13 +28,14 @@ import pandas as pd
 import yaml
 from pydantic import BaseModel
 
+from sim import stress_des as checklist
 from sim import studies  # noqa: F401  (registers the package's study kinds)
 from sim.config import ConfigError, Scenario, scenario_from_dict
 from sim.study import Html, Study, of_kind
 
 __all__ = ["build", "write", "scenario_fields", "whatif_changes", "stress_des"]
 
-FOR_AUTHOR = "For the author: the run cannot know this."
+FOR_AUTHOR = checklist.FOR_AUTHOR
 
 _CSS = """
 body { font: 11pt/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; color: #1a1a1a;
@@ -253,158 +254,11 @@ def stress_des(
 
     ``files``: the directory's files (default: the manifest's list); ``aims``: the
     study's experimentation aims (:meth:`sim.study.Study.aims`). Items the run cannot
-    know say :data:`FOR_AUTHOR`.
+    know say :data:`FOR_AUTHOR` (the items: :data:`sim.stress_des.ITEMS`).
     """
-    s = scenarios[0] if scenarios else None
-    reps = manifest.get("replications")
-    versions = manifest.get("versions", {})
-    machine = manifest.get("machine", {})
-    items: list[tuple[str, str, str]] = []
-
-    def add(number: str, item: str, text: str | None) -> None:
-        items.append((number, item, text if text else FOR_AUTHOR))
-
-    add("1.1", "Purpose of the model", s.description.strip() if s else None)
     listed = files if files is not None else list(manifest.get("files", []))
-    add("1.2", "Model outputs", "Files of this directory: " + ", ".join(listed))
-    add("1.3", "Experimentation aims", aims)
-    add(
-        "2.1",
-        "Base model overview diagram",
-        None,
-    )
-    if s is not None:
-        feed = s.feed
-        entry = (
-            f"a trial of {feed.n_patients} patients recruited over {feed.recruitment_days:g} "
-            f"days, followed {feed.follow_up_days:g} days"
-            if s.is_trial
-            else f"discharges arriving as a Poisson stream, {feed.discharges_per_week:g} a week"  # type: ignore[union-attr]
-        )
-        add(
-            "2.2",
-            "Base model logic",
-            f"Patients discharged from a crisis resolution team ({entry}) face a readmission "
-            f"hazard ({s.readmission.baseline.dist} baseline, gamma frailty variance "
-            f"{s.population.frailty_variance:g}); peer support offered per arm; a readmission "
-            "goes to a ward or CRT home treatment for a length of stay, and its discharge starts "
-            "a new episode; exit at the end of follow-up, death or loss to follow-up.",
-        )
-        add(
-            "2.3",
-            "Scenario logic",
-            "Arms (policies): "
-            + "; ".join(
-                f"{a.name}: {a.description or a.name}" for sc in scenarios for a in sc.arms
-            ),
-        )
-        add(
-            "2.4",
-            "Algorithms",
-            "Readmission times simulated exactly: one Exp(1) hazard budget per episode, spent "
-            "against the cumulative hazard in closed form (a root finder only where none "
-            "exists); no time steps.",
-        )
-        add("2.5.1", "Entities", "Patients (one random stream each).")
-        add(
-            "2.5.2",
-            "Activities",
-            "Peer-support sessions (attended or missed), ward stays, CRT home treatment.",
-        )
-        workers = s.peer_workers
-
-        def cap(n: int | None) -> str:
-            return "unlimited" if n is None else str(n)
-
-        crt = s.acute_care.crt
-        add(
-            "2.5.3",
-            "Resources",
-            f"Peer workers: {workers.count if workers.count is not None else 'unlimited'}"
-            + (f", {workers.caseload_per_worker} places each" if workers.count is not None else "")
-            + f"; ward beds: {cap(s.acute_care.ward.capacity)}"
-            + (f"; CRT places: {cap(crt.capacity)}" if crt is not None else "")
-            + ".",
-        )
-        add(
-            "2.5.4",
-            "Queues",
-            f"Peer-support waiting list ({workers.queue}"
-            + (
-                f", offers lapse after {workers.max_wait_days:g} days"
-                if workers.max_wait_days
-                else ""
-            )
-            + f"); a full ward: {s.acute_care.ward.overflow}.",
-        )
-        add(
-            "2.5.5",
-            "Entry and exit points",
-            f"Entry: {entry}. Exit: end of follow-up, death, loss to follow-up.",
-        )
-    add("3.1", "Data sources", "; ".join(sorted(set(_sources(s).values()))) if s else None)
-    add("3.2", "Pre-processing", None)
-    add("3.3", "Input parameters", "The Scenario section above: every field not at its default.")
-    add("3.4", "Assumptions", None)
-    if s is not None:
-        add(
-            "4.1",
-            "Initialisation",
-            f"Warm-up of {s.feed.warm_up_days:g} days, not counted"  # type: ignore[union-attr]
-            if not s.is_trial
-            else "Empty at the start; patients enter as recruited.",
-        )
-        add(
-            "4.2",
-            "Run length",
-            f"{s.feed.run_days:g} days measured after the warm-up"  # type: ignore[union-attr]
-            if not s.is_trial
-            else f"{s.feed.follow_up_days:g} days of follow-up from each entry",  # type: ignore[union-attr]
-        )
-    add(
-        "4.3",
-        "Estimation approach",
-        f"{reps} replications; means with 95% t-intervals across replications; policies "
-        "compared on the same random draws (paired differences)."
-        if reps
-        else None,
-    )
-    add(
-        "5.1",
-        "Software or programming language",
-        ", ".join(f"{k} {v}" for k, v in versions.items() if v),
-    )
-    add(
-        "5.2",
-        "Random sampling",
-        f"Root seed {manifest.get('seed')}; named numpy.random.Generator streams derived "
-        "with SeedSequence from (seed, replication, stream, patient): the same results "
-        "whatever the number of processes.",
-    )
-    add(
-        "5.3",
-        "Model execution",
-        f"Event-driven (SimPy); {manifest.get('jobs') or 'local'} worker process(es); "
-        f"command: {' '.join(manifest.get('command', []))}",
-    )
-    add(
-        "5.4",
-        "System specification",
-        f"{machine.get('platform')}, {machine.get('cpus')} CPUs; wall time "
-        f"{manifest.get('wall_seconds')} s, started {manifest.get('started')}"
-        if machine
-        else None,
-    )
-    commit = manifest.get("git_commit")
-    add(
-        "6.1",
-        "Computer model sharing statement",
-        f"crisis-sim {versions.get('crisis-sim')} at git commit {commit}; where the code and "
-        "data are published: " + FOR_AUTHOR
-        if commit
-        else None,
-    )
-    return items
+    sources = _sources(scenarios[0]) if scenarios else {}
+    return checklist.items(checklist.Facts(manifest, scenarios, listed, aims, sources))
 
 
 def _checklist_section(items: list[tuple[str, str, str]]) -> str:

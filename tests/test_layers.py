@@ -41,6 +41,13 @@ NEVER = {
     "sim.labels": {"simpy", "numpy", "pandas", "pydantic", "matplotlib"},
     "sim.report": {"simpy", "matplotlib", "sim.model", "sim.api"},
     "sim.runner": {"simpy", "pandas", "matplotlib", "sim.model", "sim.analysis"},
+    # the protocol and the lifecycle know no kind of study, and run nothing
+    "sim.study": {"simpy", "numpy", "pandas", "matplotlib", "sim.model", "sim.api", "sim.studies"},
+    "sim.workspace": {"simpy", "matplotlib", "sim.model", "sim.api", "sim.studies", "sim.report"},
+    "sim.console": {"simpy", "numpy", "pandas", "matplotlib"},
+    "sim.io": {"simpy", "matplotlib", "sim.model", "sim.config"},
+    # the kinds load the engine and matplotlib only to run and to draw: `report` stays light
+    "sim.studies": {"simpy", "matplotlib", "sim.model", "sim.api"},
 }
 
 
@@ -137,3 +144,32 @@ def test_no_import_cycle_in_sim() -> None:
 def test_the_cycle_finder_finds_a_cycle() -> None:
     assert find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
     assert find_cycle({"a": {"b"}, "b": set()}) is None
+
+
+# the longest chain of imports in sim (sim.__main__ -> sim.cli -> ...): 18 modules before
+# studies became one room each, 15 after; a change may shorten it, never lengthen it
+LONGEST_CHAIN = 15
+
+
+def test_the_house_grows_no_taller() -> None:
+    import functools
+
+    graph = import_graph()
+
+    @functools.cache
+    def height(node: str) -> int:
+        return 1 + max((height(m) for m in graph[node]), default=0)
+
+    tallest = max(graph, key=height)
+    assert height(tallest) <= LONGEST_CHAIN, f"{tallest}: a chain of {height(tallest)} imports"
+
+
+# the rooms every kind of study goes through, which must not know one kind from another
+KIND_BLIND = ["sim.report", "sim.workspace", "sim.console", "sim.study", "sim.figures", "sim.io"]
+
+
+@pytest.mark.parametrize("module", KIND_BLIND)
+def test_the_shared_rooms_import_no_kind_of_study(module: str) -> None:
+    kinds = {m for m in import_graph() if m.startswith("sim.studies.")}
+    wrong = sorted(import_graph()[module] & kinds)
+    assert not wrong, f"{module} imports {wrong}: a kind's own room is its only place"
