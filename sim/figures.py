@@ -15,7 +15,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from sim import plots
-from sim.config import Scenario, ServiceFeed
+from sim.config import Scenario
 
 __all__ = ["DPI", "png", "svg", "encoded", "stamp", "capacity_figure"]
 
@@ -152,5 +152,5 @@ def encoded(figures: dict[str, Figure], stamp: str = "") -> dict[str, bytes]:
 
 def capacity_figure(timeseries: pd.DataFrame, scenario: Scenario) -> Figure:
     """Ward occupancy and the waiting list over time, with the scenario's warm-up and beds."""
-    warm = scenario.feed.warm_up_days if isinstance(scenario.feed, ServiceFeed) else 0.0
+    warm, _ = scenario.measured_window
     return plots.capacity_over_time(timeseries, warm, scenario.acute_care.ward.capacity)

@@ -18,6 +18,9 @@ __all__ = [
     "arm_label",
     "signed_pounds",
     "FOREST_METRICS",
+    "MAIN_METRICS",
+    "ECONOMICS",
+    "DEFAULT_METRICS",
     "CAPACITY_CAPTION",
 ]
 
@@ -103,6 +106,49 @@ _METRICS = {
         "net benefit per year, readmissions averted valued", "£", "higher"
     ),
 }
+
+# the metrics that matter most, in the order every printout and figure shows them (the
+# metric selections of the package are these lists, and their definitions docs/outputs.md):
+# compare prints these and the economics; its ranking notes read these
+MAIN_METRICS = [
+    "readmissions_per_100",
+    "p_readmit_30d",
+    "p_readmit_90d",
+    "p_readmit_365d",
+    "ward_bed_days_per_year",
+    "ward_occupancy_mean",
+    "ward_occupancy_peak",
+    "out_of_area_per_year",
+    "wait_days_mean",
+    "waiting_list_mean",
+    "p_started",
+    "sessions_delivered_per_year",
+    "peer_utilisation",
+    "p_died",
+    "cost_total_per_year",
+]
+ECONOMICS = [
+    "incremental_cost_per_year",
+    "readmissions_averted_per_year",
+    "bed_days_saved_per_year",
+    "cost_per_readmission_averted",
+    "cost_per_bed_day_saved",
+    "net_monetary_benefit_per_year",
+]
+
+# a sweep plots and prints these when the user names no --metric
+DEFAULT_METRICS = [
+    m
+    for m in MAIN_METRICS
+    if m
+    in {
+        "p_readmit_365d",
+        "wait_days_mean",
+        "waiting_list_mean",
+        "ward_occupancy_mean",
+        "cost_total_per_year",
+    }
+]
 
 # compare's forest plot: what a board asks of a policy, in this order
 FOREST_METRICS = [

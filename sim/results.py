@@ -11,7 +11,13 @@ import pandas as pd
 from sim.analysis.tables import Unframed
 from sim.config import Scenario
 
-__all__ = ["Batch", "RunResult"]
+__all__ = ["Batch", "REPLICATION_TABLES", "RUN_TABLES", "RunResult"]
+
+# the tables each replication gives (each a frame with a `replication` column): what a
+# worker sends back in a Batch, what a run's store saves, what a run joins
+REPLICATION_TABLES = ("patients", "metrics", "trial", "attendance", "timeseries", "mcf")
+# a run's tables (RunResult attributes): the replications' joined, and their summaries
+RUN_TABLES = (*REPLICATION_TABLES, "summary", "trial_summary", "published")
 
 
 @dataclass

@@ -21,7 +21,7 @@ import pandas as pd
 
 from sim.errors import OutputExists
 from sim.io import EventParts, atomic_text
-from sim.results import Batch
+from sim.results import REPLICATION_TABLES, Batch
 
 __all__ = ["ReplicationStore", "partial_dir"]
 
@@ -46,7 +46,7 @@ class ReplicationStore:
         interrupted run is there, unless ``force``).
     """
 
-    TABLES = ("patients", "metrics", "trial", "attendance", "timeseries", "mcf")
+    TABLES = REPLICATION_TABLES
 
     def __init__(
         self,

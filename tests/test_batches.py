@@ -16,7 +16,7 @@ from helpers import RESULT_TABLES, SERVICE, TRIAL, assert_same_results, scenario
 
 from sim import api, runner
 from sim.config import load_scenario
-from sim.results import Batch
+from sim.results import REPLICATION_TABLES, Batch
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -41,7 +41,7 @@ def test_a_chunk_joined_at_once_is_its_replications_frames_joined(name: str) -> 
     batch = api.replicate_chunk(s, reps)
     one_by_one = [api.replicate(s, r) for r in reps]
     assert batch.replications == reps
-    for table in ("patients", "metrics", "trial", "attendance", "timeseries", "mcf"):
+    for table in REPLICATION_TABLES:
         frames = [t[table] for t in one_by_one if t.get(table) is not None]
         if not frames:
             assert batch.get(table) is None, table

@@ -415,13 +415,6 @@ def horizons(scenario: Scenario) -> list[float]:
     ]
 
 
-def _window(scenario: Scenario) -> tuple[float, float]:
-    """The measured period, days: a trial's whole span; a service's post-warm-up run."""
-    if isinstance(scenario.feed, ServiceFeed):
-        return scenario.feed.warm_up_days, scenario.end_day
-    return 0.0, scenario.end_day
-
-
 @dataclass
 class Spans:
     """What capacity metrics and time series need of an event log, and nothing more.
@@ -451,7 +444,7 @@ class Spans:
         for code, name in enumerate(PLACEMENTS):
             placement[st["placement"] == name] = code
         n_arms = len(scenario.arms)
-        w0, w1 = _window(scenario)
+        w0, w1 = scenario.measured_window
         arm_ev = E.key // E.n_pid
         in_win = (E.t >= w0) & (E.t <= w1)
         session = E.is_(SESSION) & in_win
@@ -684,7 +677,7 @@ _LEAVE_QUEUE = (START, LAPSE, READMISSION, DEATH, LOST, END)
 
 
 def _window_metrics(spans: Spans, arm: int, scenario: Scenario) -> dict[str, float]:
-    w0, w1 = _window(scenario)
+    w0, w1 = scenario.measured_window
     span, years = w1 - w0, (w1 - w0) / 365.25
     out: dict[str, float] = {}
     ward_in, ward_out = spans.stays_of(arm, "ward")

@@ -1399,6 +1399,17 @@ class Scenario(_Model):
             return self.feed.recruitment_days + self.feed.follow_up_days
         return self.feed.warm_up_days + self.feed.run_days
 
+    @property
+    def measured_window(self) -> tuple[float, float]:
+        """The measured period, (first day, last day).
+
+        A trial's whole span; a service's run after its warm-up. The one definition:
+        metrics, costs and figures read it.
+        """
+        if isinstance(self.feed, TrialFeed):
+            return 0.0, self.end_day
+        return self.feed.warm_up_days, self.end_day
+
 
 _TAGS = {"fixed", "exponential", "gamma", "lognormal"}
 

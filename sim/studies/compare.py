@@ -24,39 +24,13 @@ import pandas as pd
 
 from sim.analysis.intervals import t_interval
 from sim.config import Scenario, variant
-from sim.labels import CAPACITY_CAPTION, arm_label, signed_pounds
+from sim.labels import CAPACITY_CAPTION, ECONOMICS, MAIN_METRICS, arm_label, signed_pounds
 from sim.labels import metric as metric_label
 from sim.rng import study_stream
 from sim.runner import Dask
 from sim.study import Html, kind
 
 __all__ = ["Comparison", "compare", "MAIN_METRICS", "ECONOMICS"]
-
-MAIN_METRICS = [
-    "readmissions_per_100",
-    "p_readmit_30d",
-    "p_readmit_90d",
-    "p_readmit_365d",
-    "ward_bed_days_per_year",
-    "ward_occupancy_mean",
-    "ward_occupancy_peak",
-    "out_of_area_per_year",
-    "wait_days_mean",
-    "waiting_list_mean",
-    "p_started",
-    "sessions_delivered_per_year",
-    "peer_utilisation",
-    "p_died",
-    "cost_total_per_year",
-]
-ECONOMICS = [
-    "incremental_cost_per_year",
-    "readmissions_averted_per_year",
-    "bed_days_saved_per_year",
-    "cost_per_readmission_averted",
-    "cost_per_bed_day_saved",
-    "net_monetary_benefit_per_year",
-]
 
 
 def _boot_ratio(num: np.ndarray, den: np.ndarray, seed: int) -> tuple[float, float, float]:

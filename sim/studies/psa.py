@@ -548,8 +548,8 @@ def decision_table(result: PsaResult) -> pd.DataFrame:
     # for a planner without QALYs: cost per readmission averted against the first policy
     # (discounted costs over the period; readmissions over it, undiscounted)
     sc = result.scenario
-    w0 = sc.feed.warm_up_days if not sc.is_trial else 0.0  # type: ignore[union-attr]
-    years = (sc.end_day - w0) / 365.25
+    w0, w1 = sc.measured_window
+    years = (w1 - w0) / 365.25
     means = t.groupby("policy", sort=False)[["cost", "readmissions_per_year"]].mean()
     first = policies[0]
     averted = (means.loc[first, "readmissions_per_year"] - means["readmissions_per_year"]) * years

@@ -22,26 +22,11 @@ from yaml import YAMLError
 from sim.analysis.intervals import t_half_width
 from sim.config import ConfigError, Scenario, variant
 from sim.config.loader import scalar
-from sim.labels import FOREST_METRICS, arm_label, field_label, metric
+from sim.labels import DEFAULT_METRICS, FOREST_METRICS, arm_label, field_label, metric
 from sim.runner import Dask
-from sim.studies.compare import MAIN_METRICS
 from sim.study import kind
 
 __all__ = ["Sweep", "parse_set", "sweep", "DEFAULT_METRICS"]
-
-# plotted and printed when the user names no --metric
-DEFAULT_METRICS = [
-    m
-    for m in MAIN_METRICS
-    if m
-    in {
-        "p_readmit_365d",
-        "wait_days_mean",
-        "waiting_list_mean",
-        "ward_occupancy_mean",
-        "cost_total_per_year",
-    }
-]
 
 
 @kind
