@@ -14,14 +14,14 @@ import simpy
 from helpers import SERVICE, TRIAL, scenario
 from test_places import _log
 
-from sim.model import engine
+from sim.model import engine, kernel, pathway
 from sim.model.engine import simulate_replication
 from sim.model.places import Places, PriorityPlaces
 from sim.rng import PatientBank
 
 
 def test_an_event_at_a_day_lands_on_it_where_no_delay_would() -> None:
-    env = engine._Environment()
+    env = kernel.Environment()
     seen = []
 
     def waits():
@@ -63,7 +63,7 @@ def test_quick_places_serve_as_simpy_does_when_no_two_act_at_once(seed: int) -> 
 def _plain(monkeypatch) -> None:
     """Every short cut off: a SimPy event per session, a source waiting for each patient,
     an event for each place granted or freed, blocks generated for each policy."""
-    real = engine._World.__init__
+    real = pathway.World.__init__
 
     def init(self, *args, **kwargs):
         real(self, *args, **kwargs)
@@ -72,7 +72,7 @@ def _plain(monkeypatch) -> None:
             if isinstance(res, Places | PriorityPlaces):
                 res.quick = False
 
-    monkeypatch.setattr(engine._World, "__init__", init)
+    monkeypatch.setattr(pathway.World, "__init__", init)
     monkeypatch.setattr(PatientBank, "keep_blocks", lambda self: None)
 
 
@@ -180,5 +180,5 @@ def test_entry_days_are_those_a_wait_per_patient_gives(base, days, monkeypatch) 
 def test_first_of_is_processed_when_simpys_any_of_would_be(name: str, monkeypatch) -> None:
     sc = CASES[name]
     lean = simulate_replication(sc, 1)[1]
-    monkeypatch.setattr(engine, "_FirstOf", lambda env, *events: simpy.AnyOf(env, events))
+    monkeypatch.setattr(pathway, "FirstOf", lambda env, *events: simpy.AnyOf(env, events))
     assert lean == simulate_replication(sc, 1)[1]  # the very same log, in the same order

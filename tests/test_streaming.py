@@ -24,7 +24,7 @@ from sim.analysis.tables import (
     timeseries_table,
 )
 from sim.config import load_scenario, scenario_from_dict
-from sim.model import engine
+from sim.model import pathway
 from sim.model.engine import simulate_replication, stream_replication
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -92,7 +92,7 @@ def test_patients_leave_simpy_when_nothing_more_can_happen(monkeypatch) -> None:
     """
     scenario = scenario_from_dict(doc(SERVICE, **{"feed.run_days": 1000}))
     seen: list[tuple[int, int]] = []
-    original = engine._World.source
+    original = pathway.World.source
 
     def source(world, patients):
         def watched():
@@ -103,7 +103,7 @@ def test_patients_leave_simpy_when_nothing_more_can_happen(monkeypatch) -> None:
 
         return original(world, watched())
 
-    monkeypatch.setattr(engine._World, "source", source)
+    monkeypatch.setattr(pathway.World, "source", source)
     stream_replication(scenario, 0, lambda chunk: None)
     pending, entered = seen[0]
     assert entered > 600

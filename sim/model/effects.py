@@ -1,6 +1,6 @@
 """What a peer-support offer does to the readmission hazard: one object per mechanism.
 
-The pathway (:mod:`sim.model.engine`) calls an effect at three moments, and the
+The pathway (:mod:`sim.model.pathway`) calls an effect at three moments, and the
 effect sets the episode's hazard multiplier on the :class:`~sim.model.clock.Clock`:
 
 - :meth:`Effect.at_offer`: peer support has just been offered (allocation);
