@@ -23,8 +23,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from sim.analysis.patients import Unframed, framed_tables
 from sim.analysis.published import published_table
-from sim.analysis.tables import Reduction, Unframed, framed_tables, summarise
+from sim.analysis.tables import Reduction, summarise
 from sim.analysis.trial import attendance_columns, mcf_table, trial_rows, trial_summary
 from sim.config import Scenario, TrialFeed
 from sim.io import EventParts
@@ -61,7 +62,7 @@ def replicate(
     dropped, unless ``keep_events`` (returned as ``events``: memory grows with them) or
     ``events_dir`` (written there in Parquet parts, :class:`sim.io.EventParts`).
     Without ``framed``, the tables that can wait are left
-    :class:`~sim.analysis.tables.Unframed`, to be made frames with other replications'
+    :class:`~sim.analysis.patients.Unframed`, to be made frames with other replications'
     (:meth:`sim.results.Batch.of`).
     """
     chunks: list[pd.DataFrame] = []
@@ -109,7 +110,7 @@ def _tables(scenario: Scenario, reduction: Reduction, framed: bool = True) -> di
     """A replication's tables: patients, metrics, timeseries, a trial's statistics.
 
     Without ``framed``, those that can wait to be made frames are left
-    :class:`~sim.analysis.tables.Unframed` (a chunk's are made frames together).
+    :class:`~sim.analysis.patients.Unframed` (a chunk's are made frames together).
     """
     out = reduction.tables(framed=False)
     if scenario.is_trial:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from sim.analysis.tables import Unframed
+from sim.analysis.patients import Unframed
 from sim.config import Scenario
 
 __all__ = ["Batch", "REPLICATION_TABLES", "RUN_TABLES", "RunResult"]
@@ -37,7 +37,7 @@ class Batch:
     def of(cls, pairs: Sequence[tuple[int, dict]]) -> Batch:
         """The batch of (replication, tables) pairs, in their order.
 
-        A replication's table may be a frame or :class:`~sim.analysis.tables.Unframed`
+        A replication's table may be a frame or :class:`~sim.analysis.patients.Unframed`
         (the same kind in every replication of the batch).
         """
         names = dict.fromkeys(name for _, tables in pairs for name in tables)
