@@ -14,14 +14,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from sim.errors import EventsMissing, OutputExists, UserError
+from sim.errors import EventsMissing
 
 __all__ = [
     "EventParts",
     "atomic_text",
     "swap_into_place",
     "table_bytes",
-    "write_files",
 ]
 
 
@@ -99,31 +98,6 @@ class EventParts:
                 "there: workers write their events themselves, so on a cluster the run "
                 "directory must be on a filesystem every worker shares"
             )
-
-
-def write_files(out: Path, files: dict[str, bytes], force: bool = False) -> Path:
-    """Write a directory of files atomically (all or nothing).
-
-    Raises :class:`OutputExists` (``out`` exists, without ``force``) or
-    :class:`UserError` (the system refuses: no permission, no space).
-    """
-    if out.exists() and not force:
-        raise OutputExists(f"{out}: already exists; choose another --out or add --force")
-    tmp = out.parent / f".{out.name}.partial-{os.getpid()}"
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        shutil.rmtree(tmp, ignore_errors=True)
-        tmp.mkdir()
-        for name, data in files.items():
-            (tmp / name).write_bytes(data)
-        swap_into_place(tmp, out)
-    except OSError as exc:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise UserError(f"{out}: cannot write ({exc.strerror})") from None
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return out
 
 
 def swap_into_place(tmp: Path, out: Path) -> None:

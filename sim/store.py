@@ -94,22 +94,6 @@ class ReplicationStore:
             out.append((d, reps))
         return sorted(out, key=lambda b: min(b[1]))
 
-    def saved(
-        self, wanted: Sequence[int] | None = None, events: bool = False, patients: bool = True
-    ) -> dict[int, dict]:
-        """The replications already finished: index -> tables.
-
-        :meth:`saved_batches`, each batch's tables cut into its replications'.
-        """
-        out: dict[int, dict] = {}
-        for batch in self.saved_batches(wanted, events, patients):
-            for r in batch.replications:
-                out[r] = {
-                    name: None if t is None else t[t["replication"] == r].reset_index(drop=True)
-                    for name, t in batch.tables.items()
-                }
-        return out
-
     def saved_batches(
         self,
         wanted: Sequence[int] | None = None,
@@ -170,11 +154,6 @@ class ReplicationStore:
             len(json.loads((d / "replications.json").read_text(encoding="utf-8")))
             for d in self.reps.glob("[0-9]*")
         )
-
-    def save(self, pairs: list[tuple[int, dict]]) -> None:
-        """Save a batch of finished replications, given as (replication, tables) pairs."""
-        if pairs:
-            self.save_batch(Batch.of(pairs))
 
     def save_batch(self, batch: Batch) -> None:
         """Save a batch of finished replications, atomically."""
