@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 
     from sim.config import Scenario
 
-__all__ = ["Html", "Study", "kind", "kinds", "of_kind"]
+__all__ = ["Html", "Study", "kind", "kinds", "of_kind", "read_table"]
 
 
 class Html(str):
@@ -124,3 +124,14 @@ def kinds() -> dict[str, type]:
 def of_kind(name: str) -> type | None:
     """The study kind registered as ``name``, or None."""
     return _KINDS.get(name)
+
+
+def read_table(directory: Path, name: str) -> pd.DataFrame | None:
+    """A CSV table of an output directory, or None if the study did not write it.
+
+    What a kind's :meth:`Study.read` reads back.
+    """
+    import pandas as pd
+
+    path = directory / name
+    return pd.read_csv(path) if path.is_file() else None

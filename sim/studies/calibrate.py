@@ -45,7 +45,7 @@ from sim.config import (
 from sim.io import atomic_text
 from sim.labels import field_label
 from sim.results import Batch, RunResult
-from sim.study import kind
+from sim.study import kind, read_table
 
 __all__ = [
     "Calibration",
@@ -281,16 +281,11 @@ class Calibration:
         cls, directory: Path, manifest: dict[str, Any], scenarios: list[Scenario]
     ) -> Calibration:
         """The calibration's tables back from its directory."""
-
-        def table(name: str) -> pd.DataFrame | None:
-            path = directory / name
-            return pd.read_csv(path) if path.is_file() else None
-
         return cls(
             scenarios[0] if scenarios else None,  # type: ignore[arg-type]
             pd.read_csv(directory / "calibration.csv"),
-            table("parameters.csv"),
-            table("history.csv"),
+            read_table(directory, "parameters.csv"),
+            read_table(directory, "history.csv"),
             manifest.get("replications"),  # type: ignore[arg-type]
             manifest.get("check_replications"),  # type: ignore[arg-type]
             manifest.get("evaluations"),  # type: ignore[arg-type]

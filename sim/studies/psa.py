@@ -45,7 +45,7 @@ from sim.runner import Dask, default_jobs, each, run_chunks
 from sim.studies.dsa import DsaResult, assemble, run_variants, variants
 from sim.studies.outcomes import OUTCOMES, outcome_rows
 from sim.studies.outcomes import check_files as _check
-from sim.study import kind
+from sim.study import kind, read_table
 from sim.workspace import Workspace
 
 __all__ = [
@@ -232,26 +232,21 @@ class PsaResult:
     @classmethod
     def read(cls, directory: Path, manifest: dict[str, Any], scenarios: list[Scenario]) -> Any:
         """The PSA's decision, EVPPI, tornado and distributions back from its directory."""
-
-        def table(name: str) -> pd.DataFrame | None:
-            path = directory / name
-            return pd.read_csv(path) if path.is_file() else None
-
         samples = manifest.get("samples") or 0
         out = cls(
             scenarios[0] if scenarios else None,  # type: ignore[arg-type]
             pd.DataFrame(index=range(samples)),
             pd.DataFrame(),
             pd.DataFrame(),
-            evppi=table("evppi.csv"),
+            evppi=read_table(directory, "evppi.csv"),
             whatifs=tuple(scenarios[1:]),
             replications=manifest.get("replications"),  # type: ignore[arg-type]
-            decision=table("decision.csv"),
+            decision=read_table(directory, "decision.csv"),
         )
-        tornado = table("tornado.csv")
+        tornado = read_table(directory, "tornado.csv")
         if tornado is not None:
             out.dsa = DsaResult(pd.DataFrame(), tornado)
-        described = table("parameters.csv")
+        described = read_table(directory, "parameters.csv")
         if described is not None:
             out.described = described
         return out

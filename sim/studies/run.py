@@ -25,7 +25,7 @@ from sim.console import interval
 from sim.errors import CrisisSimWarning
 from sim.labels import CAPACITY_CAPTION, metric
 from sim.results import RunResult
-from sim.study import kind
+from sim.study import kind, read_table
 from sim.workspace import Workspace
 
 __all__ = ["OUTPUT_FILES", "Run", "run_to_directory"]
@@ -201,17 +201,12 @@ class Run:
     @classmethod
     def read(cls, directory: Path, manifest: dict[str, Any], scenarios: list[Scenario]) -> Run:
         """The run's summaries back from its directory (what the report shows)."""
-
-        def table(name: str) -> pd.DataFrame | None:
-            path = directory / name
-            return pd.read_csv(path) if path.is_file() else None
-
-        summary = table("summary.csv")
+        summary = read_table(directory, "summary.csv")
         if summary is None and not (directory / "trial_summary.csv").is_file():
             raise FileNotFoundError(directory / "summary.csv")
         result = RunResult(scenarios[0] if scenarios else None, None, None, summary)  # type: ignore[arg-type]
-        result.trial_summary = table("trial_summary.csv")
-        result.published = table("published.csv")
+        result.trial_summary = read_table(directory, "trial_summary.csv")
+        result.published = read_table(directory, "published.csv")
         return cls(result, manifest.get("replications"), manifest.get("jobs"))  # type: ignore[arg-type]
 
 
