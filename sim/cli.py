@@ -20,7 +20,7 @@ from pathlib import Path
 
 import click
 
-from sim.config import load_scenario, resolved_yaml, variant
+from sim.config import load_scenario, load_scenarios, resolved_yaml, variant
 from sim.errors import (
     CrisisSimWarning,
     EventsMissing,
@@ -166,7 +166,7 @@ def _workspace(out: Path | None, name: str, force: bool, files: list):
     work; ``files``: (scenario, the file it was read from) pairs, for its notes."""
     from sim.workspace import Workspace
 
-    return Workspace(out, name, force=force, sources=[(s.name, f) for s, f in files])
+    return Workspace(out, name, force=force, sources=[(s.name, s) for s, _ in files])
 
 
 def _finish(ws, study, with_report: bool) -> None:
@@ -302,7 +302,7 @@ def run(
             dask=dask,
             progress=bar.update,
             report=lambda line: click.echo(line, err=True),
-            sources=[(scenario.name, file)],
+            sources=[(scenario.name, scenario)],
         )
     out = study.result.out
     click.echo(study.printout())
@@ -363,7 +363,7 @@ def calibrate(
     table_path = target.with_name(f"{target.name.removesuffix('.yaml')}.calibration.csv")
     ws = Workspace(study_dir, f"{scenario.name}-calibrate")
     res = studies.calibrate(
-        source,
+        scenario,
         jobs=jobs,
         replications=reps,
         check_replications=check_reps,
@@ -371,13 +371,13 @@ def calibrate(
         report=None if quiet else (lambda msg: click.echo(msg, err=True)),
     )
     checked = check_reps or scenario.calibration.check_replications
-    studies.write_calibrated(source, target, res, checked)
+    studies.write_calibrated(scenario, target, res, checked)
     io.atomic_text(table_path, res.table.to_csv(index=False))
     calibrated = load_scenario(target)
     study = studies.Calibration.of(
         res, calibrated, source, target, reps or scenario.calibration.replications, checked
     )
-    ws.sources = [(calibrated.name, target)]
+    ws.sources = [(calibrated.name, calibrated)]
     ws.write(study)
     click.echo(study.printout())
     _report_if(ws.out, with_report, study)
@@ -447,7 +447,7 @@ def psa(
     from sim import uncertainty
     from sim.studies.psa import psa_to_directory
 
-    scenarios = [load_scenario(f) for f in (file, *whatifs)]
+    scenarios = load_scenarios([file, *whatifs])
     if seed is not None:
         scenarios = [variant(s, {"seed": seed}, "--seed") for s in scenarios]
     out = _resume_dir(out, resume)
@@ -473,7 +473,7 @@ def psa(
             dask=dask,
             progress=bar.update,
             report=lambda line: click.echo(line, err=True),
-            sources=[(s.name, f) for s, f in zip(scenarios, (file, *whatifs), strict=True)],
+            sources=[(s.name, s) for s in scenarios],
         )
     written = study.out
     assert written is not None
@@ -552,7 +552,7 @@ def compare(
     """
     from sim import studies
 
-    scenarios = [load_scenario(f) for f in files]
+    scenarios = load_scenarios(files)
     if seed is not None:
         scenarios[0] = variant(scenarios[0], {"seed": seed}, "--seed")
     n = reps or scenarios[0].replications

@@ -24,8 +24,9 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import Formatter, FuncFormatter, LogLocator, MaxNLocator, NullFormatter
 
+from sim.analysis.patients import readmitted_within
 from sim.analysis.survival import kaplan_meier
-from sim.config import Published
+from sim.config import PublishedFigure
 from sim.labels import Metric, arm_label, field_label, metric, statistic_label
 
 __all__ = [
@@ -78,10 +79,21 @@ def _step(t: np.ndarray, s: np.ndarray, grid: np.ndarray) -> np.ndarray:
     return np.concatenate(([1.0], s))[np.searchsorted(t, grid, side="right")]
 
 
+def _published(
+    published: Sequence[PublishedFigure], statistic: str, horizon: float | None = None
+) -> list[PublishedFigure]:
+    """The published figures of a statistic (at ``horizon``, or at the primary one)."""
+    return [
+        f
+        for f in published
+        if f.statistic == statistic and (horizon is None or f.horizon_days in (None, horizon))
+    ]
+
+
 def km_by_arm(
     patients: pd.DataFrame,
     horizon: float,
-    published: Published | None = None,
+    published: Sequence[PublishedFigure] = (),
     ax: Axes | None = None,
 ) -> Axes:
     """Readmission-free survival by arm: Kaplan-Meier of all simulated trials pooled.
@@ -96,16 +108,14 @@ def km_by_arm(
         ax, table = fig.subplots(2, 1, height_ratios=[5, 1], sharex=True)
     grid = np.linspace(0, horizon, 366)
     ticks = np.arange(0, horizon + 1, 90 if horizon > 180 else 30)
-    shares = dict(published.p_readmitted) if published else {}
-    for f in published.figures if published else ():
-        if f.statistic == "p_readmitted" and f.horizon_days in (None, horizon):
-            shares.setdefault(f.arm, f.value)
+    shares: dict[str, float] = {}
+    for f in _published(published, "p_readmitted", horizon):
+        shares.setdefault(f.arm, f.value)
     at_risk = []
     for i, (arm, p) in enumerate(patients.groupby("arm", sort=False)):
         first = p["first_readmission_day"].to_numpy(float)
         follow = p["follow_up_days"].to_numpy(float)
-        event = first <= np.minimum(follow, horizon)
-        time = np.where(event, first, np.minimum(follow, horizon))
+        event, time = readmitted_within(first, follow, horizon)
         curves = []
         for _, idx in p.groupby("replication").indices.items():
             t, s, _ = kaplan_meier(time[idx], event[idx])
@@ -168,7 +178,7 @@ def km_by_arm(
 def hazard_ratio_distribution(
     trial: pd.DataFrame,
     horizon: float,
-    published: Published | None = None,
+    published: Sequence[PublishedFigure] = (),
     ax: Axes | None = None,
     alpha: float = 0.05,
 ) -> Axes:
@@ -180,9 +190,10 @@ def hazard_ratio_distribution(
     t = trial[(trial["horizon_days"] == horizon) & trial["hazard_ratio"].notna()]
     t = t[t["hazard_ratio"] > 0]
     values = t["hazard_ratio"].to_numpy(float)
-    if published and published.hazard_ratio:
-        h = published.hazard_ratio
-        values = np.concatenate([values, [h.ci_low, h.ci_high]])
+    given = next(iter(_published(published, "hazard_ratio", horizon)), None)
+    if given is not None:  # both ends of a CI, or neither (the schema's rule)
+        ci = [given.ci_low, given.ci_high] if given.ci_low is not None else [given.value]
+        values = np.concatenate([values, ci])
     # equal widths on the log scale, about the square root of the trials in number
     k = int(np.clip(round(np.sqrt(max(t["replication"].nunique(), 1))), 6, 30))
     lo, hi = (values.min(), values.max()) if len(values) else (0.5, 2.0)
@@ -198,10 +209,14 @@ def hazard_ratio_distribution(
             f"{np.median(hr):.2f}, "
             f"{np.mean(g['hr_p'] < alpha):.0%} with p < {alpha:g}",
         )
-    if published and published.hazard_ratio:
-        h = published.hazard_ratio
-        ax.axvspan(h.ci_low, h.ci_high, color="0.5", alpha=0.15, label="published 95% CI")
-        ax.axvline(h.value, color="black", linestyle="--", label=f"published HR {h.value:g}")
+    if given is not None:
+        if given.ci_low is not None:
+            ax.axvspan(
+                given.ci_low, given.ci_high, color="0.5", alpha=0.15, label="published 95% CI"
+            )
+        ax.axvline(
+            given.value, color="black", linestyle="--", label=f"published HR {given.value:g}"
+        )
     ax.axvline(1.0, color="0.4", linewidth=0.8)
     ax.set_xscale("log")
     ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
@@ -220,7 +235,9 @@ def hazard_ratio_distribution(
 
 
 def attendance_plot(
-    attendance: pd.DataFrame, published: Published | None = None, ax: Axes | None = None
+    attendance: pd.DataFrame,
+    published: Sequence[PublishedFigure] = (),
+    ax: Axes | None = None,
 ) -> Axes:
     """Share of those offered attending at least k sessions, with published shares."""
     ax = _axes(ax)
@@ -243,13 +260,10 @@ def attendance_plot(
             linewidth=0.8,
             label="95% of simulated trials" if i == 0 else None,
         )
-        if published:
-            pts = [(3, published.p_attended_3plus), (int(k.max()), published.p_attended_all)]
-            pts = [(x, y) for x, y in pts if y is not None]
-            if pts:
-                ax.plot(
-                    *zip(*pts, strict=True), "D", color="black", markersize=7, label="published"
-                )
+        at = {"p_attended_3plus": 3, "p_attended_all": int(k.max())}
+        pts = [(at[f.statistic], f.value) for f in published if f.statistic in at and f.arm == arm]
+        if pts:
+            ax.plot(*zip(*pts, strict=True), "D", color="black", markersize=7, label="published")
     ax.set(
         xlabel="sessions attended, at least",
         ylabel="of those offered (%)",

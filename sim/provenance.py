@@ -105,12 +105,13 @@ def record(
     }
 
 
-def scenario_notes(files: list[tuple[str, str | Path]]) -> bytes:
+def scenario_notes(files: list[tuple[str, Any]]) -> bytes:
     """``scenario.notes.csv``: where each field of each scenario file is set.
 
-    ``files``: (scenario name, the file it was read from). One row per field: the
-    scenario, the dotted field, the file and line that set it (a what-if's base file
-    for what it inherits) and the comment there (:func:`sim.config.field_notes`).
+    ``files``: (scenario name, the scenario read from its file, or the file's path).
+    One row per field: the scenario, the dotted field, the file and line that set it
+    (a what-if's base file for what it inherits) and its comment
+    (:func:`sim.config.field_notes`).
     """
     import csv
     import io

@@ -35,7 +35,7 @@ from datetime import datetime
 from pathlib import Path
 
 from sim import io, provenance
-from sim.config import resolved_yaml
+from sim.config import Scenario, resolved_yaml
 from sim.errors import OutputExists, RunInterrupted, UserError, WorkerDied
 from sim.io import EventParts
 from sim.runner import stop_on_signals
@@ -119,7 +119,7 @@ class Workspace:
         marker: str | None = None,
         resume: bool = False,
         tables: tuple[str, ...] | None = None,
-        sources: Sequence[tuple[str, str | Path]] = (),
+        sources: Sequence[tuple[str, Scenario | str | Path]] = (),
         notes: bytes | None = None,
         command: list[str] | None = None,
     ):

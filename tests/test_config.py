@@ -535,3 +535,39 @@ def test_arm_changes_survive_the_resolved_file_and_variants(tmp_path: Path) -> N
     made = variant(s, {"arms.control.acute_care.p_ward": 1.0}, "--set")
     assert made.acute_care_of(made.arms[0]).p_ward == 1.0
     assert made.acute_care_of(made.arms[1]).p_ward == 0.5
+
+
+def test_a_scenario_remembers_its_file_and_no_file_is_read_twice(monkeypatch) -> None:
+    import pickle
+
+    from sim.config import field_notes, load_scenarios, variant
+
+    here = Path(__file__).parents[1] / "scenarios"
+    reads: list[str] = []
+    read_bytes = Path.read_bytes
+    monkeypatch.setattr(Path, "read_bytes", lambda p: reads.append(p.name) or read_bytes(p))
+    monkeypatch.setattr(Path, "read_text", lambda p, *a, **k: pytest.fail(f"{p} read again"))
+    base, whatif = load_scenarios(
+        [here / "service-baseline.yaml", here / "service-more-workers.yaml"]
+    )
+    # the what-if's base is the first file: read once for both
+    assert sorted(reads) == ["service-baseline.yaml", "service-more-workers.yaml"]
+    assert whatif.source.path.name == "service-more-workers.yaml"
+    assert [p.name for p in whatif.source.texts] == [
+        "service-more-workers.yaml",
+        "service-baseline.yaml",
+    ]
+    # the notes, a variant's notes and the file's own document come from what was read
+    notes = field_notes(whatif)
+    assert ("peer_workers.count", "service-more-workers.yaml") in {(f, n) for f, n, _, _ in notes}
+    assert ("acute_care.crt.capacity", "service-baseline.yaml") in {(f, n) for f, n, _, _ in notes}
+    seeded = variant(base, {"seed": 1}, "--seed")
+    assert seeded.source is base.source and field_notes(seeded) == field_notes(base)
+    own, lines = whatif.source.own()
+    assert "base" in own and ("peer_workers", "count") in lines
+    assert len(reads) == 2
+    # where a scenario came from is not what it is: equal to the same fields made in
+    # memory, and left behind when it is sent to a worker
+    again = Scenario.model_validate(base.model_dump())
+    assert again == base and again.source is None
+    assert pickle.loads(pickle.dumps(base)).source is None

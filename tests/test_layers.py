@@ -60,10 +60,20 @@ def test_a_layer_loads_nothing_above_it(module: str) -> None:
     assert not wrong, f"importing {module} loads {wrong}"
 
 
-def test_the_event_vocabulary_imports_nothing() -> None:
-    tree = ast.parse((SIM / "events.py").read_text())
+@pytest.mark.parametrize("vocabulary", ["events.py", "statistics.py"])
+def test_a_vocabulary_imports_nothing(vocabulary: str) -> None:
+    tree = ast.parse((SIM / vocabulary).read_text())
     imports = [n for n in ast.walk(tree) if isinstance(n, ast.Import | ast.ImportFrom)]
     assert not imports
+
+
+def test_every_statistic_a_scenario_can_name_is_one_the_trial_analysis_summarises() -> None:
+    from sim.analysis import trial
+    from sim.statistics import ATTENDANCE_STATISTICS, STATISTICS
+
+    summarised = {*trial._STATS, *trial._MORE_STATS}
+    assert set(STATISTICS) - set(ATTENDANCE_STATISTICS) <= summarised
+    assert summarised <= {*trial.TRIAL_COLUMNS, *trial.COUNT_COLUMNS, *trial.BED_DAYS_COLUMNS}
 
 
 def _module_name(path: Path) -> str:

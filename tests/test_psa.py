@@ -173,6 +173,12 @@ def test_mistakes_are_one_line_with_exit_code_2(tmp_path) -> None:
         str(tmp_path / "o"),
     )
     assert res.returncode == 2 and "policy names must differ" in res.stderr
+    # a parameter set the schema refuses: named, before the directory is made
+    wide = {"dist": "normal", "path": "readmission.baseline.scale_days", "mean": 50, "sd": 100}
+    _, path = _files(tmp_path, [{**wide, "source": "test"}])
+    res = cli("psa", str(path), "--samples", "20", "--out", str(tmp_path / "o"))
+    assert res.returncode == 2 and "set 1: readmission.baseline.scale_days" in res.stderr
+    assert "Traceback" not in res.stderr and not (tmp_path / "o").exists()
 
 
 def test_evppi_ranks_the_parameter_that_moves_the_decision_first() -> None:
@@ -243,7 +249,9 @@ def test_the_decision_table_per_person_per_population_and_per_readmission() -> N
     assert table.loc["peer", "readmissions_averted"] == pytest.approx(averted)
     if averted > 0:
         extra = means.loc["peer", "cost"] - means.loc["control", "cost"]
-        assert table.loc["peer", "cost_per_readmission_averted"] == pytest.approx(extra / averted)
+        assert table.loc["peer", "discounted_cost_per_readmission_averted"] == pytest.approx(
+            extra / averted
+        )
 
 
 def test_a_whatif_with_its_own_policy_names_takes_the_base_draws_through_a_star() -> None:
@@ -356,3 +364,20 @@ def test_the_one_way_table_is_plain_runs_and_the_tornado_follows_from_it() -> No
     # a lower hazard ratio helps peer support: its net benefit is higher at the low end
     hr = bars.loc["arms.peer.effect.hazard_ratio"]
     assert hr["outcome_at_low"] > hr["outcome_at_high"]
+
+
+def test_a_parameter_set_that_breaks_a_rule_is_refused_before_anything_runs(monkeypatch) -> None:
+    import sys
+
+    from sim.errors import ConfigError
+
+    module = sys.modules["sim.studies.psa"]
+
+    # a normal with a wide spread gives some sets a negative scale, which the schema refuses
+    wide = {"dist": "normal", "path": "readmission.baseline.scale_days", "mean": 50, "sd": 100}
+    s = service([{**wide, "source": "test"}])
+    ran = []
+    monkeypatch.setattr(module, "run_chunks", lambda *a, **k: ran.append(1))
+    with pytest.raises(ConfigError, match=r"set \d+"):
+        psa(s, samples=20, replications=1, jobs=1)
+    assert not ran

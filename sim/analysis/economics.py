@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sim.analysis.decision import discounted_stream
-from sim.config import Arm, Scenario
+from sim.config import Arm, Costs, PeerSupportOffer, Scenario
 
 if TYPE_CHECKING:  # the spans are read, never made, here
     from sim.analysis.spans import Spans
@@ -22,10 +22,26 @@ __all__ = [
     "DAYS_PER_YEAR",
     "economics_metrics",
     "costs_per_year",
+    "cost_per_day",
+    "cost_per_session",
 ]
 
 
 DAYS_PER_YEAR = 365.25
+
+
+def cost_per_day(c: Costs) -> dict[str, float]:
+    """The price of a day in each place of acute care: ward, out of area, CRT at home."""
+    return {
+        "ward": c.ward_bed_day,
+        "out_of_area": c.out_of_area_bed_day,
+        "crt": c.crt_contacts_per_day * c.crt_contact,
+    }
+
+
+def cost_per_session(c: Costs, offer: PeerSupportOffer) -> float:
+    """The price of one peer-support session offered: its hours and their non-contact time."""
+    return offer.session_hours * (1 + c.non_contact_hours_per_session_hour) * c.peer_worker_hour
 
 
 def economics_metrics(
@@ -57,25 +73,16 @@ def economics_metrics(
     out = {"qalys_discounted": qalys}
     c = scenario.costs
     if c is not None:
-        per_day = {
-            "ward": c.ward_bed_day,
-            "out_of_area": c.out_of_area_bed_day,
-            "crt": c.crt_contacts_per_day * c.crt_contact,
-        }
         acute = sum(
             present(*spans.stays_of(arm, p), cost * DAYS_PER_YEAR, rc)
-            for p, cost in per_day.items()
+            for p, cost in cost_per_day(c).items()
         )
         peer = training = 0.0
         offer = scenario.arms[arm].peer_support
         if offer is not None:
             t, _ = spans.arm("sessions", arm)
             t = t[(t >= w0) & (t <= w1)]
-            per_session = (
-                offer.session_hours
-                * (1 + c.non_contact_hours_per_session_hour)
-                * c.peer_worker_hour
-            )
+            per_session = cost_per_session(c, offer)
             peer = float(np.sum(per_session * (1 + rc) ** (-(t - w0) / DAYS_PER_YEAR)))
             if scenario.peer_workers.count:
                 training = scenario.peer_workers.count * c.training_per_worker  # at the start
@@ -89,15 +96,15 @@ def costs_per_year(
     """Costs per year of the measured period, from the volumes just measured."""
     c = scenario.costs
     assert c is not None
+    day = cost_per_day(c)
     acute = (
-        m["ward_bed_days_per_year"] * c.ward_bed_day
-        + m["out_of_area_days_per_year"] * c.out_of_area_bed_day
-        + m["crt_days_per_year"] * c.crt_contacts_per_day * c.crt_contact
+        m["ward_bed_days_per_year"] * day["ward"]
+        + m["out_of_area_days_per_year"] * day["out_of_area"]
+        + m["crt_days_per_year"] * day["crt"]
     )
     peer = training = 0.0
     if arm.peer_support is not None:
-        hours = m["sessions_offered_per_year"] * arm.peer_support.session_hours
-        peer = hours * (1 + c.non_contact_hours_per_session_hour) * c.peer_worker_hour
+        peer = m["sessions_offered_per_year"] * cost_per_session(c, arm.peer_support)
         if scenario.peer_workers.count:
             training = scenario.peer_workers.count * c.training_per_worker / years
     return {

@@ -38,6 +38,7 @@ __all__ = [
     "n_rows",
     "EpisodeTimes",
     "times_since_entry",
+    "readmitted_within",
 ]
 
 
@@ -64,6 +65,23 @@ PATIENT_COLUMNS = {
 
 
 Columns = dict[str, np.ndarray]
+
+
+def readmitted_within(
+    first: np.ndarray, follow: np.ndarray, horizon: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Whether each patient's first readmission came within ``horizon`` days of entry,
+    and the time to it or, if none, to the end of follow-up or the horizon.
+
+    ``first`` is the ``first_readmission_day`` column (NaN if none), ``follow`` the
+    ``follow_up_days``: a first readmission counts if it fell within both. The one
+    definition of "readmitted within H" that the metrics (``p_readmit_<H>d``), the
+    trial analysis and the Kaplan-Meier figure read; who counts in the denominator is
+    theirs to say (docs/outputs.md).
+    """
+    until = np.minimum(follow, horizon)
+    readmitted = first <= until  # NaN compares False
+    return readmitted, np.where(readmitted, first, until)
 
 
 def _first_per(index: np.ndarray, values: np.ndarray, size: int) -> np.ndarray:

@@ -14,8 +14,9 @@ Definitions (also in docs/outputs.md):
 * ``p_readmit_<H>d`` is the share of patients whose first readmission came within
   H days of entry, among patients whose follow-up could have lasted H days (all
   patients in a trial; in a service, those who entered at least H days before the
-  end). Deaths and losses before H count as not readmitted, as in a complete-case
-  reading of a trial's records.
+  end). Deaths and losses before H count as not readmitted (the trial analysis's
+  ``p_readmitted`` leaves those lost out instead: complete case). Readmitted within H
+  is :func:`~sim.analysis.patients.readmitted_within`, for both.
 * Service runs leave patients who entered during the warm-up out of the patient
   table and the patient-level metrics; their stays still count in ward occupancy,
   which is averaged over the measured period only.
@@ -41,6 +42,7 @@ from sim.analysis.patients import (
     n_rows,
     patient_columns,
     patients_table,
+    readmitted_within,
     times_since_entry,
 )
 from sim.analysis.spans import Spans, capacity_can_bind, overlap, peak, timeseries_table
@@ -117,6 +119,7 @@ def metrics_columns(
         for c in (
             "entry_day",
             "first_readmission_day",
+            "follow_up_days",
             "readmissions",
             "acute_days",
             "ward_days",
@@ -135,10 +138,11 @@ def metrics_columns(
         n = int(mine.sum())
         rows.append((arm, "patients", float(n)))
         entry, first = col["entry_day"][mine], col["first_readmission_day"][mine]
+        follow = col["follow_up_days"][mine]
         for h in horizons(scenario):
             at_risk = entry + h <= scenario.end_day + 1e-9
             k = int(at_risk.sum())
-            hit = int((first[at_risk] <= h).sum())
+            hit = int(readmitted_within(first[at_risk], follow[at_risk], h)[0].sum())
             rows.append((arm, f"p_readmit_{h:g}d", hit / k if k else np.nan))
         readm = _mean(col["readmissions"][mine])
         rows.append((arm, "readmissions_per_100", 100 * readm if n else np.nan))

@@ -19,12 +19,14 @@ that agree with statsmodels to 1e-6; ``method="statsmodels"`` uses the library).
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from sim.analysis import counts as ct
 from sim.analysis import survival as sv
+from sim.analysis.patients import readmitted_within
 from sim.analysis.tables import Columns, EpisodeTimes, Unframed, column, horizons, n_rows
 from sim.config import ITTEffect, NoEffect, Scenario
 
@@ -41,6 +43,9 @@ __all__ = [
     "trial_summary",
     "true_ratios",
     "TRIAL_COLUMNS",
+    "EndpointTest",
+    "endpoint_tests",
+    "below_alpha",
 ]
 
 TRIAL_COLUMNS = {
@@ -84,10 +89,9 @@ def _columns(p: pd.DataFrame | Columns) -> dict[str, np.ndarray]:
 def _outcomes(p: dict[str, np.ndarray], h: float) -> dict[str, np.ndarray]:
     first = p["first_readmission_day"]
     follow = p["follow_up_days"]
-    readm = first <= np.minimum(follow, h)  # NaN compares False
+    readm, time = readmitted_within(first, follow, h)
     lost_before = p["lost"] & (follow < h) & ~readm
     died_before = p["died"] & (follow < h) & ~readm
-    time = np.where(readm, first, np.minimum(follow, h))
     return {
         "readm": readm,
         "known": ~lost_before,
@@ -403,6 +407,53 @@ def true_ratios(scenario: Scenario, arm: str, horizon: float) -> dict[str, float
     return {"hazard_ratio": e.hazard_ratio if ok else None, "odds_ratio": None}
 
 
+@dataclass(frozen=True)
+class EndpointTest:
+    """One endpoint's test: ``key`` (the ``power_<key>`` statistic), its label, the
+    trial table's column of its p-value and the alpha it is judged at."""
+
+    key: str
+    label: str
+    p_column: str
+    alpha: float
+
+
+def endpoint_tests(scenario: Scenario) -> list[EndpointTest]:
+    """The tests of the scenario's endpoints, each with its alternative and alpha.
+
+    The odds and hazard ratios of the first readmission always; the readmission-count
+    and bed-day tests where ``outcomes.endpoints`` names them.
+    """
+    ends = scenario.outcomes.endpoints
+    first = ends.first_readmission
+
+    def label(name: str, alternative: str) -> str:
+        return name + ("" if alternative == "two-sided" else f", one-sided ({alternative})")
+
+    out = [
+        EndpointTest("or", label("odds ratio (logistic)", first.alternative), "or_p", first.alpha),
+        EndpointTest("hr", label("hazard ratio (Cox)", first.alternative), "hr_p", first.alpha),
+    ]
+    c, b = ends.readmission_count, ends.bed_days
+    if c is not None:
+        name = f"readmissions ({c.test.replace('_', ' ')})"
+        out.append(EndpointTest("count", label(name, c.alternative), "count_p", c.alpha))
+    if b is not None:
+        name = f"bed-days ({b.test.replace('_', ' ')})"
+        out.append(EndpointTest("bed_days", label(name, b.alternative), "bed_days_p", b.alpha))
+    return out
+
+
+def below_alpha(p: np.ndarray, alpha: float) -> tuple[int, int]:
+    """Power's two counts: the simulated trials with p below ``alpha``, and all of them.
+
+    Power is the share ``k / n`` (NaN p-values, trials where the test could not be run,
+    are left out of both).
+    """
+    p = p[~np.isnan(p)]
+    return int((p < alpha).sum()), len(p)
+
+
 _STATS = [
     "p_readmitted",
     "rmst_days",
@@ -438,7 +489,6 @@ def trial_summary(trial: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
     :func:`true_ratios` defines one).
     """
     rows = []
-    ends = scenario.outcomes.endpoints
     stats = [*_STATS, *(c for c in _MORE_STATS if c in trial.columns)]
     for (h, arm), g in trial.groupby(["horizon_days", "arm"], sort=False):
         for stat in stats:
@@ -459,28 +509,20 @@ def trial_summary(trial: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
             )
         if g["hazard_ratio"].notna().any():
             truth = true_ratios(scenario, arm, h)
-            for key, col, lo, hi in (
-                ("or", "or_p", "or_ci_low", "or_ci_high"),
-                ("hr", "hr_p", "hr_ci_low", "hr_ci_high"),
-            ):
-                ok = g[col].notna()
-                power = float((g.loc[ok, col] < ends.first_readmission.alpha).mean())
-                rows.append((h, arm, f"power_{key}", power, np.nan, np.nan, np.nan, int(ok.sum())))
-                true = truth["odds_ratio" if key == "or" else "hazard_ratio"]
-                if true is not None:
-                    cover = float(((g.loc[ok, lo] <= true) & (true <= g.loc[ok, hi])).mean())
-                    rows.append(
-                        (h, arm, f"coverage_{key}", cover, np.nan, np.nan, np.nan, int(ok.sum()))
-                    )
-            for key, col, spec in (
-                ("count", "count_p", ends.readmission_count),
-                ("bed_days", "bed_days_p", ends.bed_days),
-            ):
-                if spec is None or col not in g:
+            for test in endpoint_tests(scenario):
+                if test.p_column not in g:
                     continue
-                ok = g[col].notna()
-                power = float((g.loc[ok, col] < spec.alpha).mean())
-                rows.append((h, arm, f"power_{key}", power, np.nan, np.nan, np.nan, int(ok.sum())))
+                ok = g[test.p_column].notna()
+                k, n = below_alpha(g.loc[ok, test.p_column].to_numpy(float), test.alpha)
+                power = k / n if n else np.nan
+                rows.append((h, arm, f"power_{test.key}", power, np.nan, np.nan, np.nan, n))
+                if test.key not in ("or", "hr"):
+                    continue
+                true = truth["odds_ratio" if test.key == "or" else "hazard_ratio"]
+                if true is not None:
+                    lo, hi = g.loc[ok, f"{test.key}_ci_low"], g.loc[ok, f"{test.key}_ci_high"]
+                    cover = float(((lo <= true) & (true <= hi)).mean())
+                    rows.append((h, arm, f"coverage_{test.key}", cover, np.nan, np.nan, np.nan, n))
     return pd.DataFrame(
         rows,
         columns=[

@@ -12,9 +12,11 @@ This package is the door the rest of crisis-sim, and a notebook, goes through::
 from sim.config.loader import (
     field_notes,
     load_scenario,
+    load_scenarios,
     read_yaml,
     resolved_yaml,
     scenario_from_dict,
+    source_of,
 )
 from sim.config.schema import *  # noqa: F403 - the schema's classes are the package's
 from sim.config.schema import Scenario, json_schema
@@ -29,10 +31,12 @@ __all__ = [
     "get_field",
     "json_schema",
     "load_scenario",
+    "load_scenarios",
     "number_keys",
     "read_yaml",
     "resolved_yaml",
     "scenario_from_dict",
     "set_field",
+    "source_of",
     "variant",
 ]

@@ -10,7 +10,7 @@ from pydantic import (
 )
 
 from sim.config.base import Model, Name, PositiveDays
-from sim.config.outcomes import STATISTICS
+from sim.statistics import STATISTICS
 
 __all__ = [
     "FreeParameter",

@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +29,17 @@ from pydantic import ValidationError
 from sim.config.schema import PathError, Scenario, json_schema
 from sim.errors import ConfigError
 
-__all__ = ["load_scenario", "scenario_from_dict", "resolved_yaml", "read_yaml", "scalar"]
+__all__ = [
+    "load_scenario",
+    "load_scenarios",
+    "scenario_from_dict",
+    "resolved_yaml",
+    "read_yaml",
+    "scalar",
+    "Source",
+    "source_of",
+    "field_notes",
+]
 
 
 class Yaml12Loader(yaml.SafeLoader):
@@ -94,12 +105,64 @@ def load_scenario(path: str | Path) -> Scenario:
     ConfigError
         For every problem a user can fix: unreadable file, malformed YAML, a rule broken.
     """
-    path = Path(path)
-    doc, lines = _load_merged(path, ())
-    return _validate(doc, lines, path)
+    return load_scenarios([path])[0]
 
 
-def field_notes(path: str | Path) -> list[tuple[str, str, int, str]]:
+def load_scenarios(paths: Sequence[str | Path]) -> list[Scenario]:
+    """:func:`load_scenario` of each file, each file read from disk once.
+
+    A base that several what-ifs name (or a file named twice) is read the first time only.
+    """
+    read: dict[Path, str] = {}
+    out = []
+    for path in map(Path, paths):
+        texts: dict[Path, str] = {}
+        doc, lines = _load_merged(path, (), texts, read)
+        scenario = _validate(doc, lines, path)
+        scenario._source = Source(path, texts, doc, lines)
+        out.append(scenario)
+    return out
+
+
+@dataclass(frozen=True, eq=False)
+class Source:
+    """Where a scenario was read from, kept so that no command reads a file twice.
+
+    ``path`` is the file named; ``texts`` the text of every file read for it (the file
+    and its ``base:`` files, in that order); ``document`` the merged document that was
+    validated; ``lines`` where each of its keys is set, ``(key path) -> (file, line)``.
+    Held as :attr:`Scenario.source` (a variant keeps its file's; None in memory).
+    """
+
+    path: Path
+    texts: dict[Path, str]
+    document: dict[str, Any]
+    lines: LineIndex
+
+    @property
+    def text(self) -> str:
+        """The file's own text."""
+        return self.texts[self.path]
+
+    def own(self) -> tuple[Any, dict[tuple[Any, ...], int]]:
+        """The file's own document (before any base is merged) and its keys' lines."""
+        doc, lines, _ = _parse(self.text, self.path)
+        return doc, lines
+
+
+def source_of(scenario_or_path: Scenario | str | Path) -> Source:
+    """The source of a scenario read from a file (a path is read)."""
+    if isinstance(scenario_or_path, Scenario):
+        src = scenario_or_path.source
+        if src is None:
+            raise ConfigError(f"{scenario_or_path.name}: not read from a file")
+        return src
+    source = load_scenario(scenario_or_path).source
+    assert source is not None
+    return source
+
+
+def field_notes(scenario: Scenario | str | Path) -> list[tuple[str, str, int, str]]:
     """Where each field of a scenario file (and of its bases) is set, and its comment.
 
     One ``(dotted field, file name, line, comment)`` per key, in the merged scenario's
@@ -109,15 +172,13 @@ def field_notes(path: str | Path) -> list[tuple[str, str, int, str]]:
     nearest one up a field's path as the field's source where the scenario carries
     none of its own.
     """
-    path = Path(path)
-    doc, lines = _load_merged(path, ())
-    texts: dict[Path, list[str]] = {}
+    src = source_of(scenario)
+    doc = src.document
+    texts = {file: text.splitlines() for file, text in src.texts.items()}
     out = []
-    for key, (file, line) in sorted(lines.items(), key=lambda kv: (str(kv[1][0]), kv[1][1])):
+    for key, (file, line) in sorted(src.lines.items(), key=lambda kv: (str(kv[1][0]), kv[1][1])):
         if not key or any(k is None for k in key):
             continue
-        if file not in texts:
-            texts[file] = file.read_text(encoding="utf-8").splitlines()
         dotted = _dotted(doc, key)
         if dotted is not None:
             out.append((dotted, file.name, line, _comment(texts[file], line)))
@@ -177,6 +238,12 @@ _MAX_DEPTH = 50
 
 
 def read_yaml(path: Path) -> tuple[Any, dict[tuple[Any, ...], int]]:
+    """A scenario file's own document and the line of each key (:func:`_read`)."""
+    doc, lines, _ = _read(path)
+    return doc, lines
+
+
+def _read(path: Path) -> tuple[Any, dict[tuple[Any, ...], int], str]:
     """Parse a scenario file safely (YAML 1.2 scalars), refusing hostile documents.
 
     Only regular files are read (not devices or pipes), at most 1 MB, UTF-8. The
@@ -201,13 +268,18 @@ def read_yaml(path: Path) -> tuple[Any, dict[tuple[Any, ...], int]]:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start})") from None
+    return _parse(text, path)
+
+
+def _parse(text: str, path: Path) -> tuple[Any, dict[tuple[Any, ...], int], str]:
+    """A scenario file's text as its document and its keys' lines (``path`` for errors)."""
     loader = None
     try:
         _check_depth(text, path)
         loader = Yaml12Loader(text)  # its reader already rejects some characters
         node = loader.get_single_node()
         if node is None:
-            return None, {}
+            return None, {}, text
         _check_graph(node, path)
         doc = loader.construct_document(node)
     except yaml.YAMLError as exc:
@@ -226,7 +298,7 @@ def read_yaml(path: Path) -> tuple[Any, dict[tuple[Any, ...], int]]:
             loader.dispose()
     lines: dict[tuple[Any, ...], int] = {}
     _index_lines(node, (), lines)
-    return doc, lines
+    return doc, lines, text
 
 
 def _check_depth(text: str, path: Path) -> None:
@@ -299,11 +371,28 @@ def _index_lines(node: yaml.Node, path: tuple[Any, ...], out: dict[tuple[Any, ..
 LineIndex = dict[tuple[Any, ...], tuple[Path, int]]
 
 
-def _load_merged(path: Path, seen: tuple[Path, ...]) -> tuple[dict[str, Any], LineIndex]:
+def _load_merged(
+    path: Path,
+    seen: tuple[Path, ...],
+    texts: dict[Path, str] | None = None,
+    read: dict[Path, str] | None = None,
+) -> tuple[dict[str, Any], LineIndex]:
+    """The merged document and its line index.
+
+    ``texts`` gets each file's text; ``read`` (by resolved path) holds the texts already
+    read from disk.
+    """
     resolved = path.resolve()
     if resolved in seen:
         raise ConfigError(f"{path}: base: forms a cycle through {resolved.name}")
-    doc, raw_lines = read_yaml(path)
+    if read is not None and resolved in read:
+        doc, raw_lines, text = _parse(read[resolved], path)
+    else:
+        doc, raw_lines, text = _read(path)
+        if read is not None:
+            read[resolved] = text
+    if texts is not None:
+        texts[path] = text
     if doc is None:
         raise ConfigError(f"{path}: the file is empty; a scenario is a YAML mapping")
     if not isinstance(doc, dict):
@@ -317,7 +406,7 @@ def _load_merged(path: Path, seen: tuple[Path, ...]) -> tuple[dict[str, Any], Li
             f"{path}: base (line {raw_lines.get(('base',), '?')}) must be a file path"
         )
     base_path = (path.parent / base) if not Path(base).is_absolute() else Path(base)
-    base_doc, base_lines = _load_merged(base_path, (*seen, resolved))
+    base_doc, base_lines = _load_merged(base_path, (*seen, resolved), texts, read)
     if isinstance(doc.get("arms"), dict) and isinstance(base_doc.get("arms"), list):
         doc["arms"], lines = _arms_by_name(doc["arms"], base_doc["arms"], lines, path, base_path)
     base_lines.update(lines)  # the overriding file's lines win

@@ -1,7 +1,7 @@
-"""The scenario's outcomes: horizons, endpoints, published figures, statistics.
+"""The scenario's outcomes: horizons, endpoints, published figures.
 
-Horizons, trial endpoints and their tests, the published figures a run is held against,
-and the vocabulary of statistics they name.
+Horizons, trial endpoints and their tests, and the published figures a run is held
+against (in the vocabulary of :mod:`sim.statistics`).
 """
 
 from __future__ import annotations
@@ -14,16 +14,10 @@ from pydantic import (
 )
 
 from sim.config.base import Model, Name, PositiveDays, Probability
+from sim.statistics import STATISTICS
 
 __all__ = [
     "Interval",
-    "FIRST_READMISSION_STATISTICS",
-    "COUNT_STATISTICS",
-    "BED_DAYS_STATISTICS",
-    "ATTENDANCE_STATISTICS",
-    "STATISTICS",
-    "RATIO_STATISTICS",
-    "COMPARED_STATISTICS",
     "PublishedFigure",
     "Published",
     "Alternative",
@@ -41,26 +35,6 @@ class Interval(Model):
     value: float = Field(gt=0, allow_inf_nan=False, description="Point estimate.")
     ci_low: float = Field(gt=0, allow_inf_nan=False, description="95% CI, lower.")
     ci_high: float = Field(gt=0, allow_inf_nan=False, description="95% CI, upper.")
-
-
-# Every statistic the trial analysis produces per simulated trial (trial.parquet), with the
-# endpoint that must be switched on for it, and the attendance shares (metrics.parquet).
-FIRST_READMISSION_STATISTICS = (
-    "p_readmitted",
-    "odds_ratio",
-    "hazard_ratio",
-    "rmst_days",
-    "mean_days_readmitted",
-    "median_days_readmitted",
-)
-COUNT_STATISTICS = ("readmissions_mean", "readmissions_sd", "readmissions_mcf", "rate_ratio")
-BED_DAYS_STATISTICS = ("bed_days_mean", "bed_days_sd", "bed_days_difference")
-ATTENDANCE_STATISTICS = ("p_attended_3plus", "p_attended_all")
-STATISTICS = (
-    FIRST_READMISSION_STATISTICS + COUNT_STATISTICS + BED_DAYS_STATISTICS + ATTENDANCE_STATISTICS
-)
-RATIO_STATISTICS = ("odds_ratio", "hazard_ratio", "rate_ratio")  # compared arm vs reference
-COMPARED_STATISTICS = (*RATIO_STATISTICS, "bed_days_difference")
 
 
 class PublishedFigure(Model):

@@ -18,6 +18,7 @@ from typing import Any
 
 from pydantic import (
     Field,
+    PrivateAttr,
     ValidationError,
     field_validator,
     model_validator,
@@ -59,13 +60,6 @@ from sim.config.economics import (
     Utility,
 )
 from sim.config.outcomes import (
-    ATTENDANCE_STATISTICS,
-    BED_DAYS_STATISTICS,
-    COMPARED_STATISTICS,
-    COUNT_STATISTICS,
-    FIRST_READMISSION_STATISTICS,
-    RATIO_STATISTICS,
-    STATISTICS,
     BedDaysEndpoint,
     CountEndpoint,
     Endpoints,
@@ -96,6 +90,15 @@ from sim.config.pathway import (
     ServiceFeed,
     TrialFeed,
     WeibullBaseline,
+)
+from sim.statistics import (
+    ATTENDANCE_STATISTICS,
+    BED_DAYS_STATISTICS,
+    COMPARED_STATISTICS,
+    COUNT_STATISTICS,
+    FIRST_READMISSION_STATISTICS,
+    RATIO_STATISTICS,
+    STATISTICS,
 )
 
 __all__ = [
@@ -206,6 +209,33 @@ class Scenario(Model):
     calibration: Calibration | None = Field(
         default=None, description="What `crisis-sim calibrate` fits, and to what."
     )
+
+    # where it was read from (sim.config.loader.Source), set by load_scenario; not part of
+    # what the scenario is: equality reads the fields only, and it stays in this process
+    _source: Any = PrivateAttr(default=None)
+
+    @property
+    def source(self) -> Any:
+        """Where it was read from: a :class:`sim.config.loader.Source`, or None.
+
+        A variant keeps its file's; None for a scenario made in memory.
+        """
+        return self._source
+
+    def __eq__(self, other: object) -> bool:
+        """Equal fields (where each was read from is not compared)."""
+        if not isinstance(other, Scenario):
+            return NotImplemented
+        return self.__dict__ == other.__dict__
+
+    def __hash__(self) -> int:
+        """The fields' hash, as pydantic's."""
+        return super().__hash__()
+
+    def __getstate__(self) -> dict[Any, Any]:
+        """Pickled without its source: a worker needs the fields only."""
+        state = super().__getstate__()
+        return {**state, "__pydantic_private__": {"_source": None}}
 
     @field_validator("arms")
     @classmethod

@@ -93,6 +93,9 @@ def set_field(doc: Any, dotted: str, value: Any, create: bool = False) -> None:
 def variant(scenario: Scenario, changes: Mapping[str, Any], source: str = "<variant>") -> Scenario:
     """The scenario with ``changes`` (dotted path -> value) applied, validated again.
 
+    It keeps the :attr:`~sim.config.schema.Scenario.source` of the file it varies (where
+    each field was written, for the notes of a study's directory).
+
     Parameters
     ----------
     scenario
@@ -117,4 +120,6 @@ def variant(scenario: Scenario, changes: Mapping[str, Any], source: str = "<vari
             raise ConfigError(
                 f"{source}: {path}: the scenario has no field {exc.args[0]!r} there"
             ) from None
-    return scenario_from_dict(doc, source)
+    out = scenario_from_dict(doc, source)
+    out._source = scenario.source
+    return out

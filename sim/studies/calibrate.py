@@ -39,7 +39,7 @@ from sim.config import (
     get_field,
     load_scenario,
     number_keys,
-    read_yaml,
+    source_of,
     variant,
 )
 from sim.io import atomic_text
@@ -294,24 +294,29 @@ class Calibration:
 
 
 def calibrate(
-    path: Path,
+    scenario: Scenario | Path,
     jobs: int | None = None,
     replications: int | None = None,
     check_replications: int | None = None,
     max_evaluations: int | None = None,
     report: Callable[[str], None] | None = None,
 ) -> CalibrationResult:
-    """Fit the free parameters of the scenario at ``path``; see the module docstring."""
+    """Fit the free parameters of a scenario read from its file; see the module docstring.
+
+    ``scenario`` may be the file's path instead.
+    """
     from scipy import optimize
 
     from sim import api  # the engine, loaded only to run
 
-    base = load_scenario(path)
+    src = source_of(scenario)
+    base = scenario if isinstance(scenario, Scenario) else load_scenario(src.path)
+    path = src.path
     cal = base.calibration
     if cal is None:
         raise ConfigError(f"{path}: calibration: the scenario declares no calibration block")
     doc = base.model_dump(mode="json")
-    raw, lines = read_yaml(path)
+    raw, lines = src.own()
     keys = []
     for i, p in enumerate(cal.parameters):
         try:
@@ -496,14 +501,18 @@ def _uncertainty(
     return se, corr, warns
 
 
-def write_calibrated(source: Path, out: Path, res: CalibrationResult, checked: int) -> str:
+def write_calibrated(
+    scenario: Scenario | Path, out: Path, res: CalibrationResult, checked: int
+) -> str:
     """Write the calibrated scenario file and return its text.
 
-    It is the source text with the fitted numbers replaced and a calibration comment
-    block at the top.
+    It is the text of the file the scenario was read from (or of the file at a path)
+    with the fitted numbers replaced and a calibration comment block at the top.
     """
-    text = source.read_text(encoding="utf-8")
-    raw, lines = read_yaml(source)
+    src = source_of(scenario)
+    source = src.path
+    text = src.text
+    raw, lines = src.own()
     rows = text.splitlines(keepends=True)
     for name, value in zip(res.names, res.best, strict=True):
         keys = number_keys(raw, name)

@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 
 import pandas as pd
 
+from sim.analysis.trial import below_alpha, endpoint_tests
 from sim.config import Scenario, TrialFeed, variant
 from sim.errors import ConfigError, UserError
 from sim.study import kind
@@ -126,30 +127,6 @@ def parse_sizes(text: str) -> list[int]:
     return sizes
 
 
-def tests_of(scenario: Scenario) -> list[tuple[str, str, float]]:
-    """Each endpoint's test: its label, the trial.parquet column of its p-value, its alpha."""
-    ends = scenario.outcomes.endpoints
-    first = ends.first_readmission
-
-    def label(name: str, alternative: str) -> str:
-        return name + ("" if alternative == "two-sided" else f", one-sided ({alternative})")
-
-    out = [
-        (label("odds ratio (logistic)", first.alternative), "or_p", first.alpha),
-        (label("hazard ratio (Cox)", first.alternative), "hr_p", first.alpha),
-    ]
-    c, b = ends.readmission_count, ends.bed_days
-    if c is not None:
-        out.append(
-            (label(f"readmissions ({c.test.replace('_', ' ')})", c.alternative), "count_p", c.alpha)
-        )
-    if b is not None:
-        out.append(
-            (label(f"bed-days ({b.test.replace('_', ' ')})", b.alternative), "bed_days_p", b.alpha)
-        )
-    return out
-
-
 def power(
     scenario: Scenario,
     n_per_arm: list[int],
@@ -171,9 +148,10 @@ def power_table(
 ) -> pd.DataFrame:
     """Power (share of simulated trials with p below alpha at the primary horizon) by size.
 
-    One row per trial size, arm and endpoint test (:func:`tests_of`: the odds and hazard
-    ratios, and the count and bed-day tests the scenario's endpoints name, with their
-    alternatives and alphas): n_per_arm, arm, test, power, ci_low, ci_high (Wilson 95%
+    One row per trial size, arm and endpoint test
+    (:func:`~sim.analysis.trial.endpoint_tests`: the odds and hazard ratios, and the
+    count and bed-day tests the scenario's endpoints name, with their alternatives and
+    alphas): n_per_arm, arm, test, power, ci_low, ci_high (Wilson 95%
     interval for the share) and replications.
     """
     from statsmodels.stats.proportion import proportion_confint
@@ -191,11 +169,10 @@ def power_table(
         t = result.trial
         t = t[(t["horizon_days"] == h) & t["hazard_ratio"].notna()]
         for arm, g in t.groupby("arm", sort=False):
-            for test, col, alpha in tests_of(scenario):
-                p = g[col].dropna()
-                k = int((p < alpha).sum())
-                lo, hi = proportion_confint(k, len(p), alpha=0.05, method="wilson")
-                rows.append((n, arm, test, k / len(p), lo, hi, len(p)))
+            for test in endpoint_tests(scenario):
+                k, m = below_alpha(g[test.p_column].to_numpy(float), test.alpha)
+                lo, hi = proportion_confint(k, m, alpha=0.05, method="wilson")
+                rows.append((n, arm, test.label, k / m, lo, hi, m))
     return pd.DataFrame(
         rows, columns=["n_per_arm", "arm", "test", "power", "ci_low", "ci_high", "replications"]
     )

@@ -241,7 +241,7 @@ class PsaResult:
             evppi=read_table(directory, "evppi.csv"),
             whatifs=tuple(scenarios[1:]),
             replications=manifest.get("replications"),  # type: ignore[arg-type]
-            decision=read_table(directory, "decision.csv"),
+            decision=_renamed(read_table(directory, "decision.csv")),
         )
         tornado = read_table(directory, "tornado.csv")
         if tornado is not None:
@@ -262,8 +262,7 @@ def _one(scenarios: tuple[Scenario, ...], draws: pd.DataFrame, inner: int, k: in
     from sim.api import replicate_many
 
     sample, rep = divmod(k, inner)
-    values = draws.iloc[sample].to_dict()
-    ats = [uncertainty.apply(s, values, f"{s.name}, set {sample}") for s in scenarios]
+    ats = _at_set(scenarios, draws, sample)
     frames = []
     # a policy two files have alike is simulated once
     for tables in replicate_many(ats, k, keep_timeseries=False):
@@ -273,6 +272,35 @@ def _one(scenarios: tuple[Scenario, ...], draws: pd.DataFrame, inner: int, k: in
         rows.insert(0, "sample", sample)
         frames.append(rows)
     return pd.concat(frames, ignore_index=True)
+
+
+def _at(scenarios: tuple[Scenario, ...], draws: pd.DataFrame, sample: int) -> list[Scenario]:
+    """Every file's scenario at parameter set ``sample``, validated."""
+    values = draws.iloc[sample].to_dict()
+    return [uncertainty.apply(s, values, f"{s.name}, set {sample}") for s in scenarios]
+
+
+# the last set a process built: its inner replications, one after another in a chunk,
+# run it without building (and validating) it again
+_LAST: list = [None, None]
+
+
+def _at_set(scenarios: tuple[Scenario, ...], draws: pd.DataFrame, sample: int) -> list[Scenario]:
+    key = (scenarios, draws, sample)
+    last = _LAST[0]
+    if last is None or last[0] is not scenarios or last[1] is not draws or last[2] != sample:
+        _LAST[:] = [key, _at(scenarios, draws, sample)]
+    return _LAST[1]
+
+
+def check_sets(scenarios: tuple[Scenario, ...], draws: pd.DataFrame) -> None:
+    """Every parameter set validated once, before anything runs.
+
+    A set that breaks a rule of the schema in any file is refused here (``ConfigError``
+    naming the set, the file and the rule), not hours later in a worker.
+    """
+    for sample in range(len(draws)):
+        _at(scenarios, draws, sample)
 
 
 def _assemble(
@@ -305,6 +333,7 @@ def psa(
     scenarios = (scenario, *whatifs)
     _check(scenarios, samples, replications)
     draws = uncertainty.draw(scenario, samples)
+    check_sets(scenarios, draws)
     task = functools.partial(_one, scenarios, draws, replications)
     chunks = run_chunks(
         functools.partial(each, task),
@@ -367,6 +396,8 @@ def psa_to_directory(
     """
     scenarios = (scenario, *whatifs)
     _check(scenarios, samples, replications)
+    draws = uncertainty.draw(scenario, samples)
+    check_sets(scenarios, draws)  # before the directory is opened: a refusal leaves nothing
     marker = "".join(resolved_yaml(s) for s in scenarios)
     marker += f"# psa: {samples} parameter sets, {replications} inner replication(s)\n"
     marker += f"# one-way analysis: {dsa_replications} replication(s), every variant in each\n"
@@ -391,7 +422,6 @@ def psa_to_directory(
         report(f"resuming: {n_saved} of {total} runs were saved")
     if progress and saved:
         progress(n_saved)
-    draws = uncertainty.draw(scenario, samples)
     task = functools.partial(
         _saving,
         functools.partial(_one, scenarios, draws, replications),
@@ -528,6 +558,14 @@ def evppi_table(result: PsaResult) -> pd.DataFrame:
     )
 
 
+def _renamed(decision: pd.DataFrame | None) -> pd.DataFrame | None:
+    """A decision table read back, with the column renamed since written under its old name."""
+    if decision is None:
+        return None
+    old = "cost_per_readmission_averted"  # until 2026-12: now named for what it is
+    return decision.rename(columns={old: f"discounted_{old}"})
+
+
 def decision_table(result: PsaResult) -> pd.DataFrame:
     """Expected cost and QALYs per policy, with the incremental analysis.
 
@@ -541,7 +579,8 @@ def decision_table(result: PsaResult) -> pd.DataFrame:
     policies, cost, qalys = _cost_and_qalys(t)
     inc = decision.incremental_analysis(policies, cost.mean(axis=0), qalys.mean(axis=0))
     # for a planner without QALYs: cost per readmission averted against the first policy
-    # (discounted costs over the period; readmissions over it, undiscounted)
+    # (discounted costs over the period; readmissions over it, undiscounted). Not compare's
+    # cost_per_readmission_averted (undiscounted, per year, a ratio of paired replications)
     sc = result.scenario
     w0, w1 = sc.measured_window
     years = (w1 - w0) / 365.25
@@ -551,7 +590,7 @@ def decision_table(result: PsaResult) -> pd.DataFrame:
     extra = means["cost"] - means.loc[first, "cost"]
     per = (extra / averted).where(averted > 0)
     inc["readmissions_averted"] = inc["strategy"].map(averted)
-    inc["cost_per_readmission_averted"] = inc["strategy"].map(per)
+    inc["discounted_cost_per_readmission_averted"] = inc["strategy"].map(per)
     people = float(t["patients"].mean())
     population = None
     if econ.population_per_year is not None:
@@ -625,8 +664,8 @@ def _text(result: PsaResult) -> str:
                 f"patients (£{per_person:,.2f} per person{over})"
             )
         for r in t.itertuples():
-            if pd.notna(r.cost_per_readmission_averted):
-                c = r.cost_per_readmission_averted
+            if pd.notna(r.discounted_cost_per_readmission_averted):
+                c = r.discounted_cost_per_readmission_averted
                 each = f"saving £{-c:,.0f} per readmission averted" if c < 0 else f"£{c:,.0f} each"
                 base = result.table["policy"].iloc[0]
                 lines.append(

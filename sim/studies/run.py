@@ -110,7 +110,7 @@ class Run:
         The trial figures show the published figures, where the scenario gives them.
         """
         from sim import plots
-        from sim.analysis.published import simulated_values
+        from sim.analysis.published import published_figures, simulated_values
         from sim.figures import capacity_figure
 
         result = self.result
@@ -119,7 +119,7 @@ class Run:
         if result.timeseries is not None:
             out["capacity.png"] = capacity_figure(result.timeseries, sc)
         if result.trial is not None:
-            pub, h = sc.outcomes.published, sc.outcomes.primary_horizon_days
+            pub, h = published_figures(sc), sc.outcomes.primary_horizon_days
             patients = result.patients if result.patients is not None else result.survival
             out["km.png"] = plots.km_by_arm(patients, h, pub).figure
             alpha = sc.outcomes.endpoints.first_readmission.alpha
