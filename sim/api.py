@@ -46,6 +46,7 @@ __all__ = [
     "replicate_many_chunk",
     "run_many",
     "size_warning",
+    "estimated_seconds",
 ]
 
 
@@ -362,6 +363,22 @@ _PATIENT_YEARS_PER_SECOND = {"trial": 25_000.0, "service": 11_000.0}
 
 def size_warning(scenario: Scenario, replications: int, jobs: int) -> str | None:
     """A warning when a run looks long (over ~10 minutes): its size and a rough time."""
+    patient_years, processes, seconds = _size(scenario, replications, jobs)
+    if seconds < 600:
+        return None
+    return (
+        f"this run simulates about {patient_years:,.0f} patient-years "
+        f"({replications} replication(s)); roughly {seconds / 60:,.0f} minutes on {processes} "
+        "process(es). Ctrl-C stops it; finished replications are kept for --resume."
+    )
+
+
+def estimated_seconds(scenario: Scenario, replications: int, jobs: int = 1) -> float:
+    """A rough time for a run, from its patient-years (what :func:`size_warning` reads)."""
+    return _size(scenario, replications, jobs)[2]
+
+
+def _size(scenario: Scenario, replications: int, jobs: int) -> tuple[float, int, float]:
     feed = scenario.feed
     if isinstance(feed, TrialFeed):
         patients = feed.n_patients
@@ -373,10 +390,4 @@ def size_warning(scenario: Scenario, replications: int, jobs: int) -> str | None
     patient_years = patients * max(years, 0.1) * replications
     processes = max(min(jobs, replications), 1)
     seconds = patient_years / (_PATIENT_YEARS_PER_SECOND[feed.kind] * processes)
-    if seconds < 600:
-        return None
-    return (
-        f"this run simulates about {patient_years:,.0f} patient-years "
-        f"({replications} replication(s)); roughly {seconds / 60:,.0f} minutes on {processes} "
-        "process(es). Ctrl-C stops it; finished replications are kept for --resume."
-    )
+    return patient_years, processes, seconds

@@ -22,6 +22,7 @@ import click
 
 from sim.config import load_scenario, load_scenarios, resolved_yaml, variant
 from sim.errors import (
+    CannotWrite,
     CrisisSimWarning,
     EventsMissing,
     ReplicationFailed,
@@ -55,6 +56,12 @@ class _Commands(click.Group):
                 return super().invoke(ctx)
         except UserError as exc:
             raise _Failure("\n".join(f"error: {line}" for line in exc.lines), 2) from None
+        except CannotWrite as exc:
+            how = ctx.meta.get("resume_command")
+            hint = ""
+            if how and exc.out is not None and exc.saved:
+                hint = f"; once fixed, finish with: {how(exc.out)} (--out DIR: elsewhere)"
+            raise _Failure(f"error: {exc}{hint}", 3) from None
         except RunInterrupted as exc:
             how = ctx.meta.get("resume_command")
             hint = f"; finish with: {how(exc.out)}" if how else ""
@@ -74,6 +81,8 @@ class _Commands(click.Group):
             ) from None
         except EventsMissing as exc:
             raise _Failure(f"error: {exc}", 1) from None
+        except OSError as exc:  # the machine refused something no check foresaw
+            raise _Failure(f"error: {CannotWrite.of(exc)}", 3) from None
         except KeyboardInterrupt as exc:  # a command that writes only at the end
             signum = getattr(exc, "signum", signal.SIGINT)
             raise _Failure("\ninterrupted: nothing was written", 128 + signum) from None
@@ -117,13 +126,16 @@ def _dask_options(f):
     )(f)
 
 
-def _resume_dir(out: Path | None, resume: Path | None) -> Path | None:
-    """The output directory of a command given ``--out`` and ``--resume``."""
+def _resume_dir(out: Path | None, resume: Path | None) -> tuple[Path | None, Path | None]:
+    """The output directory of a command given ``--out`` and ``--resume``, and the
+    directory whose saved work it finishes (None when not resuming).
+
+    ``--resume DIR`` alone writes the result to DIR; with ``--out OTHER`` to OTHER (the
+    saved work stays where it is until the result is written).
+    """
     if resume is None:
-        return out
-    if out is not None and out != resume:
-        raise UserError("--resume DIR is the run directory: do not give another --out")
-    return resume
+        return out, None
+    return out or resume, resume
 
 
 def _report_if(directory: Path, wanted: bool, study) -> None:
@@ -279,17 +291,27 @@ def run(
     scenario = load_scenario(file)
     if seed is not None:
         scenario = variant(scenario, {"seed": seed}, "--seed")
-    replications = [only] if only is not None else list(range(reps or scenario.replications))
-    out = _resume_dir(out, resume)
+    from sim.store import started_replications
+
+    out, saved_in = _resume_dir(out, resume)
+    if only is not None:
+        replications: list[int] | None = [only]
+    elif reps is not None or saved_in is None:
+        replications = list(range(reps or scenario.replications))
+    else:  # a resume finishes the run that was started (the store says how many)
+        replications = None
     extra = ([f"--seed {seed}"] if seed is not None else []) + ([f"--reps {reps}"] if reps else [])
     ctx.meta["resume_command"] = lambda d: " ".join(
         ["crisis-sim run", file, "--resume", str(d), *extra]
     )
+    n_bar = len(replications) if replications is not None else None
+    if n_bar is None:
+        n_bar = len(started_replications(saved_in) or range(scenario.replications))
     ctx.meta["seed"] = scenario.seed
     ctx.meta["rerun_command"] = lambda r: (
         f"crisis-sim run {file} --seed {scenario.seed} --only {r} --jobs 1 --out <dir>"
     )
-    bar = _progress(len(replications), f"{scenario.name}: replications", quiet)
+    bar = _progress(n_bar, f"{scenario.name}: replications", quiet)
     with bar, _executor(scheduler, dask_workers) as dask:
         study = run_to_directory(
             scenario,
@@ -298,6 +320,7 @@ def run(
             jobs=jobs,
             events=events,
             resume=resume is not None,
+            saved_in=saved_in,
             force=force,
             dask=dask,
             progress=bar.update,
@@ -450,7 +473,7 @@ def psa(
     scenarios = load_scenarios([file, *whatifs])
     if seed is not None:
         scenarios = [variant(s, {"seed": seed}, "--seed") for s in scenarios]
-    out = _resume_dir(out, resume)
+    out, saved_in = _resume_dir(out, resume)
     extra = [f"--samples {samples}", f"--reps {reps}", f"--dsa-reps {dsa_reps}"] + (
         [f"--seed {seed}"] if seed is not None else []
     )
@@ -469,6 +492,7 @@ def psa(
             whatifs=scenarios[1:],
             jobs=jobs,
             resume=resume is not None,
+            saved_in=saved_in,
             force=force,
             dask=dask,
             progress=bar.update,

@@ -3,9 +3,11 @@
 Catch :class:`CrisisSimError` to catch every error crisis-sim raises on purpose.
 
 :class:`UserError` and its subclasses are mistakes a user can fix (a bad scenario, a bad
-option, an output directory that exists): their message is one line, fit to print as
-is, and the command line exits with 2 for them. The others say that a run could not
-finish (it was stopped, a worker died, a replication raised) and what was kept.
+option, an output directory that exists or is in use): their message is one line, fit
+to print as is, and the command line exits with 2 for them. :class:`CannotWrite` is the
+machine refusing (no space, read-only, a name too long, no permission): exit 3. The
+others say that a run could not finish (it was stopped, a worker died, a replication
+raised) and what was kept.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ __all__ = [
     "UserError",
     "ConfigError",
     "OutputExists",
+    "DirectoryInUse",
+    "CannotWrite",
     "RunInterrupted",
     "Stopped",
     "WorkerDied",
@@ -57,6 +61,55 @@ class ConfigError(UserError, ValueError):
 
 class OutputExists(UserError, FileExistsError):
     """The output directory exists (and ``force`` was not given), or cannot be used."""
+
+
+class DirectoryInUse(OutputExists):
+    """Another live crisis-sim process is writing the output directory (it holds its lock)."""
+
+
+class CannotWrite(CrisisSimError):
+    """The machine refused a write: no space, read-only, a name too long, no permission.
+
+    Attributes
+    ----------
+    path
+        What could not be written.
+    cause
+        The system's words for why (``No space left on device``).
+    saved, total
+        Replications saved and in the run, where the study saves as it goes (else None):
+        nothing saved is lost, and the run is finished with ``--resume`` once the cause is
+        removed.
+    out
+        The directory to give to ``--resume`` (None if nothing is saved).
+    """
+
+    def __init__(
+        self,
+        path: object,
+        cause: str,
+        saved: int | None = None,
+        total: int | None = None,
+        out: object = None,
+    ):
+        kept = f"; {saved:,} of {total:,} replications are saved" if saved is not None else ""
+        shown = str(path)
+        if len(shown) > 160:  # a path of thousands of characters, shown by its ends
+            shown = f"{shown[:80]}...{shown[-60:]} ({len(shown):,} characters)"
+        super().__init__(_one_line(f"{shown}: cannot write: {cause}{kept}"))
+        self.path, self.cause, self.saved, self.total, self.out = path, cause, saved, total, out
+
+    @classmethod
+    def of(cls, exc: OSError, path: object = None, **kept: object) -> CannotWrite:
+        """From an ``OSError``: its file (else ``path``) and its cause, in words."""
+        import errno
+        import os
+
+        where = exc.filename if exc.filename is not None else path
+        cause = exc.strerror or (os.strerror(exc.errno) if exc.errno else str(exc))
+        if exc.errno == errno.ENAMETOOLONG:
+            cause += " (a name or the whole path is longer than this file system allows)"
+        return cls(where, cause, **kept)  # type: ignore[arg-type]
 
 
 class Stopped(KeyboardInterrupt):

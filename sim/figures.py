@@ -93,12 +93,18 @@ def _split(items: list[tuple[str, Figure]]) -> tuple[list, list]:
 def _fork_is_safe() -> bool:
     """Whether a child can be forked to draw.
 
-    Linux, and no other thread that a fork would copy in the middle of its work (a Dask
-    client's, say).
+    Linux, no other thread that a fork would copy in the middle of its work (a Dask
+    client's, say), and not inside a daemonic process (a ``multiprocessing.Pool``'s
+    worker, which may have no children).
     """
+    import multiprocessing
     import threading
 
-    return sys.platform.startswith("linux") and threading.active_count() == 1
+    return (
+        sys.platform.startswith("linux")
+        and threading.active_count() == 1
+        and not multiprocessing.current_process().daemon
+    )
 
 
 def _child(items: list[tuple[str, Figure]], conn) -> None:

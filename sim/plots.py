@@ -241,10 +241,15 @@ def attendance_plot(
 ) -> Axes:
     """Share of those offered attending at least k sessions, with published shares."""
     ax = _axes(ax)
+    k = np.array([], dtype=int)
+    drawn = False
     for i, (arm, g) in enumerate(attendance.groupby("arm", sort=False)):
         wide = g.pivot(index="replication", columns="sessions_attended", values="share")
         at_least = wide.iloc[:, ::-1].cumsum(axis=1).iloc[:, ::-1]  # share attending >= k
         at_least = at_least.loc[:, at_least.columns > 0]  # "at least 0" is everyone
+        if at_least.shape[1] == 0:  # no session to attend (none offered, or no one)
+            continue
+        drawn = True
         k = at_least.columns.to_numpy()
         mean = at_least.mean().to_numpy()
         lo, hi = np.percentile(at_least.to_numpy(), [2.5, 97.5], axis=0)
@@ -271,6 +276,9 @@ def attendance_plot(
         ylim=(0, 1.05),
     )
     ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{100 * v:.0f}"))
+    if not drawn:
+        ax.text(0.5, 0.5, "no sessions attended", ha="center", transform=ax.transAxes)
+        return ax
     ax.set_xticks(k)
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3, axis="y")

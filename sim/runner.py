@@ -137,12 +137,15 @@ class _Chunker:
 def each(task: Callable[[int], T], reps: Sequence[int]) -> list[tuple[int, T]]:
     """``task`` of each replication in turn: (replication, result) pairs.
 
-    A replication that raises is reported with its index (:class:`ReplicationFailed`).
+    A replication that raises is reported with its index (:class:`ReplicationFailed`);
+    an ``OSError`` (the machine refusing a write) is raised as it is.
     """
     out = []
     for r in reps:
         try:
             out.append((r, task(r)))
+        except OSError:  # the machine refused (a worker's event parts: the disk is full)
+            raise
         except Exception:  # noqa: BLE001 - reported with its replication, then re-raised
             raise ReplicationFailed(r, traceback.format_exc()) from None
     return out

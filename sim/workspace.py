@@ -5,14 +5,17 @@ rename:
 
 1. opened before any work, so that a refusal costs nothing: the directory is
    ``--out`` or a fresh ``runs/<name>-<timestamp>``, refused if it exists (unless
-   ``force``); a study that saves work as it goes opens its store of finished work
-   (:class:`~sim.store.ReplicationStore`, new or to resume);
-2. :meth:`Workspace.saving` guards the work: a stop (Ctrl-C, SIGTERM, SIGHUP) or a
-   dead worker says how much is saved and how to resume;
+   ``force``); every name the study will make is checked against the file system's
+   limits, and the directory's lock taken (:class:`~sim.lock.DirectoryLock`: one
+   writer per directory; it also proves the place writable); a study that saves work
+   as it goes opens its store of finished work (:class:`~sim.store.ReplicationStore`,
+   new, or verified to resume);
+2. :meth:`Workspace.saving` guards the work: a stop (Ctrl-C, SIGTERM, SIGHUP), a dead
+   worker or a refused write (a full disk) says how much is saved and how to resume;
 3. :meth:`Workspace.write` writes the study (:class:`sim.study.Study`): its tables,
    figures (PNG and SVG, stamped), the resolved scenarios, where each field was set,
    and ``manifest.json``; assembled beside the directory and renamed into place, so
-   it is whole or absent; then the store is dropped.
+   it is whole or absent; then the store is dropped and the lock let go.
 
 Any study's directory is written this way, from the command line or a notebook::
 
@@ -36,13 +39,61 @@ from pathlib import Path
 
 from sim import io, provenance
 from sim.config import Scenario, resolved_yaml
-from sim.errors import OutputExists, RunInterrupted, UserError, WorkerDied
+from sim.errors import CannotWrite, OutputExists, RunInterrupted, WorkerDied
 from sim.io import EventParts
+from sim.lock import DirectoryLock
 from sim.runner import stop_on_signals
-from sim.store import ReplicationStore
+from sim.store import ReplicationStore, Verified
 from sim.study import Study
 
-__all__ = ["Workspace", "check_out_dir", "default_out_dir", "output_dir"]
+__all__ = ["Workspace", "check_out_dir", "check_names", "default_out_dir", "output_dir"]
+
+# the longest name made beside a directory: its temporary copy, ``.<name>.partial-<pid>``
+# (Linux's process ids have at most 7 digits)
+_BESIDE = len(".") + len(".partial-") + 7
+_INSIDE = 80  # the longest path made inside it: events/<part>/part-<n>.parquet and more
+
+
+def _limit(path: Path, name: str, default: int) -> int:
+    """A file system limit (``PC_NAME_MAX``, ``PC_PATH_MAX``) where ``path`` would be."""
+    for p in (path, *path.parents):
+        try:
+            if p.exists():
+                return os.pathconf(p, name)
+        except (OSError, ValueError):  # itself too long to look at: ask a parent
+            continue
+    return default
+
+
+def check_names(out: Path) -> None:
+    """Check, before any work, that every name a study makes at ``out`` fits.
+
+    And that no part of the path is a file (:class:`~sim.errors.CannotWrite`).
+    """
+    name_max = _limit(out, "PC_NAME_MAX", 255)
+    path_max = _limit(out, "PC_PATH_MAX", 4096)
+    for part in out.parts:
+        if len(part.encode()) > name_max:
+            raise CannotWrite(
+                out,
+                f"a name of {len(part.encode())} bytes; this file system allows {name_max}",
+            )
+    if len(out.name.encode()) + _BESIDE > name_max:
+        raise CannotWrite(
+            out,
+            f"its name has {len(out.name.encode())} bytes; at most {name_max - _BESIDE} here "
+            f"(the names made beside it while it is written are {_BESIDE} longer)",
+        )
+    whole = len(str(out.absolute()).encode())
+    if whole + _INSIDE > path_max:
+        raise CannotWrite(
+            f"{str(out)[:40]}...",
+            f"a path of {whole} bytes; at most {path_max - _INSIDE} here (the files made "
+            f"inside it are up to {_INSIDE} longer; this file system allows {path_max})",
+        )
+    for p in reversed(out.parents):
+        if p.exists() and not p.is_dir():
+            raise CannotWrite(p, "it is a file, not a directory")
 
 
 def check_out_dir(out: Path, force: bool) -> None:
@@ -94,11 +145,17 @@ class Workspace:
     tables
         The tables each saved batch holds (:class:`~sim.store.ReplicationStore`).
     sources
-        (scenario name, the file it was read from) of each scenario read from a file,
-        for ``scenario.notes.csv`` (:func:`sim.provenance.scenario_notes`); or give
+        (scenario name, the scenario read from its file) of each scenario, for
+        ``scenario.notes.csv`` (:func:`sim.provenance.scenario_notes`); or give
         ``notes``, the file's bytes.
     command
         The command line in ``manifest.json`` (default: this process's).
+    replications
+        With ``marker``: the replications asked for, recorded with the store; a resume
+        that gives none (None) finishes those (:attr:`replications` after opening).
+    saved_in
+        With ``resume``: the directory whose saved work to finish, when the result is to
+        be written elsewhere (``out``); default ``out``.
 
     Raises
     ------
@@ -106,8 +163,11 @@ class Workspace:
         ``out`` exists (without ``force``), holds an interrupted run (without
         ``resume`` or ``force``), has nothing to resume, has finished already, or was
         a study of other scenarios or options.
-    UserError
-        ``out`` cannot be written.
+    DirectoryInUse
+        A live process is writing ``out`` (or ``saved_in``).
+    CannotWrite
+        ``out`` cannot be written there: a name too long, a part of the path that is a
+        file, no space, no permission, a read-only file system.
     """
 
     def __init__(
@@ -122,6 +182,8 @@ class Workspace:
         sources: Sequence[tuple[str, Scenario | str | Path]] = (),
         notes: bytes | None = None,
         command: list[str] | None = None,
+        replications: Sequence[int] | None = None,
+        saved_in: Path | None = None,
     ):
         self.started = datetime.now().astimezone()
         self.force = force
@@ -129,21 +191,53 @@ class Workspace:
         self.notes = notes
         self.command = command or [Path(sys.argv[0]).name, *sys.argv[1:]]
         self.store: ReplicationStore | None = None
+        self.verified: Verified | None = None
+        self.locks: list[DirectoryLock] = []
+        for given in (out, saved_in):
+            if given is not None:  # before anything looks at the path
+                check_names(given)
         if resume:
-            if out is None:
+            saved_in = saved_in or out
+            if saved_in is None:
                 raise OutputExists("resume: give the directory of the run to finish")
-            if out.exists():
+            out = out or saved_in
+            if out == saved_in and out.exists():
                 raise OutputExists(f"{out}: this run has already finished")
+            check_out_dir(out, force)
         else:
             out = output_dir(out, name, force, self.started)
+            saved_in = out
         self.out: Path = out
+        self.saved_in: Path = saved_in
+        check_names(out)
+        try:
+            out.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise CannotWrite.of(exc, out.parent) from None
+        for d in dict.fromkeys([out, saved_in]):  # the lock first: one writer at a time
+            self.locks.append(DirectoryLock(d, self.command).acquire())
         if marker is not None:
             try:
-                self.store = ReplicationStore(out, marker, resume, force, tables)
+                self.store = ReplicationStore(saved_in, marker, resume, force, tables, replications)
+                if resume:
+                    self.verified = self.store.verify()
             except OutputExists:
+                self.close()
                 raise
             except OSError as exc:
-                raise UserError(f"{out}: cannot write the run directory ({exc.strerror})") from None
+                self.close()
+                raise CannotWrite.of(exc, saved_in) from None
+
+    @property
+    def replications(self) -> list[int] | None:
+        """The replications the study is to finish: as asked, or as the run was started."""
+        return None if self.store is None else self.store.requested
+
+    def close(self) -> None:
+        """Let the directory's lock go (done by :meth:`write`, and on any failure)."""
+        for lock in self.locks:
+            lock.release()
+        self.locks = []
 
     @contextmanager
     def saving(self, total: int) -> Iterator[None]:
@@ -154,16 +248,25 @@ class Workspace:
         """
         store = self.store
         assert store is not None, "a workspace without a store saves nothing"
+        store.expect(total)
         try:
             with stop_on_signals():
                 yield
-        except (KeyboardInterrupt, BrokenProcessPool) as exc:
+        except (KeyboardInterrupt, BrokenProcessPool, OSError) as exc:
+            self.close()
             saved = store.count()
+            if isinstance(exc, OSError):  # the disk filled, or went read-only...
+                raise CannotWrite.of(
+                    exc, store.path, saved=saved, total=total, out=self.saved_in
+                ) from None
             if isinstance(exc, BrokenProcessPool):
-                raise WorkerDied(saved, total, self.out) from None
+                raise WorkerDied(saved, total, self.saved_in) from None
             # Ctrl-C, or SIGTERM / SIGHUP (Stopped)
             signum = getattr(exc, "signum", signal.SIGINT)
-            raise RunInterrupted(saved, total, self.out, signum) from None
+            raise RunInterrupted(saved, total, self.saved_in, signum) from None
+        except BaseException:
+            self.close()
+            raise
 
     def files(self, study: Study, also: Sequence[str] = (), wall_seconds: float | None = None):
         """The directory's files as bytes: figures, notes, manifest, scenarios, tables.
@@ -237,10 +340,16 @@ class Workspace:
                 if dst.exists() and not src.exists():
                     dst.rename(src)
             shutil.rmtree(tmp, ignore_errors=True)
+            self.close()
             if isinstance(exc, OSError) and not isinstance(exc, OutputExists):
-                what = " the run directory" if self.store is not None else ""
-                raise UserError(f"{out}: cannot write{what} ({exc.strerror})") from None
+                if self.store is None:
+                    raise CannotWrite.of(exc, out) from None
+                saved = self.store.count()
+                raise CannotWrite.of(
+                    exc, out, saved=saved, total=saved, out=self.saved_in
+                ) from None
             raise
         if self.store is not None:
             self.store.remove()  # the directory is in place: the saved work is done with
+        self.close()
         return out

@@ -23,7 +23,8 @@ pytestmark = pytest.mark.slow
 
 def _saved(reps: Path) -> int:
     """Replications saved by an interrupted run (in batches, each listing its own)."""
-    return sum(len(json.loads((d / "replications.json").read_text())) for d in reps.glob("[0-9]*"))
+    records = [json.loads((d / "batch.json").read_text()) for d in reps.glob("[0-9]*")]
+    return len({r for record in records for r in record["replications"]})
 
 
 # Runs the command line in this process after arranging that the run stops itself,
@@ -115,11 +116,11 @@ def test_interrupted_run_resumes_to_the_same_tables(
 def test_resume_refuses_another_scenario(tmp_path: Path) -> None:
     a = tmp_path / "a.yaml"
     a.write_text(yaml.safe_dump(doc(TRIAL)))
-    partial = tmp_path / ".run.partial"
-    (partial / "reps").mkdir(parents=True)
-    (partial / "scenario.resolved.yaml").write_text("name: something-else\n")
+    from sim.store import ReplicationStore
+
+    ReplicationStore(tmp_path / "run", "name: something-else\n", resume=False, force=False)
     res = _cli("run", str(a), "--resume", str(tmp_path / "run"))
-    assert res.returncode == 2 and "another scenario or seed" in res.stderr
+    assert res.returncode == 2 and "another scenario, seed or options" in res.stderr
     res = _cli("run", str(a), "--out", str(tmp_path / "run"))
     assert res.returncode == 2 and "--resume" in res.stderr
 

@@ -133,7 +133,8 @@ def patient_columns(ev: pd.DataFrame | EventLog, scenario: Scenario) -> dict[str
     out["readmissions"] = np.bincount(idx[readm], minlength=P).astype(np.int32)
     st = E.stays
     s_idx = np.searchsorted(keys, st["key"])
-    out["acute_days"] = np.bincount(s_idx, weights=st["days"], minlength=P)
+    # (bincount gives integers, not floats, when there is no stay at all to weigh)
+    out["acute_days"] = np.bincount(s_idx, weights=st["days"], minlength=P).astype(float)
     ward = st["placement"] == "ward"
     out["died"] = exit_kind == DEATH
     out["lost"] = exit_kind == LOST
@@ -146,7 +147,7 @@ def patient_columns(ev: pd.DataFrame | EventLog, scenario: Scenario) -> dict[str
     out["offered"] = ~np.isnan(offer_t)
     out["started"] = ~np.isnan(start_t)
     out["wait_days"] = start_t - offer_t
-    out["ward_days"] = np.bincount(s_idx[ward], weights=st["days"][ward], minlength=P)
+    out["ward_days"] = np.bincount(s_idx[ward], weights=st["days"][ward], minlength=P).astype(float)
     ooa = st["placement"] == "out_of_area"
     out["out_of_area"] = np.bincount(s_idx[ooa], minlength=P).astype(np.int32)
     if isinstance(scenario.feed, ServiceFeed):

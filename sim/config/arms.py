@@ -14,7 +14,7 @@ from pydantic import (
     model_validator,
 )
 
-from sim.config.base import Model, Name, PathError, PositiveDays
+from sim.config.base import HorizonDays, Model, Name, PathError, PositiveDays
 from sim.config.capacity import AcuteCareChange, AttendanceChange
 
 __all__ = [
@@ -144,7 +144,7 @@ class ITTEffect(Model):
         description="When the ratio starts: at the offer (allocation), or at the first "
         "session (so a wait for a worker delays it, and non-starters get nothing).",
     )
-    window_days: PositiveDays = Field(default=365.0, description="Days the full ratio lasts.")
+    window_days: HorizonDays = Field(default=365.0, description="Days the full ratio lasts.")
     half_life_days: PositiveDays | None = Field(
         default=None,
         description="After the window the ratio wanes back to 1 with this half-life; null = "
@@ -162,7 +162,7 @@ class DoseResponseEffect(Model):
     full_dose_sessions: int = Field(
         default=10, ge=1, le=200, description="Sessions for the full effect; linear below."
     )
-    window_days: PositiveDays = Field(
+    window_days: HorizonDays = Field(
         default=365.0, description="Days from the first session the effect lasts."
     )
     half_life_days: PositiveDays | None = Field(

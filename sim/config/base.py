@@ -20,6 +20,9 @@ __all__ = [
     "Model",
     "PositiveDays",
     "NonNegDays",
+    "HorizonDays",
+    "NonNegHorizonDays",
+    "CENTURY_DAYS",
     "Probability",
     "Name",
 ]
@@ -41,7 +44,13 @@ class Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-PositiveDays = Annotated[float, Field(gt=0, allow_inf_nan=False)]
-NonNegDays = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+# durations (stays, the scales of hazards): at most 10,000 years, so that sums stay finite
+PositiveDays = Annotated[float, Field(gt=0, le=3_652_500, allow_inf_nan=False)]
+NonNegDays = Annotated[float, Field(ge=0, le=3_652_500, allow_inf_nan=False)]
+# days on a run's calendar (follow-up, recruitment, warm-up, run, horizons, windows): a
+# century at most
+CENTURY_DAYS = 36_525
+HorizonDays = Annotated[float, Field(gt=0, le=CENTURY_DAYS, allow_inf_nan=False)]
+NonNegHorizonDays = Annotated[float, Field(ge=0, le=CENTURY_DAYS, allow_inf_nan=False)]
 Probability = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
 Name = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$")]

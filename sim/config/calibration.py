@@ -9,7 +9,7 @@ from pydantic import (
     model_validator,
 )
 
-from sim.config.base import Model, Name, PositiveDays
+from sim.config.base import HorizonDays, Model, Name
 from sim.statistics import STATISTICS
 
 __all__ = [
@@ -51,7 +51,7 @@ class Target(Model):
     arm: Name = Field(
         description="Arm it is measured in (ratios and differences: the compared arm)."
     )
-    horizon_days: PositiveDays | None = Field(
+    horizon_days: HorizonDays | None = Field(
         default=None, description="Horizon; null = the primary horizon."
     )
     value: float = Field(allow_inf_nan=False, description="The target value.")

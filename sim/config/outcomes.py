@@ -13,7 +13,7 @@ from pydantic import (
     model_validator,
 )
 
-from sim.config.base import Model, Name, PositiveDays, Probability
+from sim.config.base import HorizonDays, Model, Name, Probability
 from sim.statistics import STATISTICS
 
 __all__ = [
@@ -44,7 +44,7 @@ class PublishedFigure(Model):
         description="Statistic, as named in trial.parquet (attendance shares: metrics.parquet)."
     )
     arm: Name = Field(description="Arm it was measured in (ratios, differences: the compared arm).")
-    horizon_days: PositiveDays | None = Field(
+    horizon_days: HorizonDays | None = Field(
         default=None, description="Horizon; null = the primary horizon."
     )
     value: float = Field(allow_inf_nan=False, description="Published value.")
@@ -147,12 +147,12 @@ class Endpoints(Model):
 class Outcomes(Model):
     """Horizons and endpoints of the trial analysis, and published results."""
 
-    primary_horizon_days: PositiveDays = Field(
+    primary_horizon_days: HorizonDays = Field(
         default=365.0,
         description="Primary horizon, days from entry (CORE: 365). Default: 365, or a "
         "trial's follow-up if shorter.",
     )
-    secondary_horizons_days: tuple[PositiveDays, ...] = Field(
+    secondary_horizons_days: tuple[HorizonDays, ...] = Field(
         default=(), description="Other horizons (CORE: 120 and 540 days)."
     )
     endpoints: Endpoints = Field(

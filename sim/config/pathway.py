@@ -15,7 +15,15 @@ from pydantic import (
     model_validator,
 )
 
-from sim.config.base import Model, Name, NonNegDays, PositiveDays, Probability
+from sim.config.base import (
+    HorizonDays,
+    Model,
+    Name,
+    NonNegDays,
+    NonNegHorizonDays,
+    PositiveDays,
+    Probability,
+)
 
 __all__ = [
     "ExponentialBaseline",
@@ -139,13 +147,13 @@ class TrialFeed(Model):
 
     kind: Literal["trial"]
     n_patients: int = Field(ge=1, le=10_000_000, description="Patients recruited (all arms).")
-    recruitment_days: NonNegDays = Field(
+    recruitment_days: NonNegHorizonDays = Field(
         description="Recruitment window, days; patient i enters at i * window / n."
     )
-    allocation: dict[Name, Annotated[float, Field(gt=0, allow_inf_nan=False)]] = Field(
+    allocation: dict[Name, Annotated[float, Field(gt=0, le=1e6, allow_inf_nan=False)]] = Field(
         description="Randomisation ratio by arm name, e.g. {control: 1, peer_support: 1}."
     )
-    follow_up_days: PositiveDays = Field(
+    follow_up_days: HorizonDays = Field(
         description="Each patient is followed this long from entry, then censored."
     )
 
@@ -153,8 +161,12 @@ class TrialFeed(Model):
 class RateChange(Model):
     """From a day on, discharges arrive at a new weekly rate."""
 
-    from_day: NonNegDays = Field(description="Day (from the start of the run) of the change.")
-    per_week: float = Field(ge=0, allow_inf_nan=False, description="Discharges per week.")
+    from_day: NonNegHorizonDays = Field(
+        description="Day (from the start of the run) of the change."
+    )
+    per_week: float = Field(
+        ge=0, le=100_000, allow_inf_nan=False, description="Discharges per week."
+    )
 
 
 class ServiceFeed(Model):
@@ -167,12 +179,12 @@ class ServiceFeed(Model):
     rate_changes: tuple[RateChange, ...] = Field(
         default=(), description="Optional later changes of the weekly rate, by increasing day."
     )
-    warm_up_days: NonNegDays = Field(
+    warm_up_days: NonNegHorizonDays = Field(
         default=0.0,
         description="Simulated before measurement starts; patients entering then are "
         "simulated (they use beds and workers) but left out of the tables.",
     )
-    run_days: PositiveDays = Field(description="Measured period after the warm-up, days.")
+    run_days: HorizonDays = Field(description="Measured period after the warm-up, days.")
 
     @model_validator(mode="after")
     def _check(self) -> ServiceFeed:

@@ -383,9 +383,13 @@ def psa_to_directory(
     progress: Callable[[int], None] | None = None,
     report: Callable[[str], None] | None = None,
     command: list[str] | None = None,
-    sources: Sequence[tuple[str, str | Path]] = (),
+    sources: Sequence[tuple[str, Scenario | str | Path]] = (),
+    saved_in: Path | None = None,
 ) -> PsaResult:
     """What ``crisis-sim psa`` does: run the PSA and write its directory.
+
+    ``saved_in``: with ``resume``, the interrupted PSA's directory when the result is
+    to go to another ``out``.
 
     Then the one-way analysis (:mod:`sim.studies.dsa`), ``dsa_replications`` runs per
     variant (0: none). Work is saved as it finishes, a chunk of runs at a time, as a
@@ -401,6 +405,9 @@ def psa_to_directory(
     marker = "".join(resolved_yaml(s) for s in scenarios)
     marker += f"# psa: {samples} parameter sets, {replications} inner replication(s)\n"
     marker += f"# one-way analysis: {dsa_replications} replication(s), every variant in each\n"
+    plan = variants(scenario) if dsa_replications > 0 else []
+    psa_runs = samples * replications
+    total = psa_runs + (dsa_replications if plan else 0)
     ws = Workspace(
         out,
         f"{scenario.name}-psa",
@@ -410,12 +417,14 @@ def psa_to_directory(
         tables=("psa", "dsa"),
         sources=sources,
         command=command,
+        replications=range(total),
+        saved_in=saved_in,
     )
     store = ws.store
     assert store is not None
-    plan = variants(scenario) if dsa_replications > 0 else []
-    psa_runs = samples * replications
-    total = psa_runs + (dsa_replications if plan else 0)
+    if report and ws.verified:
+        for line in ws.verified.lines():
+            report(line)
     saved = store.saved_batches(range(total)) if resume else []
     n_saved = sum(len(b.replications) for b in saved)
     if saved and report:

@@ -223,7 +223,8 @@ def run_to_directory(
     progress: Callable[[int], None] | None = None,
     report: Callable[[str], None] | None = None,
     command: list[str] | None = None,
-    sources: Sequence[tuple[str, str | Path]] = (),
+    sources: Sequence[tuple[str, Scenario | str | Path]] = (),
+    saved_in: Path | None = None,
 ) -> Run:
     """Run a scenario and write its run directory, saving replications as they finish.
 
@@ -239,13 +240,19 @@ def run_to_directory(
     out
         The run directory; default ``runs/<scenario>-<timestamp>``.
     replications
-        Number of replications (default: the scenario's), or a list of indices.
+        Number of replications, or a list of indices. Default: the scenario's; on
+        resume, those the run was started with (another number is said, and the
+        replications saved outside it are dropped).
     jobs
         Worker processes (default: one per core).
     events
         Also write the event log (``events/``, Parquet parts written by the workers).
     resume
-        Finish the interrupted run whose directory ``out`` was.
+        Finish the interrupted run whose directory ``out`` was (every saved batch is
+        verified first; any damaged, foreign or doubled is set aside and run again).
+    saved_in
+        With ``resume``: the interrupted run's directory, when the result is to be
+        written to another ``out`` (its disk full or read-only, say).
     force
         Replace an existing directory (or a saved interrupted run) at ``out``.
     dask
@@ -274,8 +281,12 @@ def run_to_directory(
         ``out`` exists (without ``force``), holds an interrupted run (without
         ``resume`` or ``force``), has nothing to resume, has finished already, or was
         a run of another scenario or seed.
-    UserError
-        ``out`` cannot be written.
+    DirectoryInUse
+        Another live process is writing ``out``.
+    CannotWrite
+        ``out`` cannot be written (checked before any work: names too long, a path
+        through a file, no permission), or the disk refused a write during the run or
+        at its end; says how many replications are saved.
     RunInterrupted
         Stopped by Ctrl-C, SIGTERM or SIGHUP; says how many replications are saved, and
         the signal.
@@ -292,8 +303,11 @@ def run_to_directory(
     from sim import api
     from sim.runner import default_jobs
 
-    n = replications if replications is not None else scenario.replications
-    reps = list(range(n)) if isinstance(n, int) else list(n)
+    asked = None
+    if replications is not None:
+        asked = list(range(replications)) if isinstance(replications, int) else list(replications)
+    elif not resume:
+        asked = list(range(scenario.replications))
     jobs = jobs or default_jobs()
     ws = Workspace(
         out,
@@ -303,9 +317,24 @@ def run_to_directory(
         resume=resume,
         sources=sources,
         command=command,
+        replications=asked,
+        saved_in=saved_in,
     )
     store = ws.store
     assert store is not None
+    # a resume finishes the run that was started, unless told otherwise (and then says so)
+    reps = ws.replications if ws.replications is not None else list(range(scenario.replications))
+    started = store.started_with
+    if resume and report:
+        for line in ws.verified.lines() if ws.verified else []:
+            report(line)
+        if asked is not None and started is not None and asked != started:
+            beyond = len(store.held() - set(asked))
+            report(
+                f"resuming with {len(asked)} replications, not the {len(started)} the run "
+                "was started with"
+                + (f": {beyond} saved replication(s) outside them are dropped" if beyond else "")
+            )
     # replications saved by an attempt without events are run again with --events
     # the patients tables stay on disk but for what a trial's figures read
     kept = api.SURVIVAL_COLUMNS if scenario.is_trial else False
@@ -482,11 +511,15 @@ def _trial_text(summary: pd.DataFrame, attendance: pd.DataFrame, scenario: Scena
     for arm in scenario.arms:
         if arm.peer_support is None:
             continue
-        a = att.loc[arm.name]
         n = arm.peer_support.n_sessions
         what = "contacts" if arm.peer_support.schedule == "fixed" else "sessions"
+        if arm.name not in att.index.get_level_values("arm"):  # no one offered in the arm
+            lines.append((f"attended >= 3 {what}", {arm.name: "-"}))
+            lines.append((f"attended all {n}", {arm.name: "-"}))
+            continue
+        a = att.loc[arm.name]
         lines.append((f"attended >= 3 {what}", {arm.name: f"{a[a.index >= 3].sum() * 100:.1f}%"}))
-        lines.append((f"attended all {n}", {arm.name: f"{a.loc[n] * 100:.1f}%"}))
+        lines.append((f"attended all {n}", {arm.name: f"{a.get(n, 0.0) * 100:.1f}%"}))
     table = pd.DataFrame(
         [{"statistic": name, **{a: vals.get(a, "") for a in arms}} for name, vals in lines]
     )
