@@ -135,6 +135,7 @@ class ReplicationStore:
             self.started_with: list[int] | None = info.get("replications")
             if self.requested is None:
                 self.requested = self.started_with
+            self.reps.mkdir(exist_ok=True)  # a store whose batches were all removed
         else:
             if self.path.exists():
                 if not force:
@@ -144,7 +145,7 @@ class ReplicationStore:
                     )
                 shutil.rmtree(self.path)
             self.started_with = self.requested
-            self.reps.mkdir(parents=True, exist_ok=True)
+            self.reps.mkdir(parents=True)
             atomic_text(marker, resolved)
             atomic_text(
                 record,
@@ -157,7 +158,6 @@ class ReplicationStore:
                     }
                 ),
             )
-        self.reps.mkdir(parents=True, exist_ok=True)
         self.events = self.path / "events"  # --events: written by the workers, in parts
         # the batches this run's tables come from, with their replications
         self.used: list[tuple[Path, list[int]]] = []

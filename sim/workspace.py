@@ -192,10 +192,10 @@ class Workspace:
         self.command = command or [Path(sys.argv[0]).name, *sys.argv[1:]]
         self.store: ReplicationStore | None = None
         self.verified: Verified | None = None
+        given_out = out
         self.locks: list[DirectoryLock] = []
-        for given in (out, saved_in):
-            if given is not None:  # before anything looks at the path
-                check_names(given)
+        for given in dict.fromkeys(p for p in (out, saved_in) if p is not None):
+            check_names(given)  # before anything looks at the path
         if resume:
             saved_in = saved_in or out
             if saved_in is None:
@@ -209,7 +209,8 @@ class Workspace:
             saved_in = out
         self.out: Path = out
         self.saved_in: Path = saved_in
-        check_names(out)
+        if out not in (given_out, saved_in):  # the default directory, made up here
+            check_names(out)
         try:
             out.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
