@@ -19,6 +19,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -32,6 +33,9 @@ from sim.io import EventParts
 from sim.model.engine import collector_paused, stream_replication, world_keys
 from sim.results import Batch, RunResult
 from sim.runner import Dask, default_jobs, each, run_chunks
+
+if TYPE_CHECKING:
+    from sim.store import ReplicationStore
 
 # the patients columns a run keeps when it lets the patients tables go (the survival figure's)
 SURVIVAL_COLUMNS = ("replication", "arm", "first_readmission_day", "follow_up_days")
@@ -288,6 +292,7 @@ def run_many(
     progress: Callable[[int], None] | None = None,
     dask: Dask | None = None,
     timeseries: bool = True,
+    store: ReplicationStore | None = None,
 ) -> list[RunResult]:
     """Run several scenarios on the same replications, each distinct world once.
 
@@ -298,14 +303,32 @@ def run_many(
     with a service's weekly series.
 
     ``progress`` is called with the number of replications (of all the scenarios) in
-    each chunk that finishes.
+    each chunk that finishes (and at once with those saved already).
+
+    ``store``: where finished replications are saved as each chunk finishes (every
+    scenario's tables in one batch, :meth:`~sim.results.Batch.of_worlds`); those it
+    holds already, verified, are not run again. The tables are the same either way.
     """
     reps = list(range(replications)) if isinstance(replications, int) else list(replications)
+    n = len(scenarios)
+    saved: list[list[Batch]] = [[] for _ in range(n)]
+    todo, on_results = reps, None
+    if store is not None:
+        held = store.saved_batches(reps, patients=False)
+        for batch in held:
+            for i in range(n):
+                saved[i].append(batch.world(i))
+        have = {r for b in held for r in b.replications}
+        todo = [r for r in reps if r not in have]
+        if progress and have:
+            progress(len(have))
+        on_results = lambda chunk, batches: store.save_batch(Batch.of_worlds(batches))  # noqa: E731
     task = functools.partial(replicate_many_chunk, list(scenarios), keep_timeseries=timeseries)
-    fresh = run_chunks(task, reps, jobs or default_jobs(), progress, dask=dask)
+    fresh = run_chunks(task, todo, jobs or default_jobs(), progress, on_results, dask=dask)
     out = []
     for i, scenario in enumerate(scenarios):
-        result = _result(scenario, reps, [batches[i] for _, batches in fresh], keep_patients=False)
+        batches = [*saved[i], *(batches[i] for _, batches in fresh)]
+        result = _result(scenario, reps, batches, keep_patients=False)
         result.replications = reps
         out.append(result)
     return out

@@ -10,6 +10,7 @@ traceback.
 
 from __future__ import annotations
 
+import shlex
 import signal
 import sys
 import time
@@ -173,12 +174,53 @@ def _executor(scheduler: str | None, dask_workers: int | None):
         yield None
 
 
-def _workspace(out: Path | None, name: str, force: bool, files: list):
-    """The output directory of a study that saves nothing as it goes, opened before the
-    work; ``files``: (scenario, the file it was read from) pairs, for its notes."""
+def _say(line: str) -> None:
+    """A line for the user on stderr (what a resume found, say)."""
+    click.echo(line, err=True)
+
+
+def _resume_option(what: str):
+    return click.option(
+        "--resume",
+        type=click.Path(file_okay=False, path_type=Path),
+        help=f"Finish the interrupted {what} whose directory this was (same files and options).",
+    )
+
+
+def _saving_workspace(
+    ctx: click.Context,
+    out: Path | None,
+    resume: Path | None,
+    name: str,
+    force: bool,
+    scenarios: list,
+    reps: int | None,
+    default_reps: int,
+    again: list[str],
+):
+    """The workspace of a study of several scenarios that saves as it goes (compare,
+    sweep, power), and its replications: ``reps``, else those the interrupted study was
+    started with (``--resume`` without ``--reps``), else ``default_reps``.
+
+    ``again``: the command that finishes it, but for ``--resume DIR`` (said if it stops).
+    """
+    from sim.store import started_replications
     from sim.workspace import Workspace
 
-    return Workspace(out, name, force=force, sources=[(s.name, s) for s, _ in files])
+    out, saved_in = _resume_dir(out, resume)
+    n = reps
+    if n is None and saved_in is not None:
+        n = len(started_replications(saved_in) or ()) or None
+    ctx.meta["resume_command"] = lambda d: " ".join([*again, "--resume", str(d)])
+    ws = Workspace(
+        out,
+        name,
+        force=force,
+        resume=resume is not None,
+        saved_in=saved_in,
+        sources=[(s.name, s) for s in scenarios],
+    )
+    return ws, n or default_reps
 
 
 def _finish(ws, study, with_report: bool) -> None:
@@ -355,7 +397,14 @@ def run(
     "(default: runs/<scenario>-calibrate-<timestamp>).",
 )
 @click.option("--report", "with_report", is_flag=True, help="Also write report.html there.")
+@click.option(
+    "--resume",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Finish the interrupted calibration whose record directory (--dir) this was.",
+)
+@click.pass_context
 def calibrate(
+    ctx: click.Context,
     file: str,
     out: Path | None,
     in_place: bool,
@@ -366,6 +415,7 @@ def calibrate(
     quiet: bool,
     study_dir: Path | None,
     with_report: bool,
+    resume: Path | None,
 ) -> None:
     """Fit the free parameters that scenario FILE declares to its targets.
 
@@ -373,7 +423,9 @@ def calibrate(
     calibration comment block) and, beside it, a .calibration.csv table of target,
     simulated value and whether it is within tolerance. The study's record goes to a
     directory of its own (--dir): calibration.csv, parameters.csv, history.csv,
-    calibration.png/svg, the calibrated scenario resolved and manifest.json.
+    calibration.png/svg, the calibrated scenario resolved and manifest.json. Each
+    evaluation is saved as it finishes; an interrupted calibration is finished with
+    --resume DIR (the record directory), ending where an uninterrupted one does.
     """
     from sim import io, studies
     from sim.workspace import Workspace
@@ -384,14 +436,30 @@ def calibrate(
         raise UserError(f"{file}: calibration: the scenario declares no calibration block")
     target = source if in_place else (out or source.with_name(f"{source.stem}.calibrated.yaml"))
     table_path = target.with_name(f"{target.name.removesuffix('.yaml')}.calibration.csv")
-    ws = Workspace(study_dir, f"{scenario.name}-calibrate")
+    study_dir, saved_in = _resume_dir(study_dir, resume)
+    again = ["crisis-sim calibrate", file] + [
+        f"{flag} {value}"
+        for flag, value in [
+            ("--out", out),
+            ("--reps", reps),
+            ("--check-reps", check_reps),
+            ("--max-evals", max_evals),
+        ]
+        if value is not None
+    ]
+    again += ["--in-place"] if in_place else []
+    ctx.meta["resume_command"] = lambda d: " ".join([*again, "--resume", str(d)])
+    ws = Workspace(
+        study_dir, f"{scenario.name}-calibrate", resume=resume is not None, saved_in=saved_in
+    )
     res = studies.calibrate(
         scenario,
         jobs=jobs,
         replications=reps,
         check_replications=check_reps,
         max_evaluations=max_evals,
-        report=None if quiet else (lambda msg: click.echo(msg, err=True)),
+        report=None if quiet else _say,
+        workspace=ws,
     )
     checked = check_reps or scenario.calibration.check_replications
     studies.write_calibrated(scenario, target, res, checked)
@@ -518,32 +586,45 @@ def psa(
 @click.option(
     "--reps",
     type=click.IntRange(min=10),
-    default=500,
-    show_default=True,
-    help="Simulated trials per size.",
+    help="Simulated trials per size (default: 500).",
 )
 @_out_option("runs/<scenario>-power-<timestamp>")
 @_work_options
+@_resume_option("power study")
+@click.pass_context
 def power(
+    ctx: click.Context,
     file: str,
     n_per_arm: str,
-    reps: int,
+    reps: int | None,
     out: Path | None,
     jobs: int | None,
     force: bool,
     quiet: bool,
     with_report: bool,
+    resume: Path | None,
 ) -> None:
-    """Power against trial size for a trial scenario FILE: power.csv and power.png."""
+    """Power against trial size for a trial scenario FILE: power.csv and power.png.
+
+    Finished trials are saved as they finish; an interrupted study is finished with
+    --resume DIR.
+    """
     from sim import studies
 
     scenario = load_scenario(file)
     if not scenario.is_trial:
         raise UserError(f"{file}: feed.kind: power needs a trial scenario (kind: trial)")
     sizes = studies.parse_sizes(n_per_arm)
-    ws = _workspace(out, f"{scenario.name}-power", force, [(scenario, file)])
-    with _progress(reps, f"replications of {len(sizes)} trial sizes", quiet) as bar:
-        study = studies.power(scenario, sizes, reps, jobs=jobs, progress=bar.update)
+    again = ["crisis-sim power", file, f"--n-per-arm {n_per_arm}"] + (
+        [f"--reps {reps}"] if reps else []
+    )
+    ws, n = _saving_workspace(
+        ctx, out, resume, f"{scenario.name}-power", force, [scenario], reps, 500, again
+    )
+    with _progress(n, f"replications of {len(sizes)} trial sizes", quiet) as bar:
+        study = studies.power(
+            scenario, sizes, n, jobs=jobs, progress=bar.update, workspace=ws, report=_say
+        )
     _finish(ws, study, with_report)
 
 
@@ -555,8 +636,11 @@ def power(
 @click.option("--seed", type=click.IntRange(min=0, max=2**63 - 1), help="Seed for every policy.")
 @_out_option("runs/compare-<timestamp>")
 @_work_options
+@_resume_option("comparison")
 @_dask_options
+@click.pass_context
 def compare(
+    ctx: click.Context,
     files: tuple[str, ...],
     reps: int | None,
     seed: int | None,
@@ -565,6 +649,7 @@ def compare(
     force: bool,
     quiet: bool,
     with_report: bool,
+    resume: Path | None,
     scheduler: str | None,
     dask_workers: int | None,
 ) -> None:
@@ -573,19 +658,29 @@ def compare(
     Every policy (arm) of every file runs the same replications with the same seed and
     patients; the first policy of the first file is the baseline. Writes compare.csv,
     metrics.parquet, timeseries.parquet, notes.txt, forest.png and capacity.png.
+    Finished replications are saved as they finish; an interrupted comparison is
+    finished with --resume DIR.
     """
     from sim import studies
 
     scenarios = load_scenarios(files)
     if seed is not None:
         scenarios[0] = variant(scenarios[0], {"seed": seed}, "--seed")
-    n = reps or scenarios[0].replications
-    if n < 2:
+    if (reps or scenarios[0].replications) < 2:
         raise UserError(f"{files[0]}: replications: compare needs at least 2 for a CI (use --reps)")
-    ws = _workspace(out, "compare", force, list(zip(scenarios, files, strict=True)))
+    again = (
+        ["crisis-sim compare", *files]
+        + ([f"--seed {seed}"] if seed is not None else [])
+        + ([f"--reps {reps}"] if reps else [])
+    )
+    ws, n = _saving_workspace(
+        ctx, out, resume, "compare", force, scenarios, reps, scenarios[0].replications, again
+    )
     with _progress(n, "replications", quiet) as bar:
         with _executor(scheduler, dask_workers) as dask:
-            study = studies.compare(scenarios, n, jobs=jobs, progress=bar.update, dask=dask)
+            study = studies.compare(
+                scenarios, n, jobs=jobs, progress=bar.update, dask=dask, workspace=ws, report=_say
+            )
     _finish(ws, study, with_report)
 
 
@@ -608,8 +703,11 @@ def compare(
 @click.option("--reps", type=click.IntRange(min=2), help="Replications per point.")
 @_out_option("runs/<scenario>-sweep-<timestamp>")
 @_work_options
+@_resume_option("sweep")
 @_dask_options
+@click.pass_context
 def sweep(
+    ctx: click.Context,
     file: str,
     sets: tuple[str, ...],
     metrics: tuple[str, ...],
@@ -619,13 +717,15 @@ def sweep(
     force: bool,
     quiet: bool,
     with_report: bool,
+    resume: Path | None,
     scheduler: str | None,
     dask_workers: int | None,
 ) -> None:
     """Run scenario FILE at every value of one or two fields, under common random numbers.
 
     Writes sweep.csv (tidy: set:<field> columns, arm, metric, mean, ci_low, ci_high),
-    sweep_metrics.parquet (per replication) and sweep.png.
+    sweep_metrics.parquet (per replication) and sweep.png. Finished replications are
+    saved as they finish; an interrupted sweep is finished with --resume DIR.
     """
     from sim import studies
 
@@ -633,15 +733,34 @@ def sweep(
     if len(sets) > 2:
         raise UserError("--set: give one field, or two for a grid")
     settings = [studies.parse_set(x) for x in sets]
-    n = reps or scenario.replications
     points = 1
     for _, values in settings:
         points *= len(values)
-    ws = _workspace(out, f"{scenario.name}-sweep", force, [(scenario, file)])
+    again = ["crisis-sim sweep", file, *(f"--set {shlex.quote(x)}" for x in sets)]
+    again += [f"--metric {m}" for m in metrics] + ([f"--reps {reps}"] if reps else [])
+    ws, n = _saving_workspace(
+        ctx,
+        out,
+        resume,
+        f"{scenario.name}-sweep",
+        force,
+        [scenario],
+        reps,
+        scenario.replications,
+        again,
+    )
     with _progress(n, f"replications of {points} points", quiet) as bar:
         with _executor(scheduler, dask_workers) as dask:
             study = studies.sweep(
-                scenario, settings, n, jobs=jobs, progress=bar.update, dask=dask, metrics=metrics
+                scenario,
+                settings,
+                n,
+                jobs=jobs,
+                progress=bar.update,
+                dask=dask,
+                metrics=metrics,
+                workspace=ws,
+                report=_say,
             )
     _finish(ws, study, with_report)
 

@@ -91,8 +91,9 @@ class CannotWrite(CrisisSimError):
         saved: int | None = None,
         total: int | None = None,
         out: object = None,
+        unit: str = "replications",
     ):
-        kept = f"; {saved:,} of {total:,} replications are saved" if saved is not None else ""
+        kept = f"; {saved:,} of {total:,} {unit} are saved" if saved is not None else ""
         shown = str(path)
         if len(shown) > 160:  # a path of thousands of characters, shown by its ends
             shown = f"{shown[:80]}...{shown[-60:]} ({len(shown):,} characters)"
@@ -132,25 +133,26 @@ class RunInterrupted(CrisisSimError):
     Attributes
     ----------
     saved, total
-        Replications saved, and in the run.
+        Replications (or ``unit``: a calibration's evaluations) saved, and in the run.
     out
         The run directory to give to ``--resume`` (``resume=True``) to finish it.
     signum
         The signal that stopped it (2, SIGINT, for Ctrl-C).
     """
 
-    def __init__(self, saved: int, total: int, out: object, signum: int = 2):
-        super().__init__(f"interrupted: {saved} of {total} replications saved")
+    def __init__(
+        self, saved: int, total: int, out: object, signum: int = 2, unit: str = "replications"
+    ):
+        super().__init__(f"interrupted: {saved} of {total} {unit} saved")
         self.saved, self.total, self.out, self.signum = saved, total, out, signum
 
 
 class WorkerDied(CrisisSimError):
     """A worker process died (killed, or out of memory); finished work is saved."""
 
-    def __init__(self, saved: int, total: int, out: object):
+    def __init__(self, saved: int, total: int, out: object, unit: str = "replications"):
         super().__init__(
-            f"a worker process died (killed, or out of memory); {saved} of {total} "
-            "replications saved"
+            f"a worker process died (killed, or out of memory); {saved} of {total} {unit} saved"
         )
         self.saved, self.total, self.out = saved, total, out
 

@@ -11,7 +11,7 @@ import pandas as pd
 from sim.analysis.patients import Unframed
 from sim.config import Scenario
 
-__all__ = ["Batch", "REPLICATION_TABLES", "RUN_TABLES", "RunResult"]
+__all__ = ["Batch", "REPLICATION_TABLES", "RUN_TABLES", "RunResult", "world_tables"]
 
 # the tables each replication gives (each a frame with a `replication` column): what a
 # worker sends back in a Batch, what a run's store saves, what a run joins
@@ -55,6 +55,31 @@ class Batch:
     def get(self, name: str) -> pd.DataFrame | None:
         """The table ``name`` of every replication of the batch, or None."""
         return self.tables.get(name)
+
+    @classmethod
+    def of_worlds(cls, batches: Sequence[Batch]) -> Batch:
+        """One batch of several scenarios' batches of the same replications.
+
+        The ``i``-th scenario's table ``name`` is ``name.i``: what a study of several
+        scenarios saves (:func:`world_tables` names them).
+        """
+        tables = {f"{name}.{i}": t for i, b in enumerate(batches) for name, t in b.tables.items()}
+        return cls(list(batches[0].replications), tables)
+
+    def world(self, i: int) -> Batch:
+        """The ``i``-th scenario's batch of one made by :meth:`of_worlds`."""
+        tables = {}
+        for key, table in self.tables.items():
+            name, _, index = key.rpartition(".")
+            if index == str(i):
+                tables[name] = table
+        return Batch(self.replications, tables)
+
+
+def world_tables(n: int) -> tuple[str, ...]:
+    """The tables a batch of ``n`` scenarios holds (:meth:`Batch.of_worlds`), patients aside."""
+    names = [t for t in (*REPLICATION_TABLES, "survival") if t != "patients"]
+    return tuple(f"{t}.{i}" for i in range(n) for t in names)
 
 
 @dataclass

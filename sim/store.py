@@ -72,10 +72,10 @@ class Verified:
     replications: int
     dropped: list[tuple[str, int, str]]
 
-    def lines(self) -> list[str]:
-        """What to tell the user: one line per batch set aside."""
+    def lines(self, unit: str = "replication(s)") -> list[str]:
+        """What to tell the user: one line per batch set aside (of ``unit``)."""
         return [
-            f"set aside a saved batch ({n} replication(s)): {why}; they are run again"
+            f"set aside a saved batch ({n} {unit}): {why}; they are run again"
             for _, n, why in self.dropped
         ]
 
@@ -252,6 +252,14 @@ class ReplicationStore:
     def held(self) -> set[int]:
         """The replications the verified batches hold."""
         return {r for _, reps in self._batches() for r in reps}
+
+    def usable(self, wanted: Sequence[int]) -> int:
+        """How many of ``wanted`` replications the verified batches give.
+
+        Whole batches of them only, as :meth:`saved_batches` reads them.
+        """
+        want = set(wanted)
+        return sum(len(reps) for _, reps in self._batches() if set(reps) <= want)
 
     def saved_batches(
         self,

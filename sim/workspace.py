@@ -217,17 +217,34 @@ class Workspace:
             raise CannotWrite.of(exc, out.parent) from None
         for d in dict.fromkeys([out, saved_in]):  # the lock first: one writer at a time
             self.locks.append(DirectoryLock(d, self.command).acquire())
+        self.resume = resume
         if marker is not None:
-            try:
-                self.store = ReplicationStore(saved_in, marker, resume, force, tables, replications)
-                if resume:
-                    self.verified = self.store.verify()
-            except OutputExists:
-                self.close()
-                raise
-            except OSError as exc:
-                self.close()
-                raise CannotWrite.of(exc, saved_in) from None
+            self.open_store(marker, tables, replications)
+
+    def open_store(
+        self,
+        marker: str,
+        tables: tuple[str, ...] | None = None,
+        replications: Sequence[int] | None = None,
+    ) -> ReplicationStore:
+        """Open the store of finished work (new, or verified to resume).
+
+        What ``marker`` does in the constructor, for a study that knows what fixes it
+        only once it has built its scenarios (a sweep's points, a power study's sizes).
+        """
+        try:
+            self.store = ReplicationStore(
+                self.saved_in, marker, self.resume, self.force, tables, replications
+            )
+            if self.resume:
+                self.verified = self.store.verify()
+        except OutputExists:
+            self.close()
+            raise
+        except OSError as exc:
+            self.close()
+            raise CannotWrite.of(exc, self.saved_in) from None
+        return self.store
 
     @property
     def replications(self) -> list[int] | None:
@@ -241,11 +258,12 @@ class Workspace:
         self.locks = []
 
     @contextmanager
-    def saving(self, total: int) -> Iterator[None]:
+    def saving(self, total: int, unit: str = "replications") -> Iterator[None]:
         """Work saved in the store as it finishes: a stop or a dead worker says how much.
 
-        Raises :class:`~sim.errors.RunInterrupted` (with the signal) or
-        :class:`~sim.errors.WorkerDied`, each with the count saved of ``total``.
+        Raises :class:`~sim.errors.RunInterrupted` (with the signal),
+        :class:`~sim.errors.WorkerDied` or :class:`~sim.errors.CannotWrite`, each with
+        the count saved of ``total`` (of ``unit``: what the store's batches hold).
         """
         store = self.store
         assert store is not None, "a workspace without a store saves nothing"
@@ -258,13 +276,13 @@ class Workspace:
             saved = store.count()
             if isinstance(exc, OSError):  # the disk filled, or went read-only...
                 raise CannotWrite.of(
-                    exc, store.path, saved=saved, total=total, out=self.saved_in
+                    exc, store.path, saved=saved, total=total, out=self.saved_in, unit=unit
                 ) from None
             if isinstance(exc, BrokenProcessPool):
-                raise WorkerDied(saved, total, self.saved_in) from None
+                raise WorkerDied(saved, total, self.saved_in, unit) from None
             # Ctrl-C, or SIGTERM / SIGHUP (Stopped)
             signum = getattr(exc, "signum", signal.SIGINT)
-            raise RunInterrupted(saved, total, self.saved_in, signum) from None
+            raise RunInterrupted(saved, total, self.saved_in, signum, unit) from None
         except BaseException:
             self.close()
             raise

@@ -355,3 +355,122 @@ def test_tables_are_in_replication_order_however_the_run_was_pieced_together(
     res = crisis("big-chunks", "run", str(scenario), "--resume", str(out))
     assert res.returncode == 0, res.stderr
     assert_same_outputs(full, out)  # patients.parquet row for row
+
+
+# the studies of several scenarios on the same replications: each saves them as it goes
+STUDIES = {
+    "compare": lambda s: ["compare", str(s), "--reps", str(REPS)],
+    "sweep": lambda s: (
+        ["sweep", str(s), "--set", "arms.1.effect.hazard_ratio=0.6,0.8"]
+        + ["--reps", str(REPS), "--jobs", "1", "-q"]
+    ),
+    "power": lambda s: (
+        ["power", str(s), "--n-per-arm", "40,60", "--reps", str(REPS)] + ["--jobs", "1", "-q"]
+    ),
+}
+
+
+@pytest.mark.parametrize("study", list(STUDIES))
+def test_a_study_of_several_scenarios_is_resumed_to_the_same_tables(files, tmp_path, study) -> None:
+    scenario, _ = files
+    args = STUDIES[study](scenario)
+    full, out = tmp_path / "full", tmp_path / "out"
+    res = crisis("-", *args, "--out", str(full))
+    assert res.returncode == 0, res.stderr
+    res = crisis("stop:5", *args, "--out", str(out))
+    assert res.returncode == 130, res.stderr
+    assert f"5 of {REPS} replications saved" in res.stderr and not out.exists()
+    assert f"crisis-sim {study}" in res.stderr and f"--resume {out}" in res.stderr
+    store = tmp_path / ".out.partial"
+    (batches(store)[1] / "metrics.0.parquet").unlink()  # a damaged batch: set aside
+    # the command it names, --reps left out: the resume finishes the study started
+    res = crisis("-", *[a for a in args if a not in ("--reps", str(REPS))], "--resume", str(out))
+    assert res.returncode == 0, res.stderr
+    assert "set aside a saved batch (1 replication(s)): metrics.0.parquet is missing" in res.stderr
+    assert f"resuming: 4 of {REPS} replications were saved" in res.stderr
+    assert_same_outputs(full, out)
+    assert not store.exists() and not lock_path(out).exists()
+    # saved work of other scenarios is not resumed: a study is finished as it was started
+    other = tmp_path / "other"
+    assert crisis("stop:2", *args, "--out", str(other)).returncode == 130
+    changed = tmp_path / "changed.yaml"
+    changed.write_text(scenario.read_text().replace("seed: 11", "seed: 12"))
+    res = crisis("-", *STUDIES[study](changed), "--resume", str(other))
+    assert res.returncode == 2 and "another scenario, seed or options" in one_line(res)
+
+
+def test_a_calibration_is_resumed_to_the_same_fit(tmp_path) -> None:
+    d = doc(
+        TRIAL,
+        **{
+            "feed.n_patients": 200,
+            "competing": {},
+            "readmission.baseline": {"dist": "exponential", "rate_per_day": 0.002},
+            "arms.1.effect": {"mechanism": "none"},
+            "calibration": {
+                "replications": 10,
+                "check_replications": 10,
+                "max_evaluations": 8,
+                "parameters": [
+                    {"path": "readmission.baseline.rate_per_day", "lower": 0.0002, "upper": 0.01}
+                ],
+                "targets": [
+                    {"statistic": "p_readmitted", "arm": "control", "value": 0.3, "tolerance": 0.01}
+                ],
+            },
+        },
+    )
+    scenario = tmp_path / "s.yaml"
+    scenario.write_text(yaml.safe_dump(d, sort_keys=False))
+    args = ["calibrate", str(scenario), "--jobs", "1"]
+    full, out = tmp_path / "full", tmp_path / "out"
+    res = crisis("-", *args, "--out", str(tmp_path / "a.yaml"), "--dir", str(full))
+    assert res.returncode == 0, res.stderr
+    res = crisis("stop:3", *args, "--out", str(tmp_path / "b.yaml"), "--dir", str(out))
+    assert res.returncode == 130 and "3 of 8 evaluations saved" in res.stderr, res.stderr
+    assert not out.exists() and not (tmp_path / "b.yaml").exists()
+    assert f"--resume {out}" in res.stderr
+    res = crisis("-", *args, "--out", str(tmp_path / "b.yaml"), "--resume", str(out))
+    assert res.returncode == 0, res.stderr
+    assert "calibrate: resuming: 3 evaluation(s) were saved" in res.stderr
+    # the fit (the notes differ: the calibrated files' comment blocks say when)
+    for name in ("calibration.csv", "parameters.csv", "history.csv"):
+        assert (full / name).read_text() == (out / name).read_text(), name
+    a, b = (tmp_path / f"{x}.calibration.csv" for x in "ab")
+    assert a.read_text() == b.read_text()
+    assert not (tmp_path / ".out.partial").exists()
+
+
+def test_the_disk_running_out_is_forecast_from_the_first_batches(tmp_path, monkeypatch) -> None:
+    import warnings
+    from collections import namedtuple
+
+    import numpy as np
+    import pandas as pd
+
+    from sim.errors import CrisisSimWarning
+    from sim.results import Batch
+    from sim.store import ReplicationStore
+
+    store = ReplicationStore(tmp_path / "run", "name: x\n", resume=False, force=False)
+    store.expect(100)  # 100 replications, each saving about 1.6 MB (incompressible)
+    usage = namedtuple("usage", "total used free")
+    free = [10**9]
+    monkeypatch.setattr("sim.store.shutil.disk_usage", lambda p: usage(0, 0, free[0]))
+    rng = np.random.default_rng(1)
+
+    def save(r: int) -> None:
+        frame = pd.DataFrame({"replication": r, "x": rng.random(200_000)})
+        store.save_batch(Batch([r], {"metrics": frame}))
+
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        save(0)  # the rest and the directory need ~1.6 * (99 * 2 + 1) = 320 MB: 1 GB is free
+        assert not seen
+        free[0] = 200 * 10**6  # now they will not fit: said after the 2nd batch, once
+        save(1)
+        save(2)
+        save(3)
+    said = [str(w.message) for w in seen if issubclass(w.category, CrisisSimWarning)]
+    assert len(said) == 1, said
+    assert "MB more disk" in said[0] and "200 MB is free" in said[0], said[0]

@@ -18,13 +18,16 @@ parameters cannot reach is reported with its miss, not hidden.
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import json
 import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -39,6 +42,7 @@ from sim.config import (
     get_field,
     load_scenario,
     number_keys,
+    resolved_yaml,
     source_of,
     variant,
 )
@@ -46,6 +50,10 @@ from sim.io import atomic_text
 from sim.labels import field_label
 from sim.results import Batch, RunResult
 from sim.study import kind, read_table
+
+if TYPE_CHECKING:
+    from sim.store import ReplicationStore
+    from sim.workspace import Workspace
 
 __all__ = [
     "Calibration",
@@ -300,10 +308,15 @@ def calibrate(
     check_replications: int | None = None,
     max_evaluations: int | None = None,
     report: Callable[[str], None] | None = None,
+    workspace: Workspace | None = None,
 ) -> CalibrationResult:
     """Fit the free parameters of a scenario read from its file; see the module docstring.
 
-    ``scenario`` may be the file's path instead.
+    ``scenario`` may be the file's path instead. With ``workspace`` (the study's record
+    directory), each evaluation is saved as it finishes (the point's residuals, in the
+    store beside the directory): an interrupted calibration resumed with the same file
+    and options runs the same search, reading the evaluations saved instead of
+    simulating them again, so it ends where an uninterrupted one does.
     """
     from scipy import optimize
 
@@ -341,6 +354,7 @@ def calibrate(
     x0 = np.clip(np.array([float(get_field(doc, k)) for k in keys], float), lo, hi)
     n_reps = replications or cal.replications
     budget = max_evaluations or cal.max_evaluations
+    check = check_replications or cal.check_replications
     limit = [budget]  # lifted for the standard errors' Jacobian at the end
     say = report or (lambda _msg: None)
     names = [p.path for p in cal.parameters]
@@ -350,6 +364,7 @@ def calibrate(
     history: list[tuple[np.ndarray, float]] = []
     # the best evaluation's replications, which the final check reuses
     kept: dict = {"cost": math.inf, "scenario": None, "runs": []}
+    store, saved_evaluations = _evaluations_store(workspace, base, n_reps, budget, check, say)
 
     def scenario_at(x: np.ndarray) -> Scenario:
         # a whole-number field (dumped as an int) gets a whole number
@@ -367,11 +382,17 @@ def calibrate(
         if len(history) >= limit[0]:
             raise _Budget
         runs: list[Batch] = []
-        result = api.run(sc, replications=n_reps, jobs=jobs, on_results=runs.append)
-        r = np.array(
-            [(target_statistic(result, sc, t) - t.value) / t.tolerance for t in cal.targets]
-        )
-        r = np.where(np.isfinite(r), r, 1e3)
+        digest = hashlib.sha256(key.encode()).hexdigest()
+        if digest in saved_evaluations:  # a resumed search: this point's evaluation is saved
+            r = saved_evaluations[digest]
+        else:
+            result = api.run(sc, replications=n_reps, jobs=jobs, on_results=runs.append)
+            r = np.array(
+                [(target_statistic(result, sc, t) - t.value) / t.tolerance for t in cal.targets]
+            )
+            r = np.where(np.isfinite(r), r, 1e3)
+            if store is not None:
+                store.save_batch(_evaluation_batch(len(history), digest, r))
         cache[key] = r
         cost = float(np.sum(r**2))
         history.append((x.copy(), cost))
@@ -403,61 +424,102 @@ def calibrate(
         jacobians[tuple(np.round(x, 12))] = j
         return j
 
-    try:
-        optimize.least_squares(
-            residuals,
-            x0,
-            jac=jacobian_kept,
-            bounds=(lo, hi),
-            x_scale=hi - lo,
-            method="trf",
-            max_nfev=budget,
-            xtol=1e-4,
-            ftol=1e-4,
+    with workspace.saving(budget, "evaluations") if workspace else contextlib.nullcontext():
+        try:
+            optimize.least_squares(
+                residuals,
+                x0,
+                jac=jacobian_kept,
+                bounds=(lo, hi),
+                x_scale=hi - lo,
+                method="trf",
+                max_nfev=budget,
+                xtol=1e-4,
+                ftol=1e-4,
+            )
+        except _Budget:
+            say(f"calibrate: stopped at the budget of {budget} evaluations; keeping the best")
+        best = min(history, key=lambda h: h[1])[0]
+        chosen = dict(kept)  # its replications (evaluations for the errors below may beat it)
+        jac = jacobians.get(tuple(np.round(best, 12)))
+        if jac is None:
+            spent = len(history)
+            limit[0] = math.inf
+            say("calibrate: the Jacobian at the fit, for the standard errors")
+            jac = jacobian(best)
+            extra = len(history) - spent
+            say(f"calibrate: {extra} evaluation(s) beyond the search, for the standard errors")
+        se, corr, warns = _uncertainty(jac, names, lo, hi)
+        for w in warns:
+            say(f"calibrate: warning: {w}")
+        final = scenario_at(best)
+        # the search ran the first replications of the best point already: only the rest now
+        saved = chosen["runs"] if chosen["scenario"] == final.model_dump_json() else []
+        saved = [b for b in saved if max(b.replications) < check]  # whole batches only
+        reused = sum(len(b.replications) for b in saved)
+        say(
+            f"calibrate: checking the best parameters on {check} simulated trials "
+            f"({reused} of them run in the search)"
         )
-    except _Budget:
-        say(f"calibrate: stopped at the budget of {budget} evaluations; keeping the best so far")
-    best = min(history, key=lambda h: h[1])[0]
-    chosen = dict(kept)  # its replications (evaluations for the errors below may beat it)
-    jac = jacobians.get(tuple(np.round(best, 12)))
-    if jac is None:
-        spent = len(history)
-        limit[0] = math.inf
-        say("calibrate: the Jacobian at the fit, for the standard errors")
-        jac = jacobian(best)
-        extra = len(history) - spent
-        say(f"calibrate: {extra} evaluation(s) beyond the search, for the standard errors")
-    se, corr, warns = _uncertainty(jac, names, lo, hi)
-    for w in warns:
-        say(f"calibrate: warning: {w}")
-    check = check_replications or cal.check_replications
-    final = scenario_at(best)
-    # the search ran the first replications of the best point already: only the rest now
-    saved = chosen["runs"] if chosen["scenario"] == final.model_dump_json() else []
-    saved = [b for b in saved if max(b.replications) < check]  # whole batches only
-    reused = sum(len(b.replications) for b in saved)
-    say(
-        f"calibrate: checking the best parameters on {check} simulated trials "
-        f"({reused} of them run in the search)"
-    )
-    result = api.run(final, replications=check, jobs=jobs, saved=saved)
-    rows = []
-    for t in cal.targets:
-        v = target_statistic(result, final, t)
-        rows.append(
-            {
-                "target": _label(final, t),
-                "value": t.value,
-                "simulated": v,
-                "tolerance": t.tolerance,
-                "miss": v - t.value,
-                "within_tolerance": bool(abs(v - t.value) <= t.tolerance),
-                "source": t.source,
-            }
+        result = api.run(final, replications=check, jobs=jobs, saved=saved)
+        rows = []
+        for t in cal.targets:
+            v = target_statistic(result, final, t)
+            rows.append(
+                {
+                    "target": _label(final, t),
+                    "value": t.value,
+                    "simulated": v,
+                    "tolerance": t.tolerance,
+                    "miss": v - t.value,
+                    "within_tolerance": bool(abs(v - t.value) <= t.tolerance),
+                    "source": t.source,
+                }
+            )
+        return CalibrationResult(
+            final, names, x0, best, pd.DataFrame(rows), len(history), history, se, corr, warns
         )
-    return CalibrationResult(
-        final, names, x0, best, pd.DataFrame(rows), len(history), history, se, corr, warns
+
+
+def _evaluations_store(
+    workspace: Workspace | None,
+    base: Scenario,
+    n_reps: int,
+    budget: int,
+    check: int,
+    say: Callable[[str], None],
+) -> tuple[ReplicationStore | None, dict[str, np.ndarray]]:
+    """The store a calibration saves its evaluations in, and those saved (by point).
+
+    Each evaluation is a batch of its own (one row: its number, the SHA-256 of the
+    point's scenario, the residuals), verified on resume as a run's replications are.
+    """
+    if workspace is None:
+        return None, {}
+    marker = resolved_yaml(base) + (
+        f"# calibrate: {n_reps} trials an evaluation, at most {budget} evaluations, "
+        f"checked on {check}\n"
     )
+    store = workspace.open_store(marker, ("evaluation",))
+    saved: dict[str, np.ndarray] = {}
+    if workspace.resume:
+        for line in workspace.verified.lines("evaluation(s)") if workspace.verified else []:
+            say(f"calibrate: {line}")
+        for batch in store.saved_batches():
+            frame = batch.get("evaluation")
+            for point, residuals in zip(frame["point"], frame["residuals"], strict=True):
+                saved[point] = np.array(json.loads(residuals), float)
+        say(f"calibrate: resuming: {len(saved)} evaluation(s) were saved")
+    return store, saved
+
+
+def _evaluation_batch(k: int, point: str, residuals: np.ndarray) -> Batch:
+    """The ``k``-th evaluation as a batch to save.
+
+    One row: the point's digest and its residuals (as JSON, which keeps floats exactly).
+    """
+    row = {"replication": [k], "point": [point], "residuals": [json.dumps(residuals.tolist())]}
+    return Batch([k], {"evaluation": pd.DataFrame(row)})
 
 
 def _uncertainty(

@@ -17,7 +17,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -28,7 +28,11 @@ from sim.labels import CAPACITY_CAPTION, ECONOMICS, MAIN_METRICS, arm_label, sig
 from sim.labels import metric as metric_label
 from sim.rng import study_stream
 from sim.runner import Dask
+from sim.studies.saved import run_worlds
 from sim.study import Html, kind
+
+if TYPE_CHECKING:
+    from sim.workspace import Workspace
 
 __all__ = ["Comparison", "compare", "MAIN_METRICS", "ECONOMICS"]
 
@@ -154,10 +158,14 @@ def compare(
     jobs: int | None = None,
     progress: Callable[[int], None] | None = None,
     dask: Dask | None = None,
+    workspace: Workspace | None = None,
+    report: Callable[[str], None] | None = None,
 ) -> Comparison:
     """Run every policy of every scenario with the first scenario's seed; compare them.
 
-    The baseline is the first policy of the first scenario.
+    The baseline is the first policy of the first scenario. With ``workspace``, finished
+    replications are saved as they go, and an interrupted comparison is resumed
+    (:func:`sim.studies.saved.run_worlds`).
     """
     originals = scenarios
     seed = scenarios[0].seed
@@ -178,9 +186,9 @@ def compare(
     metric_frames, ts_frames = [], []
     labels = _policy_names(scenarios)
     # a policy two files have alike (a what-if's unchanged baseline) is simulated once
-    from sim import api  # the engine, loaded only to run
-
-    results = api.run_many(scenarios, replications, jobs, progress, dask)
+    results = run_worlds(
+        scenarios, replications, jobs, progress, dask, workspace=workspace, report=report
+    )
     for s, r in zip(scenarios, results, strict=True):
         names = {a: lab for sc, a, lab in labels if sc is s}
         m = r.metrics.assign(policy=r.metrics["arm"].map(names))

@@ -9,14 +9,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import pandas as pd
 
 from sim.analysis.trial import below_alpha, endpoint_tests
 from sim.config import Scenario, TrialFeed, variant
 from sim.errors import ConfigError, UserError
+from sim.studies.saved import run_worlds
 from sim.study import kind
+
+if TYPE_CHECKING:
+    from sim.workspace import Workspace
 
 __all__ = ["Power", "power", "power_table", "with_trial_size", "parse_sizes"]
 
@@ -133,9 +137,11 @@ def power(
     replications: int,
     jobs: int | None = None,
     progress: Callable[[int], None] | None = None,
+    workspace: Workspace | None = None,
+    report: Callable[[str], None] | None = None,
 ) -> Power:
     """The power study of ``scenario`` at the sizes ``n_per_arm`` (:func:`power_table`)."""
-    table = power_table(scenario, n_per_arm, replications, jobs, progress)
+    table = power_table(scenario, n_per_arm, replications, jobs, progress, workspace, report)
     return Power(scenario, list(n_per_arm), replications, table)
 
 
@@ -145,6 +151,8 @@ def power_table(
     replications: int,
     jobs: int | None = None,
     progress: Callable[[int], None] | None = None,
+    workspace: Workspace | None = None,
+    report: Callable[[str], None] | None = None,
 ) -> pd.DataFrame:
     """Power (share of simulated trials with p below alpha at the primary horizon) by size.
 
@@ -152,7 +160,8 @@ def power_table(
     (:func:`~sim.analysis.trial.endpoint_tests`: the odds and hazard ratios, and the
     count and bed-day tests the scenario's endpoints name, with their alternatives and
     alphas): n_per_arm, arm, test, power, ci_low, ci_high (Wilson 95%
-    interval for the share) and replications.
+    interval for the share) and replications. ``workspace``, ``report``: saved as it
+    goes, and resumable (:func:`sim.studies.saved.run_worlds`).
     """
     from statsmodels.stats.proportion import proportion_confint
 
@@ -160,10 +169,13 @@ def power_table(
     rows = []
     sizes = list(dict.fromkeys(n_per_arm))  # a size given twice is run once
     # every size in each replication's task: one pool for all, no patients tables kept
-    from sim import api  # the engine, loaded only to run
-
-    results = api.run_many(
-        [with_trial_size(scenario, n) for n in sizes], replications, jobs, progress
+    results = run_worlds(
+        [with_trial_size(scenario, n) for n in sizes],
+        replications,
+        jobs,
+        progress,
+        workspace=workspace,
+        report=report,
     )
     for n, result in zip(sizes, results, strict=True):
         t = result.trial

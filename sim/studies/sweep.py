@@ -14,7 +14,7 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import pandas as pd
 from yaml import YAMLError
@@ -24,7 +24,11 @@ from sim.config import ConfigError, Scenario, variant
 from sim.config.loader import scalar
 from sim.labels import DEFAULT_METRICS, FOREST_METRICS, arm_label, field_label, metric
 from sim.runner import Dask
+from sim.studies.saved import run_worlds
 from sim.study import kind
+
+if TYPE_CHECKING:
+    from sim.workspace import Workspace
 
 __all__ = ["Sweep", "parse_set", "sweep", "DEFAULT_METRICS"]
 
@@ -150,11 +154,15 @@ def sweep(
     progress: Callable[[int], None] | None = None,
     dask: Dask | None = None,
     metrics: Sequence[str] = (),
+    workspace: Workspace | None = None,
+    report: Callable[[str], None] | None = None,
 ) -> Sweep:
     """Run every point of the grid of ``settings`` with the same seed.
 
     ``metrics``: those to plot and print (default :data:`DEFAULT_METRICS`); one the
     scenario does not have raises :class:`~sim.errors.ConfigError`, after the run.
+    ``workspace``, ``report``: saved as it goes, and resumable
+    (:func:`sim.studies.saved.run_worlds`).
     """
     grid = list(itertools.product(*[values for _, values in settings]))
     paths = [p for p, _ in settings]
@@ -173,10 +181,15 @@ def sweep(
     summaries, all_metrics = [], []
     # each replication runs every point, each distinct policy once (a policy the swept
     # field does not touch is simulated once, not once per point)
-    from sim import api  # the engine, loaded only to run
-
-    results = api.run_many(
-        [sc for _, sc in points], replications, jobs, progress, dask, timeseries=False
+    results = run_worlds(
+        [sc for _, sc in points],
+        replications,
+        jobs,
+        progress,
+        dask,
+        timeseries=False,
+        workspace=workspace,
+        report=report,
     )
     for (vals, _), r in zip(points, results, strict=True):
         cols = {f"set:{p}": v for p, v in zip(paths, vals, strict=True)}
