@@ -406,11 +406,19 @@ def _size(scenario: Scenario, replications: int, jobs: int) -> tuple[float, int,
     if isinstance(feed, TrialFeed):
         patients = feed.n_patients
         years = feed.follow_up_days / 365.25
+        patient_years = patients * max(years, 0.1) * replications
     else:
-        days = scenario.end_day
-        patients = feed.discharges_per_week * days / 7 * len(scenario.arms)
-        years = days / 365.25 / 2  # on average a patient is followed half the run
-    patient_years = patients * max(years, 0.1) * replications
+        # each discharge followed from its day to the end of the run, at the weekly rate
+        # of its segment (the rate changes included), under every policy
+        end = scenario.end_day
+        starts = [0.0, *(c.from_day for c in feed.rate_changes)]
+        rates = [feed.discharges_per_week, *(c.per_week for c in feed.rate_changes)]
+        years = 0.0
+        for k, (a, rate) in enumerate(zip(starts, rates, strict=True)):
+            b = min(starts[k + 1] if k + 1 < len(starts) else end, end)
+            if b > a:
+                years += rate * (b - a) / 7 * (end - (a + b) / 2) / 365.25
+        patient_years = max(years, 0.1) * len(scenario.arms) * replications
     processes = max(min(jobs, replications), 1)
     seconds = patient_years / (_PATIENT_YEARS_PER_SECOND[feed.kind] * processes)
     return patient_years, processes, seconds

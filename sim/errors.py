@@ -141,18 +141,29 @@ class RunInterrupted(CrisisSimError):
     """
 
     def __init__(
-        self, saved: int, total: int, out: object, signum: int = 2, unit: str = "replications"
+        self,
+        saved: int,
+        total: int,
+        out: object,
+        signum: int = 2,
+        unit: str = "replications",
+        where: object = None,
     ):
-        super().__init__(f"interrupted: {saved} of {total} {unit} saved")
+        kept = f" (in {where})" if where is not None else ""
+        super().__init__(f"interrupted: {saved} of {total} {unit} saved{kept}")
         self.saved, self.total, self.out, self.signum = saved, total, out, signum
 
 
 class WorkerDied(CrisisSimError):
     """A worker process died (killed, or out of memory); finished work is saved."""
 
-    def __init__(self, saved: int, total: int, out: object, unit: str = "replications"):
+    def __init__(
+        self, saved: int, total: int, out: object, unit: str = "replications", where: object = None
+    ):
+        kept = f" (in {where})" if where is not None else ""
         super().__init__(
-            f"a worker process died (killed, or out of memory); {saved} of {total} {unit} saved"
+            f"a worker process died (killed, or out of memory); {saved} of {total} {unit} "
+            f"saved{kept}"
         )
         self.saved, self.total, self.out = saved, total, out
 

@@ -38,6 +38,14 @@ class Metric:
     label: str
     unit: str
     better: str | None = "lower"
+    signed: bool = False  # may be negative (a difference, a net benefit); else at least 0
+
+    @property
+    def bounds(self) -> tuple[float | None, float | None]:
+        """The values the metric can take: a share [0, 1], else [0, inf), or unbounded."""
+        if self.signed:
+            return None, None
+        return 0.0, (1.0 if self.unit == "%" else None)
 
     @property
     def scale(self) -> float:
@@ -97,13 +105,15 @@ _METRICS = {
     "cost_total_per_year": Metric("cost per year", "£"),
     "qalys_discounted": Metric("QALYs, discounted", "QALYs", "higher"),
     "cost_discounted": Metric("cost, discounted", "£"),
-    "incremental_cost_per_year": Metric("extra cost per year", "£"),
-    "readmissions_averted_per_year": Metric("readmissions averted per year", "", "higher"),
-    "bed_days_saved_per_year": Metric("bed-days saved per year", "", "higher"),
-    "cost_per_readmission_averted": Metric("cost per readmission averted", "£"),
-    "cost_per_bed_day_saved": Metric("cost per bed-day saved", "£"),
+    "incremental_cost_per_year": Metric("extra cost per year", "£", signed=True),
+    "readmissions_averted_per_year": Metric(
+        "readmissions averted per year", "", "higher", signed=True
+    ),
+    "bed_days_saved_per_year": Metric("bed-days saved per year", "", "higher", signed=True),
+    "cost_per_readmission_averted": Metric("cost per readmission averted", "£", signed=True),
+    "cost_per_bed_day_saved": Metric("cost per bed-day saved", "£", signed=True),
     "net_monetary_benefit_per_year": Metric(
-        "net benefit per year, readmissions averted valued", "£", "higher"
+        "net benefit per year, readmissions averted valued", "£", "higher", signed=True
     ),
 }
 
@@ -179,7 +189,7 @@ def metric(name: str) -> Metric:
         days = float(m.group(1))
         when = {365: "a year", 730: "two years"}.get(int(days), f"{days:g} days")
         return Metric(f"readmitted within {when}", "%")
-    return Metric(name.replace("_", " "), "", None)
+    return Metric(name.replace("_", " "), "", None, signed=True)  # nothing known of it
 
 
 # the published statistics a scenario can give (outcomes.published)

@@ -653,7 +653,7 @@ def acceptability(
     policies = list(dict.fromkeys(psa["policy"]))
     cost = psa.pivot(index="sample", columns="policy", values="cost")[policies].to_numpy()
     qalys = psa.pivot(index="sample", columns="policy", values="qalys")[policies].to_numpy()
-    curve = ceac(cost, qalys, wtp)
+    curve = ceac(cost, qalys, wtp).to_numpy()
     chosen, share = ceaf(cost, qalys, wtp)
     for k, policy in enumerate(policies):
         ax.plot(
@@ -690,7 +690,9 @@ def evppi_bars(evppi: pd.DataFrame, ax: Axes | None = None) -> Axes:
     y = np.arange(len(e))
     total = float(e["evpi"].iloc[0])
     # the interval held to 0 .. EVPI, where the EVPPI lies whatever the metamodel says
-    value, half = e["evppi"].to_numpy(), 1.96 * e["se"].to_numpy()
+    # an estimate below 0 (the metamodel's noise, with few sets) is drawn at 0: no value
+    value = np.nan_to_num(e["evppi"].to_numpy(float)).clip(0)
+    half = np.nan_to_num(1.96 * e["se"].to_numpy(float))
     err = [np.minimum(half, value), np.minimum(half, max(total, 0.0) - value).clip(0)]
     fields = e["fields"] if "fields" in e else e["parameter"]
     n = fields.str.count(r" \+ ").to_numpy() + 1

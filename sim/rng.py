@@ -63,6 +63,7 @@ STREAM_ID: dict[str, int] = {
 STUDY_STREAM_ID: dict[str, int] = {
     "bootstrap": 99,  # resampling replications for a ratio's CI (compare)
     "psa": 98,  # the parameter sets of a probabilistic sensitivity analysis
+    "calibration-noise": 97,  # resampling the check's trials for a median's noise
 }
 BLOCK = 256
 EPISODES = 8

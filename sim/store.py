@@ -166,6 +166,25 @@ class ReplicationStore:
         self._warned = False
         self._saves = 0
 
+    def describe(self, command: Sequence[str], started: str) -> None:
+        """Write README.txt into the store: what it is, and how to finish or drop it.
+
+        What a user who lists the hidden folder an interruption names reads.
+        """
+        import shlex
+
+        line = shlex.join([str(c) for c in command])
+        atomic_text(
+            self.path / "README.txt",
+            f"The finished work of a crisis-sim command still in progress, or stopped:\n\n"
+            f"    {line}\n\nstarted {started}, to be written to {self.out}/. Finish it "
+            f"with the same command and --resume {self.out} (only the work not saved here "
+            "runs; the tables are those of an uninterrupted run); add --out OTHER to write "
+            "the result elsewhere. Start again with --force, or delete this folder to "
+            "discard it. Do not edit its files: a resume checks each one and runs again "
+            "what does not check out.\n",
+        )
+
     @staticmethod
     def _read_record(path: Path) -> dict | None:
         try:

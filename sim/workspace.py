@@ -236,6 +236,8 @@ class Workspace:
             self.store = ReplicationStore(
                 self.saved_in, marker, self.resume, self.force, tables, replications
             )
+            if not self.resume:
+                self.store.describe(self.command, self.started.isoformat(timespec="seconds"))
             if self.resume:
                 self.verified = self.store.verify()
         except OutputExists:
@@ -279,10 +281,10 @@ class Workspace:
                     exc, store.path, saved=saved, total=total, out=self.saved_in, unit=unit
                 ) from None
             if isinstance(exc, BrokenProcessPool):
-                raise WorkerDied(saved, total, self.saved_in, unit) from None
+                raise WorkerDied(saved, total, self.saved_in, unit, store.path) from None
             # Ctrl-C, or SIGTERM / SIGHUP (Stopped)
             signum = getattr(exc, "signum", signal.SIGINT)
-            raise RunInterrupted(saved, total, self.saved_in, signum, unit) from None
+            raise RunInterrupted(saved, total, self.saved_in, signum, unit, store.path) from None
         except BaseException:
             self.close()
             raise

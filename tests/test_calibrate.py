@@ -166,7 +166,7 @@ def test_recovers_known_parameters_from_their_own_count_summaries(tmp_path: Path
     truth = load_scenario(count_file(tmp_path, probe, params))
     r = api.run(truth, replications=30, jobs=1)
     targets = [
-        {**t, "value": target_statistic(r, truth, tt), "tolerance": 0.01}
+        {**t, "value": target_statistic(r, truth, tt), "tolerance": 0.01, "standard_error": 0.01}
         for t, tt in zip(probe, truth.calibration.targets, strict=True)
     ]
     path = count_file(tmp_path, targets, params)
@@ -233,3 +233,124 @@ def test_the_editor_modeline_stays_the_first_line(tmp_path: Path) -> None:
     assert text.splitlines()[0] == modeline and text.splitlines()[1].startswith("# --- calibration")
     again = write_calibrated(tmp_path / "out.yaml", tmp_path / "out.yaml", res, 10)
     assert again.splitlines()[0] == modeline and again.count("--- calibration") == 1
+
+
+# the standard errors: a synthetic target whose standard error is known (a share from an
+# observed trial of N_OBS patients), fitted again and again on fresh seeds
+P_TRUE, N_OBS, FITS = 0.30, 200, 120
+
+
+def _fit_once(k: int, root: str) -> tuple[float, float]:
+    import numpy as np
+
+    rng = np.random.default_rng([2024, k])  # the k-th "published" trial
+    p_hat = rng.binomial(N_OBS, P_TRUE) / N_OBS
+    d = doc(
+        TRIAL,
+        **{
+            "seed": 1000 + k,  # a fresh simulation seed for each fit
+            "feed.n_patients": 200,
+            "competing": {},
+            "readmission.baseline": {
+                "dist": "exponential",
+                "rate_per_day": -math.log(1 - P_TRUE) / 365,
+            },
+            "arms.1.effect": {"mechanism": "none"},
+            "calibration": {
+                "replications": 20,
+                "check_replications": 20,
+                "max_evaluations": 12,
+                "parameters": [
+                    {"path": "readmission.baseline.rate_per_day", "lower": 0.0002, "upper": 0.01}
+                ],
+                "targets": [
+                    {
+                        "statistic": "p_readmitted",
+                        "arm": "control",
+                        "value": p_hat,
+                        "tolerance": 0.005,
+                        "standard_error": math.sqrt(p_hat * (1 - p_hat) / N_OBS),
+                    }
+                ],
+            },
+        },
+    )
+    path = Path(root) / f"s{k}.yaml"
+    path.write_text(yaml.safe_dump(d))
+    res = calibrate(path, jobs=1)
+    assert res.standard_errors is not None
+    return float(res.best[0]), float(res.standard_errors[0])
+
+
+def test_the_standard_error_is_the_spread_of_the_fit_over_fresh_data_and_seeds(tmp_path) -> None:
+    import functools
+    import multiprocessing
+
+    import numpy as np
+
+    with multiprocessing.get_context("fork").Pool(2) as pool:
+        pairs = pool.map(functools.partial(_fit_once, root=str(tmp_path)), range(FITS))
+    fitted, reported = np.array(pairs).T
+    spread = fitted.std(ddof=1)
+    # the SD of FITS fits is itself known to within 1 / sqrt(2 (FITS - 1)) = 6.5%: 20% is
+    # three of those standard errors
+    assert abs(reported.mean() / spread - 1) < 0.20, (reported.mean(), spread)
+
+
+def _engagement_file(tmp_path: Path, params: list[dict], targets: list[dict]) -> Path:
+    d = doc(
+        TRIAL,
+        **{
+            "feed.n_patients": 200,
+            # CORE's attendance (scenarios/core-trial.yaml): most engage, and stay
+            "attendance": {
+                "engagement": {"alpha": 1.4, "beta": 0.36},
+                "p_never_engage": 0.12,
+                "disengage_after_missed": 3,
+            },
+            "calibration": {
+                "replications": 20,
+                "check_replications": 20,
+                "max_evaluations": 6,
+                "parameters": params,
+                "targets": targets,
+            },
+        },
+    )
+    path = tmp_path / "s.yaml"
+    path.write_text(yaml.safe_dump(d))
+    return path
+
+
+def test_a_confounded_pair_is_warned_of_and_an_identified_one_is_not(tmp_path: Path) -> None:
+    share = {"arm": "peer", "tolerance": 0.02, "standard_error": 0.03}
+    # alpha and beta of the engagement distribution, with two attendance shares: both
+    # shares move with the mean engagement alpha / (alpha + beta) above all
+    confounded = _engagement_file(
+        tmp_path,
+        [
+            {"path": "attendance.engagement.alpha", "lower": 0.3, "upper": 10},
+            {"path": "attendance.engagement.beta", "lower": 0.05, "upper": 3},
+        ],
+        [
+            {"statistic": "p_attended_3plus", "value": 0.72, **share},
+            {"statistic": "p_attended_all", "value": 0.33, **share},
+        ],
+    )
+    res = calibrate(confounded, jobs=1)
+    assert any("are confounded" in w for w in res.warnings), res.warnings
+    # the baseline hazard and the effect, with each arm's share readmitted: told apart
+    identified = _engagement_file(
+        tmp_path,
+        [
+            {"path": "readmission.baseline.scale_days", "lower": 400, "upper": 3000},
+            {"path": "arms.peer.effect.hazard_ratio", "lower": 0.4, "upper": 1.0},
+        ],
+        [
+            {**share, "statistic": "p_readmitted", "arm": "control", "value": 0.38},
+            {"statistic": "p_readmitted", "value": 0.29, **share},
+        ],
+    )
+    res = calibrate(identified, jobs=1)
+    assert not any("confounded" in w or "singular" in w for w in res.warnings), res.warnings
+    assert res.standard_errors is not None

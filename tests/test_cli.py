@@ -43,7 +43,7 @@ def test_run_writes_the_run_directory(tiny: Path, tmp_path: Path) -> None:
     out = tmp_path / "run"
     res = cli("run", str(tiny), "--out", str(out), "--jobs", "1", "--events", "--seed", "5")
     assert res.returncode == 0, res.stderr
-    assert "readmitted <=365d" in res.stdout and "peer" in res.stdout
+    assert "Readmitted within a year (%)" in res.stdout and "peer" in res.stdout
     names = {p.name for p in out.iterdir()}
     assert names == {
         "scenario.resolved.yaml",
@@ -66,7 +66,7 @@ def test_run_writes_the_run_directory(tiny: Path, tmp_path: Path) -> None:
         "attendance.svg",
         "capacity.svg",
     }
-    assert "odds ratio" in res.stdout and "hazard ratio (Cox)" in res.stdout
+    assert "Odds ratio" in res.stdout and "Hazard ratio (Cox)" in res.stdout
     patients = pd.read_parquet(out / "patients.parquet")
     assert list(patients.columns[: len(CONTRACT)]) == CONTRACT, "the documented contract"
     assert set(PATIENT_COLUMNS) == set(patients.columns)

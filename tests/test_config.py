@@ -571,3 +571,42 @@ def test_a_scenario_remembers_its_file_and_no_file_is_read_twice(monkeypatch) ->
     again = Scenario.model_validate(base.model_dump())
     assert again == base and again.source is None
     assert pickle.loads(pickle.dumps(base)).source is None
+
+
+def test_an_item_that_fails_is_the_first_line_not_the_list_it_empties(tmp_path: Path) -> None:
+    bad = {**PEER_CALIBRATION["targets"][0], "summary": "sd"}
+    message = error_of(tmp_path, doc(TRIAL, calibration={**PEER_CALIBRATION, "targets": [bad]}))
+    first = message.splitlines()[0]
+    assert "calibration.targets.0.summary" in first and "'mean' or 'median'" in first, message
+    assert "at least 1 item" not in message
+
+
+def test_a_published_figure_carries_its_own_source_on_one_line(tmp_path: Path) -> None:
+    figure = {
+        "statistic": "p_readmitted",
+        "arm": "control",
+        "horizon_days": 120,
+        "value": 0.2,
+        "derived": True,
+        "source": "worked out from\n  table 2:\n  20/100",
+    }
+    path = write(
+        tmp_path,
+        doc(TRIAL, **{"outcomes.published": {"source": "the paper", "figures": [figure]}}),
+    )
+    from sim import api
+
+    table = api.run(load_scenario(path), replications=2, jobs=1).published
+    row = table.set_index("horizon_days").loc[120]
+    assert row["source"] == "worked out from table 2: 20/100" and bool(row["derived"])
+
+
+def test_an_arm_may_lose_people_to_follow_up_at_its_own_rate(tmp_path: Path) -> None:
+    from sim import api
+
+    d = doc(TRIAL, **{"feed.n_patients": 400, "competing": {"loss_to_follow_up_per_year": 0.0}})
+    d["arms"][1]["loss_to_follow_up_per_year"] = 2.0  # most of the peer arm lost in a year
+    s = load_scenario(write(tmp_path, d))
+    summary = api.run(s, replications=2, jobs=1).summary.set_index(["arm", "metric"])
+    assert summary.loc[("control", "p_lost"), "mean"] == 0.0
+    assert summary.loc[("peer", "p_lost"), "mean"] > 0.5

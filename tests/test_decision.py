@@ -58,7 +58,10 @@ def test_the_acceptability_curve_sums_to_one_and_counts_the_winners() -> None:
     cost = rng.normal([1000, 1200, 1500], 200, size=(4000, 3))
     effect = rng.normal([1.0, 1.02, 1.05], 0.03, size=(4000, 3))
     wtp = [0, 10_000, 20_000, 30_000, 50_000]
-    curve = dn.ceac(cost, effect, wtp)
+    frame = dn.ceac(cost, effect, wtp, strategies=["a", "b", "c"])
+    assert list(frame.columns) == ["a", "b", "c"] and list(frame.index) == wtp
+    assert frame.index.name == "willingness_to_pay"
+    curve = frame.to_numpy()
     assert curve.sum(axis=1) == pytest.approx(np.ones(len(wtp)))
     for w, lam in enumerate(wtp):
         nb = lam * effect - cost

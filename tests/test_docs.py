@@ -79,3 +79,22 @@ def test_the_readme_python_snippet_runs_as_written_under_spawn(tmp_path: Path) -
     )
     assert res.returncode == 0, res.stderr
     assert "p_readmit_365d" in res.stdout
+
+
+def test_the_reference_marks_required_what_the_schema_requires() -> None:
+    import json
+    import re
+
+    schema = json.loads((ROOT / "docs" / "scenario.schema.json").read_text())
+    defs = {**schema.get("$defs", {}), "Scenario": schema}
+    text = (ROOT / "docs" / "scenario-reference.md").read_text()
+    sections = re.split(r"^## ", text, flags=re.M)[1:]
+    checked = 0
+    for section in sections:
+        name = section.splitlines()[0].strip()
+        if name not in defs:
+            continue
+        marked = set(re.findall(r"^\| `(\w+)` \|.*\*\*required\*\*", section, flags=re.M))
+        assert marked == set(defs[name].get("required", [])), name
+        checked += 1
+    assert checked > 20

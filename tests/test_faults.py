@@ -108,7 +108,11 @@ def stopped(scenario: Path, out: Path, k: int, *more: str) -> Path:
     assert res.returncode == 130, res.stderr
     assert f"{k} of {REPS} replications saved" in res.stderr
     assert not out.exists()
-    return out.parent / f".{out.name}.partial"
+    store = out.parent / f".{out.name}.partial"
+    # the message names the hidden folder, and what is there says how to finish
+    assert f"(in {store})" in res.stderr, res.stderr
+    assert f"--resume {out}" in (store / "README.txt").read_text()
+    return store
 
 
 def batches(store: Path) -> list[Path]:

@@ -185,3 +185,21 @@ def test_a_huge_run_is_announced_not_refused() -> None:
     huge = scenario_from_dict(d)
     message = size_warning(huge, 1, 2)
     assert message and "patient-years" in message and "1 process" in message
+
+
+def test_the_size_estimate_follows_the_rate_changes() -> None:
+    from sim.api import _size
+    from sim.config import scenario_from_dict
+
+    base = load_scenario(ROOT / "scenarios" / "service-baseline.yaml").model_dump(mode="json")
+    end = base["feed"]["warm_up_days"] + base["feed"]["run_days"]
+    steady, _, _ = _size(scenario_from_dict(base), 1, 1)
+    # a tenth of the rate from day 0 on: a tenth of the patient-years
+    base["feed"]["rate_changes"] = [
+        {"from_day": 0, "per_week": base["feed"]["discharges_per_week"] / 10}
+    ]
+    tenth, _, _ = _size(scenario_from_dict(base), 1, 1)
+    assert tenth == pytest.approx(steady / 10, rel=1e-9)
+    # the closed form: a constant rate r a week over T days, each followed to the end
+    r, arms = base["feed"]["discharges_per_week"], len(base["arms"])
+    assert steady == pytest.approx(r * end / 7 * (end / 2) / 365.25 * arms, rel=1e-9)

@@ -13,7 +13,6 @@ import typing
 from pathlib import Path
 
 from pydantic import BaseModel
-from pydantic_core import PydanticUndefined
 
 from sim import config
 
@@ -75,9 +74,9 @@ def _bounds(field) -> str:
 
 
 def _default(field) -> str:
-    if field.default is PydanticUndefined:
+    if field.is_required():
         return "**required**"
-    d = field.default
+    d = field.default_factory() if field.default_factory is not None else field.default
     if isinstance(d, BaseModel):
         return "see block"
     if d is None:

@@ -38,6 +38,8 @@ __all__ = [
     "poisson_statsmodels",
     "wald_p",
     "compare_means",
+    "Ratio",
+    "ratio_of_means",
     "mean_cumulative",
 ]
 
@@ -289,6 +291,37 @@ def compare_means(
     else:
         p = float(res.pvalue)
     return Difference(diff, float(ci.low), float(ci.high), p)
+
+
+@dataclass(frozen=True)
+class Ratio:
+    """Ratio of means (compared arm over reference) with its 95% CI."""
+
+    value: float
+    ci_low: float
+    ci_high: float
+
+
+def ratio_of_means(a: np.ndarray, b: np.ndarray) -> Ratio:
+    """The ratio of the mean of ``a`` (compared arm) to the mean of ``b`` (reference).
+
+    Its 95% CI on the log scale by the delta method, the two arms independent:
+    ``SE(log R)^2 = s_a^2 / (n_a m_a^2) + s_b^2 / (n_b m_b^2)``, back-transformed (so it
+    stays positive, as a ratio of bed-days must). NaN where either mean is 0 or an arm
+    has fewer than two people.
+    """
+    from scipy.special import ndtri
+
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    if len(a) < 2 or len(b) < 2:
+        return Ratio(math.nan, math.nan, math.nan)
+    ma, mb = float(a.mean()), float(b.mean())
+    if ma <= 0 or mb <= 0:
+        return Ratio(math.nan, math.nan, math.nan)
+    se = math.sqrt(a.var(ddof=1) / (len(a) * ma**2) + b.var(ddof=1) / (len(b) * mb**2))
+    z = float(ndtri(0.975))
+    r = ma / mb
+    return Ratio(r, r * math.exp(-z * se), r * math.exp(z * se))
 
 
 # --------------------------------------------------------- mean cumulative count

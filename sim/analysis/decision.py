@@ -173,10 +173,18 @@ def net_benefit(cost: np.ndarray, effect: np.ndarray, wtp: float) -> np.ndarray:
     return wtp * np.asarray(effect, float) - np.asarray(cost, float)
 
 
-def ceac(cost: np.ndarray, effect: np.ndarray, wtp: Sequence[float]) -> np.ndarray:
-    """Acceptability: for each wtp (rows) the share of samples in which each strategy
-    (columns) has the highest net benefit. ``cost`` and ``effect`` are (samples,
-    strategies); ties go to the first strategy. Rows sum to one.
+def ceac(
+    cost: np.ndarray,
+    effect: np.ndarray,
+    wtp: Sequence[float],
+    strategies: Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """Acceptability: for each willingness to pay (rows) the share of samples in which
+    each strategy (columns) has the highest net benefit.
+
+    ``cost`` and ``effect`` are (samples, strategies); ties go to the first strategy.
+    Rows sum to one. The frame's index is the threshold (``willingness_to_pay``), its
+    columns the strategies (``strategies``, default 0, 1, ...).
     """
     c, e = np.asarray(cost, float), np.asarray(effect, float)
     k = c.shape[1]
@@ -184,7 +192,11 @@ def ceac(cost: np.ndarray, effect: np.ndarray, wtp: Sequence[float]) -> np.ndarr
     for w, lam in enumerate(wtp):
         best = np.argmax(net_benefit(c, e, lam), axis=1)
         out[w] = np.bincount(best, minlength=k) / len(best)
-    return out
+    names = list(strategies) if strategies is not None else list(range(k))
+    if len(names) != k:
+        raise ValueError(f"{len(names)} strategy names for {k} strategies")
+    index = pd.Index([float(lam) for lam in wtp], name="willingness_to_pay")
+    return pd.DataFrame(out, index=index, columns=pd.Index(names, name="strategy"))
 
 
 def ceaf(
@@ -194,7 +206,7 @@ def ceaf(
     (its index) and the share of samples in which it is the best.
     """
     c, e = np.asarray(cost, float), np.asarray(effect, float)
-    shares = ceac(c, e, wtp)
+    shares = ceac(c, e, wtp).to_numpy()
     chosen = np.array([int(np.argmax(net_benefit(c, e, lam).mean(axis=0))) for lam in wtp])
     return chosen, shares[np.arange(len(wtp)), chosen]
 

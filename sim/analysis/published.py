@@ -18,8 +18,17 @@ import pandas as pd
 
 from sim.analysis.trial import reference_arm
 from sim.config import ATTENDANCE_STATISTICS, RATIO_STATISTICS, PublishedFigure, Scenario
+from sim.statistics import CI_COLUMNS
 
 __all__ = ["published_figures", "simulated_values", "published_table", "percentile", "summary_of"]
+
+
+def one_line(text: str) -> str:
+    """A source as one line (a table cell must not break its row).
+
+    A folded or literal YAML block's newlines and runs of spaces become single spaces.
+    """
+    return " ".join(str(text).split())
 
 
 def published_figures(scenario: Scenario) -> list[PublishedFigure]:
@@ -86,6 +95,35 @@ def percentile(values: np.ndarray, x: float) -> float:
     return float(100 * (np.sum(values < x) + 0.5 * np.sum(values == x)) / len(values))
 
 
+NARROW = 0.8  # a published CI narrower than this share of the simulated trials' is noted
+
+
+def _width_ratio(
+    trial: pd.DataFrame | None, scenario: Scenario, f: PublishedFigure, h: float
+) -> float:
+    """The published 95% CI's width over the median width of the simulated trials' own.
+
+    On the log scale for a ratio. Well below 1 (under :data:`NARROW`), the paper's
+    interval is narrower than a trial of the simulated size gives: it came from more
+    data, a model with covariates, or another method, and the scenario's trial is not
+    the trial the figure describes. NaN where there is no published CI or no simulated
+    one.
+    """
+    cols = CI_COLUMNS.get(f.statistic)
+    if f.ci_low is None or f.ci_high is None or cols is None or trial is None:
+        return math.nan
+    t = trial[(trial["arm"] == f.arm) & (trial["horizon_days"] == h)]
+    if cols[0] not in t or t[cols[0]].isna().all():
+        return math.nan
+    lo, hi = t[cols[0]].to_numpy(float), t[cols[1]].to_numpy(float)
+    ratio = f.statistic in RATIO_STATISTICS
+    with np.errstate(divide="ignore", invalid="ignore"):
+        width = np.log(hi / lo) if ratio else hi - lo
+        published = math.log(f.ci_high / f.ci_low) if ratio else f.ci_high - f.ci_low
+    width = width[np.isfinite(width) & (width > 0)]
+    return float(published / np.median(width)) if len(width) else math.nan
+
+
 def published_table(
     trial: pd.DataFrame | None, metrics: pd.DataFrame, scenario: Scenario
 ) -> pd.DataFrame:
@@ -111,7 +149,9 @@ def published_table(
                 "simulated_p97_5": float(np.percentile(v, 97.5)) if len(v) else math.nan,
                 "percentile": percentile(v, f.value),
                 "replications": len(v),
-                "source": pub.source if pub else "",
+                "ci_width_vs_simulated": _width_ratio(trial, scenario, f, h),
+                "derived": f.derived,
+                "source": one_line(f.source or (pub.source if pub else "")),
             }
         )
     return pd.DataFrame(rows)

@@ -31,7 +31,7 @@ import pandas as pd
 
 from sim.analysis.economics import costs_per_year, economics_metrics
 from sim.analysis.eventlog import EventLog, detail_categories, events_frame
-from sim.analysis.intervals import t_half_width
+from sim.analysis.intervals import bounded_interval, t_half_width
 from sim.analysis.patients import (
     PATIENT_COLUMNS,
     Columns,
@@ -49,6 +49,7 @@ from sim.analysis.spans import Spans, capacity_can_bind, overlap, peak, timeseri
 from sim.capacity import peer_places
 from sim.config import Scenario
 from sim.events import Event
+from sim.labels import metric as metric_label
 
 __all__ = [
     "EventLog",
@@ -351,20 +352,29 @@ def summarise(metrics: pd.DataFrame) -> pd.DataFrame:
     """Mean and 95% t-interval across replications, per arm and metric.
 
     With one replication (or a metric that is missing in all but one) the interval is
-    empty (NaN): there is no spread to estimate it from.
+    empty (NaN): there is no spread to estimate it from. A bounded metric's interval
+    that would cross its bound is taken on a transformed scale instead
+    (:func:`~sim.analysis.intervals.bounded_interval`); ``interval`` says which.
     """
     g = metrics.dropna(subset=["value"]).groupby(["arm", "metric"], sort=False)["value"]
     out = g.agg(mean="mean", sd="std", n="count").reset_index()
     half = t_half_width(out["sd"], out["n"]).where(out["n"] > 1)
     out["ci_low"] = out["mean"] - half
     out["ci_high"] = out["mean"] + half
+    out["interval"] = "t"
+    for name, rows in out.groupby("metric", sort=False).groups.items():
+        lower, upper = metric_label(str(name)).bounds
+        if lower is None:
+            continue
+        lo, hi, how = bounded_interval(out.loc[rows, "mean"], half[rows], lower, upper)
+        out.loc[rows, "ci_low"], out.loc[rows, "ci_high"], out.loc[rows, "interval"] = lo, hi, how
     order = {m: i for i, m in enumerate(dict.fromkeys(metrics["metric"]))}
     arm_order = {a: i for i, a in enumerate(dict.fromkeys(metrics["arm"]))}
     out = out.sort_values(
         ["arm", "metric"], key=lambda c: c.map(arm_order if c.name == "arm" else order)
     )
     return (
-        out[["arm", "metric", "mean", "ci_low", "ci_high", "sd", "n"]]
+        out[["arm", "metric", "mean", "ci_low", "ci_high", "interval", "sd", "n"]]
         .rename(columns={"n": "replications"})
         .reset_index(drop=True)
     )

@@ -122,6 +122,9 @@ BED_DAYS_COLUMNS = {
     "bd_ci_low": "95% CI, lower (t-interval)",
     "bd_ci_high": "95% CI, upper",
     "bed_days_p": "p-value of the bed-days test named in outcomes.endpoints",
+    "bed_days_ratio": "ratio of mean bed-days vs the reference arm",
+    "br_ci_low": "95% CI, lower (the log of the ratio of means, delta method)",
+    "br_ci_high": "95% CI, upper",
 }
 
 
@@ -271,6 +274,14 @@ def trial_rows(
                             bd_ci_low=d.ci_low,
                             bd_ci_high=d.ci_high,
                             bed_days_p=d.p_value,
+                        )
+                        ratio = ct.ratio_of_means(
+                            per[a]["bed_days"][o["known"]], per[ref]["bed_days"][r["known"]]
+                        )
+                        row.update(
+                            bed_days_ratio=ratio.value,
+                            br_ci_low=ratio.ci_low,
+                            br_ci_high=ratio.ci_high,
                         )
                 rows.append(row)
     return Unframed(rows=rows, names=trial_columns(scenario))
@@ -475,6 +486,7 @@ _MORE_STATS = [
     "bed_days_mean",
     "bed_days_sd",
     "bed_days_difference",
+    "bed_days_ratio",
 ]
 
 

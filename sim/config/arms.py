@@ -192,6 +192,14 @@ class Arm(Model):
     attendance: AttendanceChange | None = Field(
         default=None, description="This arm's changes to the scenario's attendance; null = none."
     )
+    loss_to_follow_up_per_year: float | None = Field(
+        default=None,
+        ge=0,
+        le=10,
+        allow_inf_nan=False,
+        description="This arm's hazard per year of leaving observation, where a trial lost "
+        "its arms at different rates; null = the scenario's (competing).",
+    )
 
     @model_validator(mode="after")
     def _check(self) -> Arm:

@@ -58,6 +58,15 @@ class Target(Model):
     tolerance: float = Field(
         gt=0, allow_inf_nan=False, description="Acceptable |simulated - value|."
     )
+    standard_error: float | None = Field(
+        default=None,
+        gt=0,
+        allow_inf_nan=False,
+        description="The published value's standard error, on the statistic's own scale "
+        "(a share's, from its count: sqrt(p (1 - p) / n); a ratio's, from its 95% CI: "
+        "about (high - low) / 3.92). With it on every target the fitted values get "
+        "standard errors (and an uncertainty entry); null = not known.",
+    )
     summary: Literal["mean", "median"] | None = Field(
         default=None,
         description="Across simulated trials: the mean, or the median; null = the median "

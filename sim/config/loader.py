@@ -513,6 +513,17 @@ def _validate(doc: dict[str, Any], lines: LineIndex, path: Path) -> Scenario:
             (data_path, None if err["type"] == "missing" else value, _rule(err), err["type"])
         )
     found = _suggest(doc, found)
+    # a list "too short after validation" because its items failed says nothing the
+    # items' own errors do not: the real problem is theirs
+    paths = [f[0] for f in found]
+    found = [
+        f
+        for f in found
+        if not (
+            f[3] == "too_short"
+            and any(len(q) > len(f[0]) and tuple(q[: len(f[0])]) == tuple(f[0]) for q in paths)
+        )
+    ]
     found.sort(key=lambda f: _line_of(f[0], lines))  # in the file's order
     messages = [_message(path, p, lines, v, rule, kind) for p, v, rule, kind in found]
     if len(messages) > _MAX_ERRORS:

@@ -54,6 +54,16 @@ class PublishedFigure(Model):
         default=None, ge=0, allow_inf_nan=False, description="Standard deviation (of a mean ± SD)."
     )
     n: int | None = Field(default=None, ge=1, description="Patients it was measured on.")
+    source: str | None = Field(
+        default=None,
+        description="Where this figure comes from (a table, a page); null = the block's source.",
+    )
+    derived: bool = Field(
+        default=False,
+        description="Worked out from published figures (a rate from a count and a follow-up, "
+        "an SD from a CI) rather than printed in the paper: said in published.csv, and its "
+        "source should say how.",
+    )
 
     @model_validator(mode="after")
     def _check(self) -> PublishedFigure:

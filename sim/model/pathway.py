@@ -90,6 +90,7 @@ class ArmPlan:
     effect: Effect
     p_ward: float
     k_disengage: int  # consecutive misses that end the programme; 0 = never
+    loss_rate: float  # of leaving observation, a day (the arm's, else the scenario's)
 
     @classmethod
     def build(
@@ -113,6 +114,12 @@ class ArmPlan:
             effect=effect_of(arm.effect),
             p_ward=scenario.acute_care_of(arm).p_ward,
             k_disengage=scenario.attendance_of(arm).disengage_after_missed or 0,
+            loss_rate=(
+                arm.loss_to_follow_up_per_year
+                if arm.loss_to_follow_up_per_year is not None
+                else scenario.competing.loss_to_follow_up_per_year
+            )
+            / DAYS_PER_YEAR,
         )
 
 
@@ -208,7 +215,6 @@ class World:
         self.crt_queue = ac.crt is not None and ac.crt.overflow == "queue"
         comp = scenario.competing
         self.death_rate = comp.death_per_year / DAYS_PER_YEAR
-        self.loss_rate = comp.loss_to_follow_up_per_year / DAYS_PER_YEAR
 
     def _done(self, events: list[Event]) -> None:
         """A patient's follow-up is over: its events join the chunk."""
@@ -260,8 +266,8 @@ class World:
             t = entry + dr.death_e1 / self.death_rate
             if t < t_stop:
                 t_stop, why = t, DEATH
-        if self.loss_rate > 0:
-            t = entry + dr.loss_e1 / self.loss_rate
+        if arm.loss_rate > 0:
+            t = entry + dr.loss_e1 / arm.loss_rate
             if t < t_stop:
                 t_stop, why = t, LOST
         rg = dr.risk_group

@@ -19,7 +19,7 @@ any of them to a directory. Importing this package registers every kind
 
 from sim.studies.calibrate import Calibration, CalibrationResult, calibrate, write_calibrated
 from sim.studies.compare import ECONOMICS, MAIN_METRICS, Comparison, compare
-from sim.studies.dsa import DsaResult, dsa
+from sim.studies.dsa import DsaResult, OneWay, dsa, dsa_to_directory
 from sim.studies.power import Power, parse_sizes, power, power_table, with_trial_size
 from sim.studies.psa import (
     PsaResult,
@@ -37,6 +37,7 @@ __all__ = [
     "CalibrationResult",
     "Comparison",
     "DsaResult",
+    "OneWay",
     "OUTPUT_FILES",
     "Power",
     "PsaResult",
@@ -49,6 +50,7 @@ __all__ = [
     "compare",
     "decision_table",
     "dsa",
+    "dsa_to_directory",
     "evppi_table",
     "parse_set",
     "parse_sizes",

@@ -23,7 +23,7 @@ import hashlib
 import json
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -47,8 +47,10 @@ from sim.config import (
     variant,
 )
 from sim.io import atomic_text
-from sim.labels import field_label
+from sim.labels import arm_label, field_label, statistic_label
+from sim.printed import TextTable, decimals_for, number, signed, wrap
 from sim.results import Batch, RunResult
+from sim.rng import study_stream
 from sim.study import kind, read_table
 
 if TYPE_CHECKING:
@@ -101,6 +103,8 @@ class CalibrationResult:
     standard_errors: np.ndarray | None = None
     correlation: np.ndarray | None = None
     warnings: list[str] = field(default_factory=list)
+    searched: int | None = None  # evaluations in the search (the rest: the Jacobian's)
+    simulation_standard_errors: np.ndarray | None = None  # from the simulation's noise alone
 
     @property
     def all_met(self) -> bool:
@@ -109,13 +113,14 @@ class CalibrationResult:
 
     def parameters_table(self) -> pd.DataFrame:
         """One row per fitted parameter: its start, fitted value and approximate SE."""
-        se = self.standard_errors
+        se, sim = self.standard_errors, self.simulation_standard_errors
         return pd.DataFrame(
             {
                 "parameter": self.names,
                 "start": self.start,
                 "fitted": self.best,
                 "standard_error": se if se is not None else np.nan,
+                "standard_error_simulation": sim if sim is not None else np.nan,
             }
         )
 
@@ -139,8 +144,8 @@ class CalibrationResult:
             return {
                 "dist": "normal",
                 "path": self.names[0],
-                "mean": float(self.best[0]),
-                "sd": float(self.standard_errors[0]),
+                "mean": float(f"{self.best[0]:.6g}"),
+                "sd": float(f"{self.standard_errors[0]:.3g}"),
                 "source": source,
             }
         corr = np.clip(np.round(self.correlation, 4), -1, 1)
@@ -148,8 +153,8 @@ class CalibrationResult:
         return {
             "dist": "multivariate_normal",
             "paths": list(self.names),
-            "mean": [float(v) for v in self.best],
-            "sd": [float(v) for v in self.standard_errors],
+            "mean": [float(f"{v:.6g}") for v in self.best],
+            "sd": [float(f"{v:.3g}") for v in self.standard_errors],
             "correlation": [[float(v) for v in row] for row in corr],
             "source": source,
         }
@@ -356,6 +361,7 @@ def calibrate(
     budget = max_evaluations or cal.max_evaluations
     check = check_replications or cal.check_replications
     limit = [budget]  # lifted for the standard errors' Jacobian at the end
+    extra_label = [""]  # what the evaluations beyond the budget are for
     say = report or (lambda _msg: None)
     names = [p.path for p in cal.parameters]
     # by the scenario itself: two points that round to the same whole numbers are one
@@ -399,8 +405,9 @@ def calibrate(
         if cost < kept["cost"]:
             kept.update(cost=cost, scenario=key, runs=runs)
         shown = ", ".join(f"{n.split('.')[-1]}={v:.4g}" for n, v in zip(names, x, strict=True))
+        of = f"/{limit[0]:g}" if math.isfinite(limit[0]) else extra_label[0]
         say(
-            f"calibrate: evaluation {len(history)}/{limit[0]:g}: sum of squared residuals "
+            f"calibrate: evaluation {len(history)}{of}: sum of squared residuals "
             f"{cost:.3g} [{shown}]"
         )
         return r
@@ -442,16 +449,16 @@ def calibrate(
         best = min(history, key=lambda h: h[1])[0]
         chosen = dict(kept)  # its replications (evaluations for the errors below may beat it)
         jac = jacobians.get(tuple(np.round(best, 12)))
+        searched = len(history)
         if jac is None:
-            spent = len(history)
             limit[0] = math.inf
+            extra_label[0] = " (for the standard errors)"
             say("calibrate: the Jacobian at the fit, for the standard errors")
             jac = jacobian(best)
-            extra = len(history) - spent
-            say(f"calibrate: {extra} evaluation(s) beyond the search, for the standard errors")
-        se, corr, warns = _uncertainty(jac, names, lo, hi)
-        for w in warns:
-            say(f"calibrate: warning: {w}")
+            say(
+                f"calibrate: {len(history) - searched} evaluation(s) beyond the search's "
+                f"{searched}, for the standard errors"
+            )
         final = scenario_at(best)
         # the search ran the first replications of the best point already: only the rest now
         saved = chosen["runs"] if chosen["scenario"] == final.model_dump_json() else []
@@ -462,6 +469,10 @@ def calibrate(
             f"({reused} of them run in the search)"
         )
         result = api.run(final, replications=check, jobs=jobs, saved=saved)
+        noise = _simulation_noise(result, final, cal.targets, n_reps)
+        se, se_sim, corr, warns = _uncertainty(jac, names, lo, hi, cal.targets, noise)
+        for w in warns:
+            say(f"calibrate: warning: {w}")
         rows = []
         for t in cal.targets:
             v = target_statistic(result, final, t)
@@ -477,7 +488,18 @@ def calibrate(
                 }
             )
         return CalibrationResult(
-            final, names, x0, best, pd.DataFrame(rows), len(history), history, se, corr, warns
+            final,
+            names,
+            x0,
+            best,
+            pd.DataFrame(rows),
+            len(history),
+            history,
+            se,
+            corr,
+            warns,
+            searched=searched,
+            simulation_standard_errors=se_sim,
         )
 
 
@@ -522,20 +544,61 @@ def _evaluation_batch(k: int, point: str, residuals: np.ndarray) -> Batch:
     return Batch([k], {"evaluation": pd.DataFrame(row)})
 
 
-def _uncertainty(
-    jac: np.ndarray | None, names: list[str], lo: np.ndarray, hi: np.ndarray
-) -> tuple[np.ndarray | None, np.ndarray | None, list[str]]:
-    """Approximate standard errors and correlation of the fitted parameters.
+def _simulation_noise(
+    result: RunResult, scenario: Scenario, targets: Sequence[Target], n_reps: int
+) -> np.ndarray:
+    """Each target's simulated value's standard error at ``n_reps`` trials an evaluation.
 
-    The residuals are (simulated - target) / tolerance, so if each tolerance is read as
-    the standard error of its target, the covariance of the fit is (J'J)^-1 (Gauss-
-    Newton, J the Jacobian at the fit). A column of J that is all but zero (a parameter
-    that moves no target) or a J'J that is near singular (parameters that move the
-    targets in the same proportions) means the targets cannot identify the parameters;
-    that is reported, not hidden.
+    From the spread of the statistic over the check's trials: the SD over root ``n_reps``
+    for a mean; for a median, the SD of medians of ``n_reps`` trials resampled from them
+    (a bootstrap, from a stream of the scenario's seed).
+    """
+    out = []
+    rng = study_stream(scenario.seed, "calibration-noise")
+    for t in targets:
+        v = simulated_values(
+            result.trial, result.metrics, scenario, t.statistic, t.arm, t.horizon_days
+        )
+        if len(v) < 2:
+            out.append(math.nan)
+        elif summary_of(t.statistic, t.summary) == "median":
+            medians = np.median(rng.choice(v, size=(2000, n_reps), replace=True), axis=1)
+            out.append(float(medians.std(ddof=1)))
+        else:
+            out.append(float(v.std(ddof=1) / math.sqrt(n_reps)))
+    return np.array(out)
+
+
+CORRELATION_WARNING = 0.95  # |correlation| of two fitted values above which they are confounded
+
+
+def _uncertainty(
+    jac: np.ndarray | None,
+    names: list[str],
+    lo: np.ndarray,
+    hi: np.ndarray,
+    targets: Sequence[Target],
+    noise: np.ndarray,
+) -> tuple[np.ndarray | None, np.ndarray | None, np.ndarray | None, list[str]]:
+    """Standard errors and correlation of the fitted parameters, and warnings.
+
+    The fit minimises the squared residuals ``D (s(x) - v)``, ``D`` the inverse
+    tolerances. Linearised at the fit (``J`` the residuals' Jacobian), an error ``e`` in
+    the targets' values or in the simulated statistics moves the fit by
+    ``-(J'J)^-1 J' D e``; so the fit's covariance is ``B S B'``, ``B = (J'J)^-1 J' D`` and
+    ``S`` the diagonal of each target's error variance: its published standard error
+    (``standard_error``) squared plus the simulation's noise squared (``noise``, at the
+    search's trials an evaluation). Returns (the standard errors, those of the
+    simulation's noise alone, the correlation, the warnings); the first is None unless
+    every target gives its standard error (a tolerance is how close is close enough, not
+    how well the target is known).
+
+    Identifiability, from ``J`` alone: a parameter that moves no target (a flat column),
+    a near-singular ``J'J``, or two parameters whose fitted values correlate above
+    :data:`CORRELATION_WARNING` (they move the targets in nearly the same proportions).
     """
     if jac is None:
-        return None, None, ["no Jacobian at the fit: no standard errors"]
+        return None, None, None, ["no Jacobian at the fit: no standard errors"]
     warns = []
     scale = hi - lo
     js = jac * scale  # per whole range of each parameter: comparable columns
@@ -552,15 +615,39 @@ def _uncertainty(
             f"the fit is (near) singular (condition number {cond:.2g}): some combination "
             "of the parameters moves no target; the fitted values are not identified"
         )
-    if flat or not np.isfinite(cond) or cond > 1e10:
-        return None, None, warns
-    cov_s = np.linalg.inv(jtj)
-    cov = cov_s * np.outer(scale, scale)
-    se = np.sqrt(np.diag(cov))
-    corr = cov / np.outer(se, se)
     if len(names) > len(jac):
         warns.append(f"{len(names)} parameters but only {len(jac)} targets: not identified")
-    return se, corr, warns
+    if flat or not np.isfinite(cond) or cond > 1e10:
+        return None, None, None, warns
+    inv = np.linalg.inv(jtj)
+    d = np.sqrt(np.diag(inv))
+    shape = inv / np.outer(d, d)  # the fit's correlation as the Jacobian shapes it
+    for a in range(len(names)):
+        for b in range(a + 1, len(names)):
+            if abs(shape[a, b]) > CORRELATION_WARNING:
+                warns.append(
+                    f"{field_label(names[a])} and {field_label(names[b])} are confounded "
+                    f"(their fitted values correlate {shape[a, b]:+.2f}): the targets move "
+                    "with them in nearly the same proportions, so they pin down one "
+                    "combination of the two, not each; fix one, or add a target that tells "
+                    "them apart"
+                )
+    tol = np.array([t.tolerance for t in targets])
+    b_mat = (inv @ js.T) / tol  # B, per whole range of each parameter
+    sigma = np.array(
+        [t.standard_error if t.standard_error is not None else np.nan for t in targets]
+    )
+    noise = np.nan_to_num(noise)
+
+    def cov_of(var: np.ndarray) -> np.ndarray:
+        return (b_mat * var) @ b_mat.T * np.outer(scale, scale)
+
+    sim = np.sqrt(np.diag(cov_of(noise**2)))
+    if np.isnan(sigma).any():
+        return None, sim, shape, warns
+    cov = cov_of(sigma**2 + noise**2)
+    se = np.sqrt(np.diag(cov))
+    return se, sim, cov / np.outer(se, se), warns
 
 
 def write_calibrated(
@@ -602,7 +689,7 @@ def write_calibrated(
         *[
             f"#   {n}: {a:.6g} -> {b:.6g}"
             + (
-                f" (approximate SE {res.standard_errors[i]:.3g})"
+                f" (standard error {res.standard_errors[i]:.3g})"
                 if res.standard_errors is not None
                 else ""
             )
@@ -632,8 +719,8 @@ def _entry_lines(res: CalibrationResult, name: str) -> list[str]:
     import yaml
 
     entry = res.uncertainty_entry(
-        f"calibration of {name} (approximate: Jacobian at the fit, tolerances read as "
-        "standard errors)"
+        f"calibration of {name} (the fit's standard errors: the targets' and the "
+        "simulation's, through the Jacobian at the fit)"
     )
     if entry is None:
         return []
@@ -649,51 +736,100 @@ def _short_commit(source: Path) -> str:
 
 
 def _text(res: CalibrationResult, source_name: str, checked: int) -> str:
-    """The fitted parameters (start -> fitted), the target table and any target missed."""
-    shown = res.table.assign(
-        simulated=res.table["simulated"].map(lambda v: f"{v:.4g}"),
-        miss=res.table["miss"].map(lambda v: f"{v:+.3g}"),
-        within_tolerance=res.table["within_tolerance"].map({True: "yes", False: "NO"}),
-    ).drop(columns=["source"])
+    """The fitted parameters with their standard errors, the targets, and the warnings."""
+    searched = res.searched if res.searched is not None else res.evaluations
+    more = res.evaluations - searched
     lines = [
-        f"Calibration of {source_name}: {res.evaluations} evaluations, checked on "
-        f"{checked} simulated trials"
+        wrap(
+            f"Calibration of {source_name}: {searched} evaluations in the search"
+            + (f" and {more} more for the standard errors" if more else "")
+            + f"; the fit checked on {checked:,} simulated trials."
+        ),
+        "",
     ]
-    se = res.standard_errors
+    se, sim = res.standard_errors, res.simulation_standard_errors
+    t = TextTable(["Parameter", "start", "fitted", "standard error", "of it, simulation"])
     for i, (name, a, b) in enumerate(zip(res.names, res.start, res.best, strict=True)):
-        err = f"  (approximate SE {se[i]:.3g})" if se is not None else ""
-        lines.append(f"  {name}: {a:.6g} -> {b:.6g}{err}")
-    if res.correlation is not None and len(res.names) > 1:
-        lines.append("  correlation of the fitted values:")
-        short = [n.split(".")[-1] for n in res.names]
-        corr = pd.DataFrame(res.correlation, index=short, columns=short).round(2)
-        lines.extend("    " + line for line in corr.to_string().splitlines())
+        t.add(
+            field_label(name),
+            f"{a:.4g}",
+            f"{b:.4g}",
+            number(se[i], decimals_for(se[i])) if se is not None else "-",
+            number(sim[i], decimals_for(sim[i])) if sim is not None else "-",
+        )
+    lines.append(t.render())
     if se is not None:
         lines.append(
-            "  (SE and correlation from the Jacobian at the fit, reading each tolerance as "
-            "its target's standard error)"
+            wrap(
+                "  Standard errors from the targets' standard errors and the simulation's "
+                "noise, propagated through the Jacobian at the fit.",
+                indent="  ",
+            )
+        )
+    else:
+        lines.append(
+            wrap(
+                "  No standard errors: give each target its standard_error (how well the "
+                "published figure is known; a tolerance says only how close is close "
+                "enough). The last column is the simulation's noise alone.",
+                indent="  ",
+            )
+        )
+    if res.correlation is not None and len(res.names) > 1:
+        pairs = [
+            f"{field_label(res.names[a])} with {field_label(res.names[b])} "
+            f"{res.correlation[a, b]:+.2f}"
+            for a in range(len(res.names))
+            for b in range(a + 1, len(res.names))
+            if abs(res.correlation[a, b]) >= 0.3
+        ]
+        said = "; ".join(pairs) + ("; the others below 0.3" if len(res.names) > 2 else "")
+        lines.append(
+            wrap(
+                "  Correlation of the fitted values: " + (said if pairs else "all below 0.3") + ".",
+                indent="  ",
+            )
         )
     for w in res.warnings:
-        lines.append(f"  WARNING: {w}")
+        lines.append(wrap(f"  Warning: {w}.", indent="    "))
     entry = res.uncertainty_entry(
-        f"calibration of {source_name} (approximate: Jacobian at the fit, tolerances read "
-        "as standard errors)"
+        f"calibration of {source_name} (the fit's standard errors: the targets' and the "
+        "simulation's, through the Jacobian at the fit)"
     )
     if entry is not None:
         import yaml
 
-        lines.append("  the fitted values' uncertainty, as an entry of an uncertainty block:")
-        text = yaml.safe_dump([entry], sort_keys=False, default_flow_style=None, width=100)
-        lines.extend("    " + line for line in text.splitlines())
-    with pd.option_context("display.width", 200):
-        lines.append(shown.to_string(index=False))
+        lines += ["", "The fitted values' uncertainty, as an entry of an uncertainty block:"]
+        text = yaml.safe_dump([entry], sort_keys=False, default_flow_style=None, width=80)
+        lines.extend("  " + line for line in text.splitlines())
+    tt = TextTable(["Target", "value", "tolerance", "simulated", "miss", "met"])
+    cal = res.scenario.calibration
+    targets = cal.targets if cal is not None else ()
+    for r, target in zip(res.table.itertuples(), targets, strict=False):
+        tt.add(
+            _words(res.scenario, target),
+            f"{r.value:g}",
+            f"{r.tolerance:g}",
+            f"{r.simulated:.4g}",
+            signed(r.miss, max(2, 2 - int(math.floor(math.log10(abs(r.tolerance)))))),
+            "yes" if r.within_tolerance else "NO",
+        )
+    lines += ["", tt.render()]
     missed = res.table[~res.table["within_tolerance"]]
     if len(missed):
         lines.append(
-            f"\n{len(missed)} target(s) not met with the declared parameters: "
-            + "; ".join(
-                f"{r.target} missed by {r.miss:+.3g} (tolerance {r.tolerance:g})"
-                for r in missed.itertuples()
+            wrap(
+                f"{len(missed)} target(s) not met: the search needs more evaluations "
+                "(--max-evals), or the parameters it may change cannot reach them.",
+                indent="  ",
             )
         )
     return "\n".join(lines)
+
+
+def _words(scenario: Scenario, t: Target) -> str:
+    """A target in words: the statistic, its arm and horizon, and its summary."""
+    h = t.horizon_days or scenario.outcomes.primary_horizon_days
+    at = "" if t.statistic in ATTENDANCE_STATISTICS else f", {h:g} days"
+    how = summary_of(t.statistic, t.summary)
+    return f"{statistic_label(t.statistic)}, {arm_label(t.arm)}{at} ({how})"

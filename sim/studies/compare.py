@@ -22,10 +22,11 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 import pandas as pd
 
-from sim.analysis.intervals import t_interval
+from sim.analysis.intervals import bounded_interval, t_interval
 from sim.config import Scenario, variant
 from sim.labels import CAPACITY_CAPTION, ECONOMICS, MAIN_METRICS, arm_label, signed_pounds
 from sim.labels import metric as metric_label
+from sim.printed import TextTable, block_decimals, estimate, wrap
 from sim.rng import study_stream
 from sim.runner import Dask
 from sim.studies.saved import run_worlds
@@ -106,11 +107,8 @@ class Comparison:
         }
 
     def printout(self) -> str:
-        """The main metrics and the economics per policy, and the notes."""
-        metrics = set(self.table["metric"])
-        shown = [m for m in [*MAIN_METRICS, *ECONOMICS] if m in metrics]
-        notes = "\n".join(f"note: {x}" for x in self.notes)
-        return _table_text(self.table, shown) + "\n\n" + notes
+        """The main metrics per policy, value for money against the baseline, the notes."""
+        return _printout(self.table, self.notes, self.scenarios)
 
     def shows(self) -> dict[str, pd.DataFrame]:
         """compare.csv."""
@@ -145,10 +143,15 @@ class Comparison:
 def _policy_names(scenarios: list[Scenario]) -> list[tuple[Scenario, str, str]]:
     pairs = [(s, a.name) for s in scenarios for a in s.arms]
     arm_names = [a for _, a in pairs]
-    out = []
+    out, used = [], set()
     for s, a in pairs:
         label = a if arm_names.count(a) == 1 else f"{s.name}:{a}"
-        out.append((s, a, label))
+        k, unique = 1, label
+        while unique in used:  # two files of one name, each with this policy
+            k += 1
+            unique = f"{label} ({k})"
+        used.add(unique)
+        out.append((s, a, unique))
     return out
 
 
@@ -209,6 +212,10 @@ def compare(
                 continue
             v = wide[(metric, policy)].to_numpy(float)
             mean, lo, hi = t_interval(v)
+            how = "t"
+            lower, upper = metric_label(metric).bounds
+            if lower is not None and math.isfinite(lo):
+                lo, hi, how = bounded_interval(mean, (hi - lo) / 2, lower, upper)
             row = {
                 "metric": metric,
                 "policy": policy,
@@ -216,6 +223,7 @@ def compare(
                 "mean": mean,
                 "ci_low": lo,
                 "ci_high": hi,
+                "interval": how,
                 "replications": int(np.isfinite(v).sum()),
             }
             if policy != baseline and (metric, baseline) in wide.columns:
@@ -237,10 +245,58 @@ def compare(
         ratio = _ratio_rows(metrics, econ, labels, seed)
         table = pd.concat([table, ratio], ignore_index=True)
         for r in ratio[ratio["mean"].isna()].itertuples():
-            notes.append(f"{econ} for {r.policy}: undefined (the denominator's 95% CI includes 0).")
+            notes.append(
+                f"{metric_label(econ).label.capitalize()} for {arm_label(r.policy)}: undefined "
+                "(the 95% CI of its denominator includes 0)."
+            )
     notes.extend(_ranking_notes(table))
+    full = _full_ward_note(table, first)
+    if full:
+        notes.append(full)
     ts = pd.concat(ts_frames, ignore_index=True) if ts_frames else pd.DataFrame()
     return Comparison(table, metrics, ts, replications, notes, list(originals))
+
+
+FULL_WARD = 0.95  # mean occupancy, as a share of the beds, above which the ward is full
+
+
+def _full_ward_note(table: pd.DataFrame, first: Scenario) -> str | None:
+    """Where the baseline's ward is full: what averting a readmission then saves.
+
+    A full ward admits the next person waiting (or sends them out of area) in the bed a
+    readmission averted would have taken, so the saving shows as fewer out-of-area
+    placements more than as fewer ward bed-days.
+    """
+    beds = first.acute_care.ward.capacity
+    if not beds:
+        return None
+    base = table[
+        (table["policy"] == table["baseline"]) & (table["metric"] == "ward_occupancy_mean")
+    ]
+    if base.empty or not base["mean"].iloc[0] >= FULL_WARD * beds:
+        return None
+    share = base["mean"].iloc[0] / beds
+    rows = table.set_index(["metric", "policy"])
+    parts = []
+    for policy in dict.fromkeys(table["policy"]):
+        if policy == table["baseline"].iloc[0]:
+            continue
+        try:
+            beds_saved = -rows.loc[("ward_bed_days_per_year", policy), "diff_mean"]
+            oa = -rows.loc[("out_of_area_days_per_year", policy), "diff_mean"]
+        except KeyError:
+            continue
+        if pd.notna(beds_saved) and pd.notna(oa):
+            parts.append(
+                f"{arm_label(policy)}: {oa:,.0f} fewer out-of-area bed-days a year, "
+                f"{beds_saved:,.0f} fewer on the ward"
+            )
+    return (
+        f"The ward is full under {arm_label(table['baseline'].iloc[0])} (its {beds} beds "
+        f"{share:.0%} occupied on average): a readmission averted frees a bed that the next "
+        "person takes, so the saving shows as fewer bed-days out of area more than as "
+        "fewer on the ward" + (f" ({'; '.join(parts)})." if parts else ".")
+    )
 
 
 def _add_economics(metrics: pd.DataFrame, labels, first: Scenario) -> pd.DataFrame:
@@ -295,6 +351,7 @@ def _ratio_rows(metrics: pd.DataFrame, name: str, labels, seed: int) -> pd.DataF
         both = num.merge(den, on="replication", suffixes=("_n", "_d"))
         d = both["value_d"].to_numpy(float)
         _, dlo, dhi = t_interval(d)
+        verdict = quadrant(both["value_n"].to_numpy(float), d)
         if dlo > 0 or dhi < 0:
             mean, lo, hi = _boot_ratio(both["value_n"].to_numpy(float), d, seed)
         else:  # the denominator may be 0: the ratio is undefined, not just uncertain
@@ -307,11 +364,49 @@ def _ratio_rows(metrics: pd.DataFrame, name: str, labels, seed: int) -> pd.DataF
                 "mean": mean,
                 "ci_low": lo,
                 "ci_high": hi,
+                "interval": "bootstrap",
                 "replications": len(both),
+                "verdict": verdict,
             }
         )
-    columns = ["metric", "policy", "baseline", "mean", "ci_low", "ci_high", "replications"]
+    columns = [
+        "metric",
+        "policy",
+        "baseline",
+        "mean",
+        "ci_low",
+        "ci_high",
+        "interval",
+        "replications",
+        "verdict",
+    ]
     return pd.DataFrame(rows, columns=columns)
+
+
+# what a ratio of an extra cost to a gain means, by the signs of the two (the field's
+# quadrants of the cost-effectiveness plane): a ratio is an ICER only in the north-east
+VERDICTS = {
+    "dominant": "cheaper and more effective",
+    "dominated": "dearer and less effective",
+    "icer": "dearer and more effective: the ratio is the price of each unit gained",
+    "saving": "cheaper and less effective: the ratio is the saving per unit forgone",
+    "uncertain": "the 95% CI of the cost or of the gain includes 0: the quadrant is not clear",
+}
+
+
+def quadrant(cost: np.ndarray, gain: np.ndarray) -> str:
+    """Where a policy lies on the cost-effectiveness plane (a key of :data:`VERDICTS`).
+
+    From the 95% CIs of the paired extra cost and gain across replications: both clear
+    of zero, or ``uncertain``.
+    """
+    _, clo, chi = t_interval(cost)
+    _, glo, ghi = t_interval(gain)
+    if not (math.isfinite(clo) and math.isfinite(glo)) or clo <= 0 <= chi or glo <= 0 <= ghi:
+        return "uncertain"
+    if glo > 0:
+        return "dominant" if chi < 0 else "icer"
+    return "dominated" if clo > 0 else "saving"
 
 
 def _ranking_notes(table: pd.DataFrame) -> list[str]:
@@ -327,8 +422,9 @@ def _ranking_notes(table: pd.DataFrame) -> list[str]:
     ]
     for policy, g in unclear.groupby("policy", sort=False):
         notes.append(
-            f"CIs too wide to rank {policy} against {g['baseline'].iloc[0]} on: "
-            + ", ".join(g["metric"])
+            f"CIs too wide to rank {arm_label(policy)} against {arm_label(g['baseline'].iloc[0])}"
+            " on: "
+            + "; ".join(metric_label(m).label for m in g["metric"])
             + " (the paired difference's 95% CI includes 0; "
             "more replications would narrow it)."
         )
@@ -346,33 +442,144 @@ def _ranking_notes(table: pd.DataFrame) -> list[str]:
     return notes
 
 
-def _table_text(table, metrics: list[str]) -> str:
-    """One line per metric and policy: mean (95% CI) and the paired difference."""
+def _printout(table: pd.DataFrame, notes: list[str], scenarios: list[Scenario]) -> str:
+    """The comparison as a paper's table: a block per main metric, then value for money.
 
-    def fmt(m: float, lo: float, hi: float) -> str:
-        if m is None or not math.isfinite(m):
-            return "-"
-        big = max(abs(m), abs(lo) if math.isfinite(lo) else 0) >= 100
-        f = (lambda x: f"{x:,.0f}") if big else (lambda x: f"{x:.3g}")
-        return f"{f(m)} ({f(lo)} to {f(hi)})" if math.isfinite(lo) else f(m)
-
-    rows = []
-    for name in metrics:
-        for r in table[table["metric"] == name].itertuples():
-            diff = getattr(r, "diff_mean", math.nan)
-            rows.append(
-                {
-                    "metric": name,
-                    "policy": r.policy,
-                    "mean (95% CI)": fmt(r.mean, r.ci_low, r.ci_high),
-                    "difference from baseline (95% CI)": (
-                        fmt(diff, r.diff_ci_low, r.diff_ci_high)
-                        if isinstance(diff, float) and math.isfinite(diff)
-                        else ""
-                    ),
-                }
+    Each block has a line per policy: mean (95% CI) and the paired difference. Rows that
+    say nothing (the same under every policy in every replication) are left out, and
+    said; then the notes.
+    """
+    present = set(table["metric"])
+    base = table["baseline"].iloc[0]
+    reps = int(table["replications"].max())
+    out = [
+        wrap(
+            f"Every policy on the same patients (common random numbers), {reps} replications "
+            f"each. Mean over replications (95% CI); differences paired against "
+            f"{arm_label(base)}."
+        ),
+        "",
+    ]
+    t = TextTable(["", "mean (95% CI)", "difference (95% CI)"], align="lrr")
+    same, marked = [], False
+    for name in (m for m in MAIN_METRICS if m in present):
+        rows = table[(table["metric"] == name) & table["mean"].notna()]
+        m = metric_label(name)
+        flat = (rows["ci_low"] == rows["ci_high"]).all() and rows["mean"].nunique() == 1
+        if flat and len(rows):
+            same.append(f"{m.label} ({estimate(rows['mean'].iloc[0], unit=m.unit)}{_unit(m)})")
+            continue
+        t.heading(_heading(m))
+        d = block_decimals(rows["mean"], rows["ci_low"], rows["ci_high"], m.unit)
+        dd = d
+        if "diff_mean" in rows:
+            dd = block_decimals(
+                rows["diff_mean"], rows["diff_ci_low"], rows["diff_ci_high"], m.unit
             )
-    return pd.DataFrame(rows).to_string(index=False, justify="left")
+        for r in rows.itertuples():
+            mean = estimate(r.mean, r.ci_low, r.ci_high, m.unit, decimals=d)
+            if getattr(r, "interval", "t") in ("log", "logit"):
+                mean, marked = mean + "*", True
+            diff = ""
+            if r.policy != base and math.isfinite(getattr(r, "diff_mean", math.nan)):
+                diff = estimate(
+                    r.diff_mean, r.diff_ci_low, r.diff_ci_high, m.unit, True, decimals=dd
+                )
+            t.add(f"  {arm_label(r.policy)}", mean, diff)
+    out.append(t.render())
+    value = _value_for_money(table, scenarios)
+    if value:
+        out += ["", value]
+    foot = []
+    if marked:
+        foot.append(
+            "* The t-interval would cross the quantity's bound (0, or 100%): this one is on "
+            "the log scale (a share: the logit scale), so it stays inside it."
+        )
+    if same:
+        foot.append(
+            "Left out, the same under every policy in every replication: " + "; ".join(same) + "."
+        )
+    # the first note is the line above the table; an undefined ratio is in the table
+    foot += [n for n in notes[1:] if "undefined (the 95% CI of its denominator" not in n]
+    if foot:
+        out.append("")
+        out += [wrap(f, indent="  ") for f in foot]
+    return "\n".join(out)
+
+
+def _unit(m) -> str:
+    """The unit after a value in running text (``%``, `` beds``; none for money)."""
+    if m.unit == "%":
+        return "%"
+    return f" {m.unit}" if m.unit and m.unit != "£" else ""
+
+
+def _heading(m) -> str:
+    """A metric's heading line: its label and unit (a share's differences in points)."""
+    label = m.label[0].upper() + m.label[1:]
+    if m.unit == "%":
+        return f"{label} (%; differences in percentage points)"
+    return f"{label} ({m.unit})" if m.unit else label
+
+
+_VERDICT_WORDS = {
+    "dominant": "dominant (cheaper, more effective)",
+    "dominated": "dominated (dearer, less effective)",
+    "uncertain": "not clear (a 95% CI includes 0)",
+    "icer": "-",
+    "saving": "-",
+}
+
+
+def _value_for_money(table: pd.DataFrame, scenarios: list[Scenario]) -> str:
+    """Value for money of each policy against the baseline, as the field reports it.
+
+    The extra cost, the gains, the ratio only where it is an ICER (dearer and more
+    effective) and otherwise the quadrant in words, and the net benefit.
+    """
+    econ = table[table["metric"].isin(ECONOMICS)]
+    if econ.empty:
+        return ""
+    base = arm_label(table["baseline"].iloc[0])
+    costs = scenarios[0].costs if scenarios else None
+    wtp = costs.willingness_to_pay_per_readmission_averted if costs is not None else None
+    t = TextTable(["", "mean (95% CI)"], align="lr")
+    for policy, g in econ.groupby("policy", sort=False):
+        g = g.set_index("metric")
+        t.heading(f"  {arm_label(policy)}")
+        for name in (
+            "incremental_cost_per_year",
+            "readmissions_averted_per_year",
+            "bed_days_saved_per_year",
+        ):
+            if name in g.index:
+                r, m = g.loc[name], metric_label(name)
+                t.add(f"    {m.label}", estimate(r["mean"], r.ci_low, r.ci_high, m.unit, True))
+        for name in ("cost_per_readmission_averted", "cost_per_bed_day_saved"):
+            if name not in g.index:
+                continue
+            r, m = g.loc[name], metric_label(name)
+            verdict = r.get("verdict") if isinstance(r.get("verdict"), str) else "uncertain"
+            if verdict in ("icer", "saving") and math.isfinite(r["mean"]):
+                text = estimate(r["mean"], r.ci_low, r.ci_high, "£")
+                label = m.label if verdict == "icer" else m.label.replace("cost per", "saving per")
+                label = (
+                    label.replace("averted", "forgone").replace("saved", "forgone")
+                    if verdict == "saving"
+                    else label
+                )
+            else:
+                text, label = _VERDICT_WORDS[verdict], m.label
+            t.add(f"    {label}", text)
+        if "net_monetary_benefit_per_year" in g.index:
+            r = g.loc["net_monetary_benefit_per_year"]
+            label = "net benefit" + (
+                f", a readmission averted valued at £{wtp:,.0f}" if wtp else ""
+            )
+            t.add(f"    {label}", estimate(r["mean"], r.ci_low, r.ci_high, "£", True))
+    head = f"Value for money against {base}, per year (paired by replication)"
+    return head + "\n" + t.render()
 
 
 # compare's answer: what a board asks of a policy (labels: sim.labels), and its format

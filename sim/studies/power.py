@@ -13,9 +13,11 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import pandas as pd
 
-from sim.analysis.trial import below_alpha, endpoint_tests
+from sim.analysis.trial import below_alpha, endpoint_tests, reference_arm
 from sim.config import Scenario, TrialFeed, variant
 from sim.errors import ConfigError, UserError
+from sim.labels import arm_label
+from sim.printed import TextTable, wrap
 from sim.studies.saved import run_worlds
 from sim.study import kind
 
@@ -191,16 +193,50 @@ def power_table(
 
 
 def _text(table: pd.DataFrame, scenario: Scenario, reps: int) -> str:
-    """Power by trial size, arm and test, with its 95% interval."""
-    shown = table.assign(
-        power=table["power"].map(lambda v: f"{v:.1%}"),
-        ci=[f"{a:.1%}-{b:.1%}" for a, b in zip(table["ci_low"], table["ci_high"], strict=True)],
-    )
-    return (
-        f"Power at the primary horizon ({scenario.outcomes.primary_horizon_days:g} days), "
-        f"{reps} simulated trials per size, p below each endpoint's alpha:\n"
-        + shown[["n_per_arm", "arm", "test", "power", "ci", "replications"]].to_string(index=False)
-    )
+    """Power by trial size (rows) and test (columns), with its 95% interval; per arm."""
+    h = scenario.outcomes.primary_horizon_days
+    out = [
+        wrap(
+            f"Power at {h:g} days: the share of {reps} simulated trials per size whose p-value "
+            "is below the test's alpha (its Wilson 95% CI)."
+        )
+    ]
+    arms = list(dict.fromkeys(table["arm"]))
+    for arm in arms:
+        g = table[table["arm"] == arm]
+        tests = list(dict.fromkeys(g["test"]))
+        out.append("")
+        if len(arms) > 1:
+            out.append(f"{arm_label(arm)} against {arm_label(reference_arm(scenario))}")
+        t = TextTable(["Patients per arm", *tests], align="r" * (1 + len(tests)))
+        for n, at in g.groupby("n_per_arm", sort=True):
+            at = at.set_index("test")
+            cells = [
+                f"{at.loc[x, 'power'] * 100:.0f}% ({at.loc[x, 'ci_low'] * 100:.0f} to "
+                f"{at.loc[x, 'ci_high'] * 100:.0f})"
+                if x in at.index
+                else "-"
+                for x in tests
+            ]
+            t.add(f"{n:,}", *cells)
+        out.append(t.render())
+        for x in tests:
+            reached = g[(g["test"] == x) & (g["power"] >= 0.8)]["n_per_arm"]
+            if len(reached):
+                out.append(
+                    f"  80% power, {x}: first at {reached.min():,} per arm of the sizes tried"
+                )
+            else:
+                out.append(f"  80% power, {x}: not reached at the sizes tried")
+    if reps < 100:
+        out.append(
+            wrap(
+                f"Warning: {reps} simulated trials per size: each power is known only to within "
+                "its wide interval; run 500 or more (--reps) for a figure to quote.",
+                indent="  ",
+            )
+        )
+    return "\n".join(out)
 
 
 def _answer(t: pd.DataFrame) -> list[str]:

@@ -39,10 +39,11 @@ import pandas as pd
 from sim import uncertainty
 from sim.analysis import decision
 from sim.config import ConfigError, Scenario, resolved_yaml
-from sim.labels import arm_label
+from sim.labels import arm_label, field_label
+from sim.printed import TextTable, money, number, share_of, wrap
 from sim.results import Batch
 from sim.runner import Dask, default_jobs, each, run_chunks
-from sim.studies.dsa import DsaResult, assemble, run_variants, variants
+from sim.studies.dsa import DsaResult, assemble, run_variants, tornado_text, variants
 from sim.studies.outcomes import OUTCOMES, outcome_rows
 from sim.studies.outcomes import check_files as _check
 from sim.study import kind, read_table
@@ -608,7 +609,7 @@ def decision_table(result: PsaResult) -> pd.DataFrame:
         )
     for lam in econ.willingness_to_pay_per_qaly:
         nb = decision.net_benefit(cost, qalys, lam)
-        share = decision.ceac(cost, qalys, [lam])[0]
+        share = decision.ceac(cost, qalys, [lam]).iloc[0].to_numpy()
         mean_nb = dict(zip(policies, nb.mean(axis=0), strict=True))
         prob = dict(zip(policies, share, strict=True))
         inc[f"nmb_at_{lam:g}"] = inc["strategy"].map(mean_nb)
@@ -622,121 +623,176 @@ def decision_table(result: PsaResult) -> pd.DataFrame:
 
 
 def _text(result: PsaResult) -> str:
-    """A PSA's decision at each threshold, and how much of its spread is noise."""
+    """A PSA's means, decision, value of information, tornado and noise, as printed.
+
+    Each probability has its Monte Carlo error (a Wilson interval over the sets); a
+    warning where the sets are too few for a figure.
+    """
     reps = result.replications
     sc = result.scenario
     n = result.table["sample"].nunique()
-    lines = [f"PSA of {sc.name}: {n} parameter sets x {reps} inner replication(s), seed {sc.seed}"]
+    lines = [
+        wrap(
+            f"PSA of {sc.name}: {n} parameter sets \u00d7 {reps} inner "
+            f"replication{'s' * (reps != 1)}, seed {sc.seed}."
+        ),
+        "",
+    ]
     means = result.table.groupby("policy", sort=False)[
         ["cost", "qalys", "readmissions_per_year", "bed_days_per_year"]
     ].mean()
-    shown = means.copy()
-    if "cost" in shown:
-        shown["cost"] = [f"£{v:,.0f}" if pd.notna(v) else "-" for v in shown["cost"]]
-    with pd.option_context("display.width", 200, "display.float_format", "{:,.1f}".format):
-        lines.append(
+    columns = {
+        "cost": ("cost", money),
+        "qalys": ("QALYs", lambda v: number(v, 1)),
+        "readmissions_per_year": ("readmissions a year", lambda v: number(v, 1)),
+        "bed_days_per_year": ("ward bed-days a year", lambda v: number(v, 0)),
+    }
+    shown = [c for c in columns if means[c].notna().any()]  # no economics: no cost column
+    t = TextTable(["", *(columns[c][0] for c in shown)])
+    for policy, r in means.iterrows():
+        t.add(arm_label(policy), *(columns[c][1](r[c]) if pd.notna(r[c]) else "-" for c in shown))
+    lines.append(
+        wrap(
             "Means over the parameter sets (cost and QALYs discounted, totals over the "
             "measured period; readmissions and ward bed-days a year):"
         )
-        lines.append(shown.to_string())
+    )
+    lines.append(t.render())
+    warn = []
     if sc.economics is not None and sc.costs is not None:
         econ = sc.economics
-        t = result.decision
-        assert t is not None
-        lines.append(
-            f"\nDecision ({econ.perspective}; discounted at "
-            f"{econ.discount_rate_costs:.1%} costs, {econ.discount_rate_qalys:.1%} QALYs):"
-        )
-        for r in t.itertuples():
-            icer = "" if pd.isna(r.icer) else f", ICER £{r.icer:,.0f} per QALY vs {r.compared_with}"
+        d = result.decision
+        assert d is not None
+        lines += [
+            "",
+            wrap(
+                f"Decision ({econ.perspective}; discounted at {econ.discount_rate_costs:.1%} "
+                f"costs, {econ.discount_rate_qalys:.1%} QALYs):"
+            ),
+        ]
+        for r in d.itertuples():
             by = (
-                f" by {r.compared_with}"
+                f" by {arm_label(r.compared_with)}"
                 if r.status in ("dominated", "extendedly dominated")
                 else ""
             )
-            lines.append(f"  {r.strategy}: {r.status}{by}{icer}")
-        for lam in econ.willingness_to_pay_per_qaly:
-            p = t.set_index("strategy")[f"p_cost_effective_at_{lam:g}"]
-            best = p.idxmax()
-            evpi = t[f"evpi_at_{lam:g}"].iloc[0]
-            per_person = t[f"evpi_per_person_at_{lam:g}"].iloc[0]
+            icer = (
+                ""
+                if pd.isna(r.icer)
+                else f": ICER {money(r.icer)} per QALY against {arm_label(r.compared_with)}"
+            )
+            status = "the reference (not dominated)" if r.status == "reference" else r.status
+            lines.append(f"  {arm_label(r.strategy)}: {status}{by}{icer}")
+        lams = list(econ.willingness_to_pay_per_qaly)
+        pt = TextTable(
+            ["  probability cost-effective (95% CI)", *(f"at £{lam:,.0f}/QALY" for lam in lams)]
+        )
+        for r in d.itertuples():
+            pt.add(
+                f"  {arm_label(r.strategy)}",
+                *(share_of(getattr(r, f"p_cost_effective_at_{lam:g}"), n) for lam in lams),
+            )
+        lines += ["", pt.render()]
+        for lam in lams:
+            evpi = max(float(d[f"evpi_at_{lam:g}"].iloc[0]), 0.0)
+            per_person = max(float(d[f"evpi_per_person_at_{lam:g}"].iloc[0]), 0.0)
             pop = f"evpi_population_at_{lam:g}"
             over = (
-                f", £{t[pop].iloc[0]:,.0f} over {econ.decision_horizon_years} years' population"
-                if pop in t
+                f", {money(max(float(d[pop].iloc[0]), 0.0))} over "
+                f"{econ.decision_horizon_years} years' population"
+                if pop in d
                 else ""
             )
             lines.append(
-                f"  at £{lam:,.0f}/QALY: probability cost-effective "
-                + ", ".join(f"{k} {v:.0%}" for k, v in p.items())
-                + f" (most likely best: {best}); EVPI £{evpi:,.0f} for the period's "
-                f"patients (£{per_person:,.2f} per person{over})"
+                wrap(
+                    f"  EVPI at £{lam:,.0f}/QALY: {money(evpi)} for the period's patients "
+                    f"({money(per_person)} per person{over})",
+                    indent="    ",
+                )
             )
-        for r in t.itertuples():
+        base = arm_label(result.table["policy"].iloc[0])
+        for r in d.itertuples():
             if pd.notna(r.discounted_cost_per_readmission_averted):
                 c = r.discounted_cost_per_readmission_averted
-                each = f"saving £{-c:,.0f} per readmission averted" if c < 0 else f"£{c:,.0f} each"
-                base = result.table["policy"].iloc[0]
-                lines.append(
-                    f"  {r.strategy}: {r.readmissions_averted:,.0f} readmissions averted over "
-                    f"the period against {base}, {each}"
+                each = (
+                    f"and saves {money(-c)} for each (cheaper and more effective)"
+                    if c < 0
+                    else f"at {money(c)} each"
                 )
-        lam = econ.willingness_to_pay_per_qaly[0]
+                lines.append(
+                    wrap(
+                        f"  {arm_label(r.strategy)} averts {r.readmissions_averted:,.0f} "
+                        f"readmissions over the period against {base}, {each}",
+                        indent="    ",
+                    )
+                )
+        lam = lams[0]
         e = pd.DataFrame() if result.evppi is None else result.evppi
         e = e[e["threshold"] == lam].head(5) if len(e) else e
         if len(e) and not e["evpi"].iloc[0] > 0:
             lines.append(
-                f"  no value of information at £{lam:,.0f}/QALY: the same policy is best "
-                "in every parameter set (EVPI 0), so there is no EVPPI to rank"
+                wrap(
+                    f"  No value of information at £{lam:,.0f}/QALY: the same policy is best "
+                    "in every parameter set (EVPI 0), so there is no EVPPI to rank.",
+                    indent="    ",
+                )
             )
         elif len(e):
-            lines.append(
-                f"  worth learning most (EVPPI at £{lam:,.0f}/QALY, share of the EVPI): "
-                + "; ".join(
-                    f"{r.parameter}{' (group)' if ' + ' in r.fields else ''} "
-                    f"£{r.evppi:,.0f} ± {1.96 * r.se:,.0f} ({r.share:.0%})"
-                    for r in e.itertuples()
-                )
+            lines += ["", f"Worth learning most (EVPPI at £{lam:,.0f}/QALY, 95% interval):"]
+            et = TextTable(["", "EVPPI", "share of the EVPI"])
+            for r in e.itertuples():
+                total = max(float(r.evpi), 0.0)
+                v = min(max(float(r.evppi), 0.0), total)
+                lo, hi = max(v - 1.96 * r.se, 0.0), min(v + 1.96 * r.se, total)
+                name = field_label(r.parameter) + (" (group)" if " + " in r.fields else "")
+                if lo <= 0 and hi >= total:
+                    text = "not estimable from these sets"
+                else:
+                    text = f"{money(v)} ({money(lo)} to {money(hi)})"
+                et.add(f"  {name}", text, f"{v / total:.0%}" if total > 0 else "-")
+            lines.append(et.render())
+        if n < 100:
+            warn.append(
+                f"Warning: {n} parameter sets: each probability is known only to within its "
+                "interval, and the EVPI and EVPPI are rough; a decision needs hundreds of sets "
+                "(1,000 is usual)."
             )
     else:
         lines.append("(no economics and costs blocks: no decision table)")
     if result.dsa is not None and len(result.dsa.tornado):
-        bars = result.dsa.tornado
-        what = bars["comparison"].iloc[0]
-        money = "net benefit" in what
-        fmt = (lambda v: f"-£{-v:,.0f}" if v < 0 else f"£{v:,.0f}") if money else "{:,.1f}".format
-        lines.append(
-            f"\nOne-way sensitivity ({what}; base case {fmt(bars['base'].iloc[0])}), "
-            "widest first (tornado.png):"
-        )
-        for r in bars.head(5).itertuples():
-            lines.append(
-                f"  {r.field}: {fmt(r.outcome_at_low)} at {r.low_value:,.4g}, "
-                f"{fmt(r.outcome_at_high)} at {r.high_value:,.4g}"
-            )
+        lines += ["", tornado_text(result.dsa.tornado)]
     if reps > 1:
         dec = result.variance
         assert dec is not None
         inb = dec["outcome"].str.startswith("net_benefit_vs_")
         dec = dec[(inb if inb.any() else dec["outcome"].isin(["cost", "qalys"]))]
         dec = dec[dec["monte_carlo_share"].notna()]
-        if dec.empty:
-            return "\n".join(lines)
-        worst = dec.sort_values("monte_carlo_share", ascending=False).iloc[0]
-        share = worst.monte_carlo_share
-        what = "incremental net benefit" if inb.any() else "cost and QALYs"
-        lines.append(
-            f"\nMonte Carlo noise in the {what}: {min(share, 1):.0%} of the spread between "
-            f"parameter sets ({worst.outcome}, {worst.policy}; variance.csv has all)"
-            + (
-                " -- WARNING: above 10%, more inner replications (--reps) needed"
-                if share > 0.10
-                else ""
-            )
-        )
+        if not dec.empty:
+            worst = dec.sort_values("monte_carlo_share", ascending=False).iloc[0]
+            share = worst.monte_carlo_share
+            what = "incremental net benefit" if inb.any() else "cost and QALYs"
+            lines += [
+                "",
+                wrap(
+                    f"Monte Carlo noise in the {what}: {min(share, 1):.0%} of the spread "
+                    f"between parameter sets (at most; {arm_label(worst.policy)}; variance.csv "
+                    "has every output).",
+                ),
+            ]
+            if share > 0.10:
+                warn.append(
+                    "Warning: the noise is above 10% of the spread: more inner replications "
+                    "(--reps) are needed."
+                )
     else:
-        lines.append(
-            "\n(one inner replication: the spread mixes parameter uncertainty and Monte Carlo "
-            "noise; run --reps 2 or more to separate them)"
-        )
+        lines += [
+            "",
+            wrap(
+                "One inner replication: the spread mixes parameter uncertainty and Monte "
+                "Carlo noise; run --reps 2 or more to separate them."
+            ),
+        ]
+    if warn:
+        lines.append("")
+        lines += [wrap(w, indent="  ") for w in warn]
     return "\n".join(lines)

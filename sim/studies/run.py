@@ -16,14 +16,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
-import numpy as np
 import pandas as pd
 
+from sim.analysis.published import NARROW
 from sim.analysis.trial import reference_arm
 from sim.config import Scenario, TrialFeed, resolved_yaml
-from sim.console import interval
 from sim.errors import CrisisSimWarning
-from sim.labels import CAPACITY_CAPTION, metric
+from sim.labels import CAPACITY_CAPTION, arm_label, metric, statistic_label
+from sim.printed import TextTable, block_decimals, estimate, number, share_of, wrap
 from sim.results import RunResult
 from sim.study import kind, read_table
 from sim.workspace import Workspace
@@ -373,60 +373,94 @@ def run_to_directory(
 
 # ---------------------------------------------------------------------- printouts
 def _summary_text(summary, scenario: Scenario, replications: int, wall_seconds: float) -> str:
-    """The table printed after a run: one row per arm, means with 95% CIs."""
+    """The table printed after a run: a row per measure, a column per arm, mean (95% CI)."""
     h = scenario.outcomes.primary_horizon_days
-    cols = [
-        ("patients", "patients", False, 1),
-        (f"p_readmit_{h:g}d", f"readmitted <={h:g}d", True, 1),
-        ("sessions_attended_mean", "sessions attended", False, 2),
-        ("acute_days_per_patient", "acute days/patient", False, 1),
-        ("ward_days_per_patient", "ward bed-days/patient", False, 1),
-        ("wait_days_mean", "peer wait (days)", False, 1),
-        ("ward_occupancy_mean", "ward beds occupied", False, 1),
+    names = [
+        "patients",
+        f"p_readmit_{h:g}d",
+        "sessions_attended_mean",
+        "acute_days_per_patient",
+        "ward_days_per_patient",
+        "wait_days_mean",
+        "ward_occupancy_mean",
     ]
-    rows = []
-    for arm in [a.name for a in scenario.arms]:
-        s = summary[summary["arm"] == arm].set_index("metric")
-        row = {"arm": arm}
-        for name, label, pct, digits in cols:
-            if name == "patients" and name in s.index:
-                row[label] = f"{s.loc[name, 'mean']:.0f}"
-            elif name in s.index:
-                r = s.loc[name]
-                row[label] = interval(r["mean"], r["ci_low"], r["ci_high"], pct, digits)
-            else:
-                row[label] = "-"
-        rows.append(row)
-    table = pd.DataFrame(rows).to_string(index=False)
-    kind = "trial" if scenario.is_trial else "service"
-    head = (
-        f"{scenario.name} ({kind}): {replications} replication(s), seed {scenario.seed}, "
-        f"{wall_seconds:.1f} s. Means across replications, 95% CI in brackets."
+    arms = [a.name for a in scenario.arms]
+    t = TextTable(["", *(arm_label(a) for a in arms)])
+    marked = False
+    for name in names:
+        rows = summary[summary["metric"] == name].set_index("arm")
+        rows = rows[rows["mean"].notna()]
+        if rows.empty:
+            continue
+        m = metric(name)
+        d = block_decimals(rows["mean"], rows["ci_low"], rows["ci_high"], m.unit)
+        cells = []
+        for a in arms:
+            if a not in rows.index:
+                cells.append("-")
+                continue
+            r = rows.loc[a]
+            if name == "patients":
+                cells.append(f"{r['mean']:,.0f}")
+                continue
+            cell = estimate(r["mean"], r["ci_low"], r["ci_high"], m.unit, decimals=d)
+            if r.get("interval") in ("log", "logit"):
+                cell, marked = cell + "*", True
+            cells.append(cell)
+        axis = m.axis()
+        t.add(axis[0].upper() + axis[1:], *cells)
+    kind = "a trial" if scenario.is_trial else "a service"
+    head = wrap(
+        f"{scenario.name} ({kind}): {replications} replication{'s' * (replications != 1)}, "
+        f"seed {scenario.seed}, {wall_seconds:.1f} s. Mean over replications (95% CI)."
     )
-    return f"{head}\n{table}"
+    out = [head, "", t.render()]
+    if replications == 1:
+        out.append(
+            wrap(
+                "Warning: one replication gives no interval: these are one draw of the "
+                "model, not its expected values (run more with --reps).",
+                indent="  ",
+            )
+        )
+    if marked:
+        out.append(_BOUND_NOTE)
+    return "\n".join(out)
+
+
+_BOUND_NOTE = wrap(
+    "* The t-interval would cross the quantity's bound (0, or 100%): this one is on the log "
+    "scale (a share: the logit scale), so it stays inside it.",
+    indent="  ",
+)
 
 
 def _trial_text(summary: pd.DataFrame, attendance: pd.DataFrame, scenario: Scenario) -> str:
-    """The trial table printed by ``crisis-sim run`` for a trial scenario (primary horizon)."""
+    """The trial table printed by ``crisis-sim run`` for a trial scenario (primary horizon).
+
+    The spread of a statistic over the simulated trials is its median (or mean) and the
+    range that holds 95% of the trials; a share of trials (power, coverage) has its
+    Wilson 95% interval, which says how well that many trials pin it down.
+    """
     assert isinstance(scenario.feed, TrialFeed)
     h = scenario.outcomes.primary_horizon_days
     s = summary[summary["horizon_days"] == h]
     arms = [a.name for a in scenario.arms]
     ref = reference_arm(scenario)
+    n_trials = int(s["replications"].max()) if len(s) else 0
 
     def cell(arm: str, stat: str, kind: str = "median", pct: bool = False, digits: int = 2) -> str:
         r = s[(s["arm"] == arm) & (s["statistic"] == stat)]
         if r.empty:
             return "-"
         r = r.iloc[0]
-        k = 100 if pct else 1
-        unit = "%" if pct else ""
         if kind == "share":
-            return f"{r['mean'] * 100:.1f}%"
-        v = r[kind]
-        lo, hi = r["p2_5"] * k, r["p97_5"] * k
-        dash = " to " if lo < 0 else "-"  # "-9.4-0.0" would read as a subtraction
-        return f"{v * k:.{digits}f}{unit} ({lo:.{digits}f}{dash}{hi:.{digits}f})"
+            return share_of(float(r["mean"]), int(r["replications"]))
+        k = 100 if pct else 1
+        v, lo, hi = r[kind] * k, r["p2_5"] * k, r["p97_5"] * k
+        if r["replications"] < 2:  # one trial: a value, no spread
+            return number(v, digits)
+        return f"{number(v, digits)} ({number(lo, digits)} to {number(hi, digits)})"
 
     ends = scenario.outcomes.endpoints
 
@@ -434,46 +468,36 @@ def _trial_text(summary: pd.DataFrame, attendance: pd.DataFrame, scenario: Scena
         side = "" if spec.alternative == "two-sided" else f", one-sided ({spec.alternative})"
         return f"  power, p < {spec.alpha:g}{side}"
 
+    days = f"{h:g} days"
     first = ends.first_readmission
+    others = [a for a in arms if a != ref]
     lines = [
         (
-            f"readmitted within {h:g}d: mean (2.5-97.5%)",
+            f"Readmitted within {days} (%)",
             {a: cell(a, "p_readmitted", "mean", True, 1) for a in arms},
         ),
-        ("odds ratio: median (2.5-97.5%)", {a: cell(a, "odds_ratio") for a in arms if a != ref}),
-        (power(first), {a: cell(a, "power_or", "share") for a in arms if a != ref}),
+        ("Odds ratio", {a: cell(a, "odds_ratio") for a in others}),
+        (power(first), {a: cell(a, "power_or", "share") for a in others}),
+        ("  CI coverage of the true ratio", {a: cell(a, "coverage_or", "share") for a in others}),
+        ("Hazard ratio (Cox)", {a: cell(a, "hazard_ratio") for a in others}),
+        (power(first), {a: cell(a, "power_hr", "share") for a in others}),
+        ("  CI coverage of the true ratio", {a: cell(a, "coverage_hr", "share") for a in others}),
         (
-            "  CI coverage of the true ratio",
-            {a: cell(a, "coverage_or", "share") for a in arms if a != ref},
-        ),
-        (
-            "hazard ratio (Cox): median (2.5-97.5%)",
-            {a: cell(a, "hazard_ratio") for a in arms if a != ref},
-        ),
-        (power(first), {a: cell(a, "power_hr", "share") for a in arms if a != ref}),
-        (
-            "  CI coverage of the true ratio",
-            {a: cell(a, "coverage_hr", "share") for a in arms if a != ref},
-        ),
-        (
-            f"RMST to {h:g}d, days: mean (2.5-97.5%)",
+            f"Restricted mean time to readmission, {days} (days)",
             {a: cell(a, "rmst_days", "mean", digits=0) for a in arms},
         ),
         (
-            "days to readmission, among readmitted: mean",
+            "Days to readmission, among readmitted: mean",
             {a: cell(a, "mean_days_readmitted", "mean", digits=0) for a in arms},
         ),
         ("  median", {a: cell(a, "median_days_readmitted", "mean", digits=0) for a in arms}),
-        (
-            f"deaths within {h:g}d: mean (2.5-97.5%)",
-            {a: cell(a, "deaths", "mean", digits=1) for a in arms},
-        ),
+        (f"Deaths within {days}, per arm", {a: cell(a, "deaths", "mean", digits=1) for a in arms}),
     ]
     if ends.readmission_count is not None:
         c = ends.readmission_count
         lines += [
             (
-                f"readmissions per person within {h:g}d: mean (2.5-97.5%)",
+                f"Readmissions per person within {days}: mean",
                 {a: cell(a, "readmissions_mean", "mean") for a in arms},
             ),
             ("  SD", {a: cell(a, "readmissions_sd", "mean") for a in arms}),
@@ -481,30 +505,27 @@ def _trial_text(summary: pd.DataFrame, attendance: pd.DataFrame, scenario: Scena
                 "  mean cumulative (censoring accounted for)",
                 {a: cell(a, "readmissions_mcf", "mean") for a in arms},
             ),
-            (
-                "rate ratio (negative binomial): median (2.5-97.5%)",
-                {a: cell(a, "rate_ratio") for a in arms if a != ref},
-            ),
+            ("Rate ratio (negative binomial)", {a: cell(a, "rate_ratio") for a in others}),
             (
                 f"{power(c)}, {c.test.replace('_', ' ')}",
-                {a: cell(a, "power_count", "share") for a in arms if a != ref},
+                {a: cell(a, "power_count", "share") for a in others},
             ),
         ]
     if ends.bed_days is not None:
         b = ends.bed_days
         lines += [
             (
-                f"bed-days per person within {h:g}d: mean (2.5-97.5%)",
+                f"Bed-days per person within {days}: mean",
                 {a: cell(a, "bed_days_mean", "mean", digits=1) for a in arms},
             ),
             ("  SD", {a: cell(a, "bed_days_sd", "mean", digits=1) for a in arms}),
             (
-                "difference in bed-days: mean (2.5-97.5%)",
-                {a: cell(a, "bed_days_difference", "mean", digits=1) for a in arms if a != ref},
+                "Difference in bed-days per person",
+                {a: cell(a, "bed_days_difference", "mean", digits=1) for a in others},
             ),
             (
                 f"{power(b)}, {b.test.replace('_', ' ')}",
-                {a: cell(a, "power_bed_days", "share") for a in arms if a != ref},
+                {a: cell(a, "power_bed_days", "share") for a in others},
             ),
         ]
     att = attendance.groupby(["arm", "sessions_attended"])["share"].mean()
@@ -514,24 +535,38 @@ def _trial_text(summary: pd.DataFrame, attendance: pd.DataFrame, scenario: Scena
         n = arm.peer_support.n_sessions
         what = "contacts" if arm.peer_support.schedule == "fixed" else "sessions"
         if arm.name not in att.index.get_level_values("arm"):  # no one offered in the arm
-            lines.append((f"attended >= 3 {what}", {arm.name: "-"}))
-            lines.append((f"attended all {n}", {arm.name: "-"}))
+            lines.append((f"Attended 3 or more {what} (%)", {arm.name: "-"}))
+            lines.append((f"Attended all {n} (%)", {arm.name: "-"}))
             continue
         a = att.loc[arm.name]
-        lines.append((f"attended >= 3 {what}", {arm.name: f"{a[a.index >= 3].sum() * 100:.1f}%"}))
-        lines.append((f"attended all {n}", {arm.name: f"{a.get(n, 0.0) * 100:.1f}%"}))
-    table = pd.DataFrame(
-        [{"statistic": name, **{a: vals.get(a, "") for a in arms}} for name, vals in lines]
+        lines.append(
+            (f"Attended 3 or more {what} (%)", {arm.name: f"{a[a.index >= 3].sum() * 100:.1f}"})
+        )
+        lines.append((f"Attended all {n} (%)", {arm.name: f"{a.get(n, 0.0) * 100:.1f}"}))
+    t = TextTable(["", *(arm_label(a) for a in arms)])
+    for name, vals in lines:
+        cells = [vals.get(a, "") for a in arms]
+        if all(c in ("", "-") for c in cells):
+            continue
+        t.add(name, *cells)
+    head = wrap(
+        f"Trial analysis of {n_trials} simulated trial{'s' * (n_trials != 1)} at {days} "
+        "(reference arm: "
+        f"{arm_label(ref)}; complete case: patients lost to follow-up before then are left "
+        "out). Each statistic: its mean or median over the trials (the range that holds 95% "
+        "of them); power and coverage: the share of trials (its 95% CI)."
     )
-    filled = table[arms].replace("", np.nan)
-    table = table[~filled.isin(["-"]).where(filled.notna(), True).all(axis=1)]
-    n_trials = int(s["replications"].max()) if len(s) else 0
-    head = (
-        f"Trial analysis, {n_trials} simulated trials, primary horizon {h:g} days "
-        f"(reference arm: {ref}; complete case: patients lost to follow-up before the "
-        "horizon are left out)"
-    )
-    return head + "\n" + table.to_string(index=False)
+    out = [head, "", t.render()]
+    if n_trials < 100:
+        out.append(
+            wrap(
+                f"Warning: {n_trials} simulated trial{'s' * (n_trials != 1)}: the shares of "
+                "trials (power, coverage) are known only to within their wide intervals; "
+                "run 500 or more for a power figure to quote.",
+                indent="  ",
+            )
+        )
+    return "\n".join(out)
 
 
 def _published_text(table: pd.DataFrame) -> str:
@@ -539,27 +574,59 @@ def _published_text(table: pd.DataFrame) -> str:
 
     def spread(r) -> str:
         if pd.notna(r.published_ci_low):
-            return f" ({r.published_ci_low:g}-{r.published_ci_high:g})"
+            return f" ({r.published_ci_low:g} to {r.published_ci_high:g})"
         if pd.notna(r.published_sd):
-            return f" ± {r.published_sd:g}"
+            return f" \u00b1 {r.published_sd:g} SD"
         return ""
 
-    rows = [
-        {
-            "statistic": r.statistic,
-            "arm": r.arm,
-            "horizon": "" if pd.isna(r.horizon_days) else f"{r.horizon_days:g}d",
-            "published": f"{r.published:g}{spread(r)}",
-            "simulated: median (2.5-97.5%)": f"{r.simulated_median:.3g} "
-            f"({r.simulated_p2_5:.3g}-{r.simulated_p97_5:.3g})",
-            "percentile": "-" if pd.isna(r.percentile) else f"{r.percentile:.0f}",
-        }
-        for r in table.itertuples()
-    ]
-    return (
-        "Published figures among the simulated trials (percentile: share of simulated "
-        "trials below the published value)\n" + pd.DataFrame(rows).to_string(index=False)
+    t = TextTable(["", "arm", "published", "simulated", "percentile"])
+    narrow, derived = [], False
+    for r in table.itertuples():
+        share = r.statistic.startswith("p_")
+        k = 100.0 if share else 1.0
+        label = statistic_label(r.statistic) + (" (%)" if share else "")
+        label = label[0].upper() + label[1:]
+        width = getattr(r, "ci_width_vs_simulated", float("nan"))
+        if pd.notna(width) and width < NARROW:
+            narrow.append(f"{label.lower()} ({arm_label(r.arm)}): {width:.0%}")
+        if getattr(r, "derived", False) is True:
+            label, derived = label + " \u2020", True
+        if pd.notna(r.horizon_days):
+            label += f", {r.horizon_days:g} days"
+        published = f"{r.published * k:g}{spread(r) if not share else ''}"
+        if share and pd.notna(r.published_ci_low):
+            published += f" ({r.published_ci_low * k:g} to {r.published_ci_high * k:g})"
+        d = 1 if share else 2
+        sim = (
+            f"{number(r.simulated_median * k, d)} ({number(r.simulated_p2_5 * k, d)} to "
+            f"{number(r.simulated_p97_5 * k, d)})"
+        )
+        pct = "-" if pd.isna(r.percentile) else f"{r.percentile:.0f}"
+        t.add(label, arm_label(r.arm), published, sim, pct)
+    head = wrap(
+        "Published figures among the simulated trials: the simulated median (the range that "
+        "holds 95% of the trials), and the percentile, the share of simulated trials below "
+        "the published value (near 50 the model reproduces it; below 2.5 or above 97.5 it "
+        "does not)."
     )
+    out = [head, "", t.render()]
+    if derived:
+        out.append(
+            wrap(
+                "  \u2020 Derived from published figures, not printed in the paper.", indent="    "
+            )
+        )
+    if narrow:
+        out.append(
+            wrap(
+                "  Note: a published 95% CI narrower than the simulated trials' own (its width "
+                "as a share of their median width: " + "; ".join(narrow) + "): narrower than "
+                "a trial of this size gives, so the paper's estimate rests on more data, a "
+                "model with covariates or another method.",
+                indent="    ",
+            )
+        )
+    return "\n".join(out)
 
 
 # ---------------------------------------------------------------------- the report's answer

@@ -23,6 +23,7 @@ from sim.analysis.intervals import t_half_width
 from sim.config import ConfigError, Scenario, variant
 from sim.config.loader import scalar
 from sim.labels import DEFAULT_METRICS, FOREST_METRICS, arm_label, field_label, metric
+from sim.printed import TextTable, block_decimals, estimate, wrap
 from sim.runner import Dask
 from sim.studies.saved import run_worlds
 from sim.study import kind
@@ -251,25 +252,67 @@ def _with_differences(
 
 
 def _text(summary: pd.DataFrame, metrics: list[str], scenario: Scenario, reps: int) -> str:
-    """One row per sweep point and arm, one column per metric: mean (95% CI)."""
+    """A block per metric shown: a row per point, a column per arm, mean (95% CI).
+
+    An arm the swept fields do not touch (the same at every point: simulated once) is a
+    line of its own, not a column repeated at every point.
+    """
     cols = [c for c in summary.columns if c.startswith("set:")]
-    view = summary[summary["metric"].isin(metrics)]
-    view = view.assign(
-        value=[
-            f"{m:.3g} ({lo:.3g} to {hi:.3g})"
-            if math.isfinite(m) and math.isfinite(lo)
-            else f"{m:.3g}"
-            for m, lo, hi in zip(view["mean"], view["ci_low"], view["ci_high"], strict=True)
-        ]
-    )
-    wide = view.pivot_table(
-        index=[*cols, "arm"], columns="metric", values="value", aggfunc="first", sort=False
-    )
-    with pd.option_context("display.width", 220, "display.max_columns", 20):
-        return (
-            f"Sweep of {scenario.name}: {reps} replications per point, common random numbers\n"
-            + wide.to_string()
+    fields = ", ".join(field_label(c) for c in cols)
+    out = [
+        wrap(
+            f"Sweep of {scenario.name} over {fields} ({reps} replications per point, common "
+            "random numbers). Mean over replications (95% CI)."
         )
+    ]
+    marked = False
+    for name in metrics:
+        view = summary[(summary["metric"] == name) & summary["mean"].notna()]
+        if view.empty:
+            continue
+        m = metric(name)
+        label = m.label[0].upper() + m.label[1:]
+        d = block_decimals(view["mean"], view["ci_low"], view["ci_high"], m.unit)
+        out += ["", f"{label} ({m.unit})" if m.unit else label]
+        varying = []
+        for arm, g in view.groupby("arm", sort=False):
+            cells = list(zip(g["mean"], g["ci_low"], g["ci_high"], strict=True))
+            if len(g) > 1 and len(set(cells)) == 1:  # untouched by the fields swept
+                text = estimate(*cells[0], m.unit, decimals=d)
+                out.append(f"  {arm_label(arm)}, the same at every point: {text}")
+            else:
+                varying.append(arm)
+        if not varying:
+            continue
+        t = TextTable([f"  {fields}", *(arm_label(a) for a in varying)])
+        points = view[cols].drop_duplicates()
+        for _, point in points.iterrows():
+            at = view[(view[cols] == point.to_numpy()).all(axis=1)].set_index("arm")
+            cells = []
+            for arm in varying:
+                if arm not in at.index:
+                    cells.append("-")
+                    continue
+                r = at.loc[arm]
+                cell = estimate(r["mean"], r["ci_low"], r["ci_high"], m.unit, decimals=d)
+                if r.get("interval") in ("log", "logit"):
+                    cell, marked = cell + "*", True
+                cells.append(cell)
+            t.add(
+                "  " + ", ".join(f"{v:g}" if isinstance(v, float) else str(v) for v in point),
+                *cells,
+            )
+        out.append(t.render())
+    if marked:
+        out += [
+            "",
+            wrap(
+                "* The t-interval would cross the quantity's bound (0, or 100%): this one is "
+                "on the log scale (a share: the logit scale), so it stays inside it.",
+                indent="  ",
+            ),
+        ]
+    return "\n".join(out)
 
 
 def _answer(t: pd.DataFrame) -> list[str]:
