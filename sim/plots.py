@@ -26,7 +26,7 @@ from matplotlib.ticker import Formatter, FuncFormatter, LogLocator, MaxNLocator,
 
 from sim.analysis.patients import readmitted_within
 from sim.analysis.survival import kaplan_meier
-from sim.config import PublishedFigure
+from sim.config import RATIO_STATISTICS, PublishedFigure
 from sim.labels import Metric, arm_label, field_label, metric, statistic_label
 
 __all__ = [
@@ -112,6 +112,7 @@ def km_by_arm(
     for f in _published(published, "p_readmitted", horizon):
         shares.setdefault(f.arm, f.value)
     at_risk = []
+    lowest = 1.0
     for i, (arm, p) in enumerate(patients.groupby("arm", sort=False)):
         first = p["first_readmission_day"].to_numpy(float)
         follow = p["follow_up_days"].to_numpy(float)
@@ -121,6 +122,7 @@ def km_by_arm(
             t, s, _ = kaplan_meier(time[idx], event[idx])
             curves.append(_step(t, s, grid))
         lo, hi = np.percentile(np.array(curves), [2.5, 97.5], axis=0)
+        lowest = min(lowest, float(lo.min()))
         t, s, _ = kaplan_meier(time, event)
         colour = _COLOURS[i % len(_COLOURS)]
         ax.fill_between(grid, lo, hi, color=colour, alpha=0.18, linewidth=0, step="post")
@@ -139,11 +141,14 @@ def km_by_arm(
         # still at risk at t: not readmitted before t and followed to t at least
         reps = p["replication"].nunique()
         at_risk.append((arm, colour, [(time >= x).sum() / reps for x in ticks]))
+    # the axis from just below the lowest band to the top, where the curves are (a
+    # readmission-free share seldom falls far: from 0 the curves would be a sliver)
+    floor = max(0.0, np.floor((lowest - 0.05) * 10) / 10)
     ax.set(
-        ylabel="not readmitted (%)",
+        ylabel="not readmitted (%)" + (f", axis from {100 * floor:.0f}%" if floor > 0 else ""),
         title="Time to first readmission by arm",
         xlim=(-0.04 * horizon, horizon * 1.03),
-        ylim=(0, 1.02),
+        ylim=(floor, 1.02),
     )
     ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{100 * v:.0f}"))
     ax.text(
@@ -550,6 +555,28 @@ def mean_cumulative_readmissions(
     return ax
 
 
+def _bins(v: np.ndarray, log: bool = False) -> np.ndarray | int:
+    """Histogram bins for the simulated trials' values of one statistic.
+
+    A ratio's on the log scale. Values on a lattice (a share of a fixed number of
+    people: k / n) get bins of whole lattice steps centred on the lattice points, so no
+    bin holds one more point than its neighbour by where its edge fell (the comb a
+    fixed bin width gives). Otherwise about one bin per ten trials, 5 to 30.
+    """
+    n_bins = min(30, max(5, len(v) // 10))
+    if log:
+        lo, hi = np.log(v.min()), np.log(v.max())
+        return np.exp(np.linspace(lo, hi, n_bins + 1)) if hi > lo else n_bins
+    points = np.unique(v)
+    if len(points) > 2:
+        step = float(np.min(np.diff(points)))
+        k = (points - points[0]) / step
+        if step > 0 and np.allclose(k, np.round(k), atol=1e-6):  # on a lattice
+            width = step * max(1, int(np.ceil((points[-1] - points[0]) / step / 30)))
+            return np.arange(points[0] - width / 2, points[-1] + width, width)
+    return n_bins
+
+
 def published_against_simulated(
     published: pd.DataFrame, values: list[np.ndarray], fig: Figure | None = None
 ) -> Figure:
@@ -564,11 +591,20 @@ def published_against_simulated(
     fig = fig or Figure(figsize=(max(4.2 * cols, 6.5), 0.5 + 3.2 * rows), layout="constrained")
     axes = fig.subplots(rows, cols, squeeze=False).ravel()
     for ax, r, v in zip(axes, published.itertuples(), values, strict=False):
+        ratio = r.statistic in RATIO_STATISTICS
+        v = np.asarray(v, float)
+        if ratio:
+            v = v[v > 0]
         if len(v):
-            ax.hist(v, bins=min(30, max(5, len(v) // 10)), color=_COLOURS[0], alpha=0.6)
+            ax.hist(v, bins=_bins(v, ratio), color=_COLOURS[0], alpha=0.6, zorder=2)
         if pd.notna(r.published_ci_low):
-            ax.axvspan(r.published_ci_low, r.published_ci_high, color="0.5", alpha=0.2)
-        ax.axvline(r.published, color="black", linestyle="--")
+            ax.axvspan(r.published_ci_low, r.published_ci_high, color="0.5", alpha=0.2, zorder=1)
+        ax.axvline(r.published, color="black", linestyle="--", zorder=4)
+        if ratio:  # ratios on a log axis, as everywhere: 0.5 and 2 equally far from 1
+            ax.set_xscale("log")
+            ax.xaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+            ax.xaxis.set_minor_formatter(NullFormatter())
+            ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: f"{x:g}"))
         at = "" if pd.isna(r.horizon_days) else f", {r.horizon_days:g} days"
         pct = "n/a" if pd.isna(r.percentile) else f"{r.percentile:.0f}"
         ax.set_title(
@@ -693,7 +729,11 @@ def evppi_bars(evppi: pd.DataFrame, ax: Axes | None = None) -> Axes:
     # an estimate below 0 (the metamodel's noise, with few sets) is drawn at 0: no value
     value = np.nan_to_num(e["evppi"].to_numpy(float)).clip(0)
     half = np.nan_to_num(1.96 * e["se"].to_numpy(float))
-    err = [np.minimum(half, value), np.minimum(half, max(total, 0.0) - value).clip(0)]
+    err = np.array([np.minimum(half, value), np.minimum(half, max(total, 0.0) - value).clip(0)])
+    # an interval that spans all of 0 .. EVPI says nothing (too few sets to tell): no
+    # bar from nothing to everything, but the words
+    vague = (value - half <= 0) & (value + half >= total) & (total > 0)
+    err[:, vague] = 0.0
     fields = e["fields"] if "fields" in e else e["parameter"]
     n = fields.str.count(r" \+ ").to_numpy() + 1
     colours = [_COLOURS[2] if k > 1 else _COLOURS[0] for k in n]
@@ -701,7 +741,13 @@ def evppi_bars(evppi: pd.DataFrame, ax: Axes | None = None) -> Axes:
         field_label(p) if k == 1 else f"{p.replace('_', ' ')} (group of {k})"
         for p, k in zip(e["parameter"], n, strict=True)
     ]
-    ax.barh(y, value, xerr=err, color=colours, alpha=0.8, capsize=3)
+    bars = ax.barh(y, value, xerr=err, color=colours, alpha=0.8, capsize=3)
+    for k in np.flatnonzero(vague):  # an estimate its sets cannot pin down: faint
+        bars.patches[k].set_alpha(0.25)
+        bars.patches[k].set_hatch("//")
+        ax.text(
+            value[k], y[k], "  not estimable from these sets", va="center", fontsize=7, color="0.3"
+        )
     ax.set_yticks(y, names, fontsize=8)
     ax.axvline(total, color="black", linestyle="--", linewidth=1, label=f"EVPI £{total:,.0f}")
 

@@ -86,6 +86,8 @@ def money(v: float, half_width: float | None = None, sign: bool = False, size: f
     """
     if not math.isfinite(v):
         return "-"
+    if abs(v) < 0.5 and max(size, abs(v)) < 1e4:  # less than a pound: nothing
+        return "£0"
     scale, suffix = _money_scale(max(size, abs(v)))
     hw = None if half_width is None else half_width / scale
     d = decimals_for(hw, v / scale)
@@ -246,3 +248,246 @@ class TextTable:
             )
             parts.append(sub.render(width))
         return "\n\n".join(parts)
+
+
+# ------------------------------------------------------------------ tables shown
+_HEADERS = {
+    "arm": "arm",
+    "policy": "policy",
+    "strategy": "policy",
+    "metric": "measure",
+    "statistic": "statistic",
+    "horizon_days": "horizon (days)",
+    "replications": "replications",
+    "n_per_arm": "patients per arm",
+    "compared_with": "compared with",
+    "field": "field",
+    "parameter": "parameter",
+}
+_DROP = {"baseline", "sd", "interval", "fields", "comparison"}
+
+
+def _sig(v: float, digits: int = 4) -> str:
+    """A plain number to ``digits`` significant figures, commas, never an exponent."""
+    if not math.isfinite(v):
+        return "-"
+    if abs(v) < 1e-9:
+        return "0"
+    d = max(0, min(6, digits - 1 - math.floor(math.log10(abs(v)))))
+    return number(v, d)
+
+
+def _cell_kind(column: str) -> str:
+    """How a numeric column reads: money, a share, or a plain number."""
+    c = column.lower()
+    if c.startswith("p_") or c in ("power", "share", "coverage", "ci_low", "ci_high"):
+        return "%" if c.startswith("p_") or c in ("power", "share", "coverage") else ""
+    money_words = ("cost", "nmb", "evpi", "evppi", "icer", "net_benefit", "threshold", "se")
+    if any(k in c.split("_") or k in c for k in money_words[:-1]) or c == "se":
+        return "£"
+    return ""
+
+
+_AT = {
+    "nmb": "net benefit",
+    "p_cost_effective": "probability cost-effective",
+    "evpi": "EVPI",
+    "evpi_per_person": "EVPI per person",
+    "evpi_population": "EVPI, the population's",
+}
+
+
+def _header(col: str) -> str:
+    """A column's header in words (``nmb_at_20000`` -> ``net benefit at £20,000``)."""
+    import re
+
+    m = re.fullmatch(r"(.+)_at_(\d+(?:\.\d+)?)", col)
+    if m and m.group(1) in _AT:
+        return f"{_AT[m.group(1)]} at £{float(m.group(2)):,.0f}"
+    return _HEADERS.get(col, col.replace("_", " "))
+
+
+def shown(frame, name: str = ""):
+    """A table as the report shows it: words for ids, numbers set as in print.
+
+    Ids in the ``metric``, ``arm``/``policy``/``strategy``, ``statistic``, ``field`` and
+    ``parameter`` columns become their labels; a ``mean`` with ``ci_low``/``ci_high``
+    becomes one "mean (95% CI)" cell (and a difference one "difference (95% CI)"), in
+    the metric's unit; other numbers: money in £k/£m, shares in %, the rest to four
+    significant figures, with no exponents and no numerical zeros such as ``7.964e-10``;
+    missing values "-". The file keeps every column; the page shows these.
+    """
+    import pandas as pd
+
+    from sim.labels import arm_label, field_label, statistic_label
+    from sim.labels import metric as metric_label
+
+    t = frame.copy()
+    out = pd.DataFrame(index=t.index)
+    units = (
+        t["metric"].map(lambda m: metric_label(str(m)).unit)
+        if "metric" in t
+        else pd.Series("", index=t.index)
+    )
+    joined = {"mean", "ci_low", "ci_high"} <= set(t.columns)
+    diff = {"diff_mean", "diff_ci_low", "diff_ci_high"} <= set(t.columns)
+    share_ci = {"power", "ci_low", "ci_high"} <= set(t.columns) and not joined
+    change = {"change_mean", "change_ci_low", "change_ci_high"} <= set(t.columns)
+    money_rows = "comparison" in t and t["comparison"].astype(str).str.contains("net benefit").all()
+    for col in t.columns:
+        if col in _DROP or (joined and col in ("ci_low", "ci_high")) or col.startswith("diff_"):
+            continue
+        if col.startswith("change_") or (share_ci and col in ("ci_low", "ci_high")):
+            continue
+        if share_ci and col == "power":
+            out["power (95% CI)"] = [
+                f"{v * 100:.0f}% ({lo * 100:.0f} to {hi * 100:.0f})"
+                for v, lo, hi in zip(t["power"], t["ci_low"], t["ci_high"], strict=True)
+            ]
+            continue
+        if money_rows and col in ("outcome_at_low", "outcome_at_high", "base", "width"):
+            out[_header(col)] = [money(v) for v in t[col]]
+            continue
+        if col == "paired_to_unpaired_ci":
+            continue
+        values = t[col]
+        header = _header(col)
+        if col == "mean" and joined:
+            out["mean (95% CI)"] = [
+                estimate(m, lo, hi, u) + ("*" if k in ("log", "logit") else "")
+                for m, lo, hi, u, k in zip(
+                    t["mean"],
+                    t["ci_low"],
+                    t["ci_high"],
+                    units,
+                    t["interval"] if "interval" in t else [""] * len(t),
+                    strict=True,
+                )
+            ]
+            if change:
+                out["change from the first point (95% CI)"] = [
+                    estimate(m, lo, hi, u, True) if pd.notna(m) else ""
+                    for m, lo, hi, u in zip(
+                        t["change_mean"],
+                        t["change_ci_low"],
+                        t["change_ci_high"],
+                        units,
+                        strict=True,
+                    )
+                ]
+            if diff:
+                out["difference (95% CI)"] = [
+                    estimate(m, lo, hi, u, True) if pd.notna(m) else ""
+                    for m, lo, hi, u in zip(
+                        t["diff_mean"], t["diff_ci_low"], t["diff_ci_high"], units, strict=True
+                    )
+                ]
+            continue
+        if col == "metric":
+            out[header] = [metric_label(str(v)).axis() for v in values]
+        elif col in ("arm", "policy", "strategy", "compared_with"):
+            out[header] = [arm_label(v) if pd.notna(v) else "-" for v in values]
+        elif col == "statistic":
+            out[header] = [statistic_label(str(v)) for v in values]
+        elif col in ("field", "parameter") or col.startswith("set:"):
+            out[field_label(col) if col.startswith("set:") else header] = [
+                field_label(str(v)) if col in ("field", "parameter") else str(v) for v in values
+            ]
+        elif pd.api.types.is_bool_dtype(values):
+            out[header] = values.map({True: "yes", False: "no"})
+        elif pd.api.types.is_numeric_dtype(values):
+            kind = _cell_kind(col)
+            if col == "threshold":  # a willingness to pay, exactly
+                out[header] = [f"£{v:,.0f}" if pd.notna(v) else "-" for v in values]
+            elif kind == "£":
+                out[header] = [money(v) if pd.notna(v) else "-" for v in values]
+            elif kind == "%":
+                out[header] = [f"{v * 100:.1f}%" if pd.notna(v) else "-" for v in values]
+            elif pd.api.types.is_integer_dtype(values) or (
+                values.dropna().size and (values.dropna() % 1 == 0).all() and kind == ""
+            ):
+                out[header] = [f"{v:,.0f}" if pd.notna(v) else "-" for v in values]
+            else:
+                out[header] = [_sig(float(v)) if pd.notna(v) else "-" for v in values]
+        else:
+            out[header] = [" ".join(str(v).split()) if pd.notna(v) else "-" for v in values]
+    if name == "evppi.csv" and {"evppi", "se", "evpi"} <= set(t.columns):
+        out = _evppi_shown(t, out)
+    if {"statistic", "mean", "p2_5", "p97_5"} <= set(t.columns) and not joined:
+        out = _spread_shown(t, out)
+    if {"published", "simulated_median", "percentile"} <= set(t.columns):
+        return _published_shown(t)
+    if len(out.columns) > 9 and len(out) <= 8:  # wide and short: a row per column
+        first = out.columns[0]
+        out = out.set_index(first).T.reset_index(names="")
+        out.columns.name = None
+    return out
+
+
+def _published_shown(t):
+    """Published figures beside the simulated trials, as the run's printout sets them."""
+    import pandas as pd
+
+    from sim.labels import arm_label, statistic_label
+
+    rows = []
+    for r in t.itertuples():
+        share = str(r.statistic).startswith("p_")
+        k, d = (100.0, 1) if share else (1.0, 2)
+        pub = f"{r.published * k:g}"
+        if pd.notna(r.published_ci_low):
+            pub += f" ({r.published_ci_low * k:g} to {r.published_ci_high * k:g})"
+        elif pd.notna(getattr(r, "published_sd", float("nan"))):
+            pub += f" \u00b1 {r.published_sd * k:g} SD"
+        width = getattr(r, "ci_width_vs_simulated", float("nan"))
+        rows.append(
+            {
+                "statistic": statistic_label(str(r.statistic)) + (" (%)" if share else ""),
+                "arm": arm_label(r.arm),
+                "horizon (days)": "-" if pd.isna(r.horizon_days) else f"{r.horizon_days:g}",
+                "published": pub + (" \u2020" if getattr(r, "derived", False) is True else ""),
+                "simulated: median (95% of trials)": f"{number(r.simulated_median * k, d)} "
+                f"({number(r.simulated_p2_5 * k, d)} to {number(r.simulated_p97_5 * k, d)})",
+                "percentile": "-" if pd.isna(r.percentile) else f"{r.percentile:.0f}",
+                "published CI width / simulated": "-" if pd.isna(width) else f"{width:.2f}",
+                "source": " ".join(str(r.source).split()) if pd.notna(r.source) else "-",
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def _spread_shown(t, out):
+    """A trial summary's statistics: shares in %, the range of 95% of the trials."""
+    share = t["statistic"].astype(str).str.match(r"(p_|power_|coverage_)")
+
+    def f(v: float, pct: bool) -> str:
+        if not math.isfinite(v):
+            return "-"
+        return f"{v * 100:.1f}%" if pct else _sig(v, 3)
+
+    for col in ("mean", "median"):
+        out[col] = [f(v, pc) for v, pc in zip(t[col], share, strict=True)]
+    out["95% of trials"] = [
+        f"{f(lo, pc)} to {f(hi, pc)}" if math.isfinite(lo) else "-"
+        for lo, hi, pc in zip(t["p2_5"], t["p97_5"], share, strict=True)
+    ]
+    return out.drop(columns=[c for c in ("p2 5", "p97 5") if c in out.columns])
+
+
+def _evppi_shown(t, out):
+    """EVPPI with its 95% interval held to [0, EVPI]; one spanning all of it: said."""
+    cells = []
+    for v, se, total in zip(t["evppi"], t["se"], t["evpi"], strict=True):
+        total = max(float(total), 0.0)
+        v = min(max(float(v), 0.0), total)
+        lo, hi = max(v - 1.96 * se, 0.0), min(v + 1.96 * se, total)
+        if total <= 0:
+            cells.append("£0 (no value: the same policy is best in every set)")
+        elif lo <= 0 and hi >= total:
+            cells.append("not estimable from these sets")
+        else:
+            cells.append(estimate(v, lo, hi, "£"))
+    keep = [c for c in out.columns if c not in ("evppi", "se", "evpi")]
+    shown_ = out[keep].copy()
+    shown_.insert(min(2, len(keep)), "EVPPI (95% interval)", cells)
+    return shown_

@@ -44,6 +44,7 @@ h1 { font-size: 1.6em; margin-bottom: 0.2em; } h2 { font-size: 1.25em; margin-to
 border-bottom: 1px solid #ccc; } .stamp { color: #555; font-size: 0.9em; }
 .answer { background: #f3f6fa; border-left: 4px solid #1b6ca8; padding: 0.6em 1em; }
 table { border-collapse: collapse; font-size: 0.85em; margin: 0.6em 0; }
+.wide { overflow-x: auto; max-width: 100%; } .note { font-size: 0.85em; color: #444; }
 th, td { border: 1px solid #ccc; padding: 0.25em 0.5em; text-align: left;
          vertical-align: top; } th { background: #eef1f4; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
@@ -187,8 +188,15 @@ def _context(notes: dict[str, tuple[str, int, str]], path: str) -> str | None:
 
 
 def _scenario_section(
-    scenarios: list[Scenario], notes: dict[str, dict[str, tuple[str, int, str]]] | None = None
+    scenarios: list[Scenario],
+    notes: dict[str, dict[str, tuple[str, int, str]]] | None = None,
+    replications: int | None = None,
 ) -> str:
+    """The scenario's settings, with their sources.
+
+    ``replications``: what the study ran (the command line may have set it otherwise
+    than the file).
+    """
     if not scenarios:
         return "<p>No resolved scenario in the directory.</p>"
     notes = notes or {}
@@ -210,8 +218,11 @@ def _scenario_section(
             )
         block = ctx
         src = sources.get(path) or _note(mine, path, inherit=False)
+        shown = _value(value)
+        if path == "replications" and replications and replications != value:
+            shown = f"{replications:,} in this study (the file: {_value(value)})"
         rows.append(
-            f"<tr><td><code>{_e(path)}</code></td><td class=num>{_e(_value(value))}</td>"
+            f"<tr><td><code>{_e(path)}</code></td><td class=num>{_e(shown)}</td>"
             f"<td>{_e(desc)}</td><td>{_e(src)}</td></tr>"
         )
     out = [
@@ -315,13 +326,32 @@ def _as_filed(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _tables(study: Study | None) -> list[str]:
+    """Each table the study shows, set as in print (:func:`sim.printed.shown`).
+
+    Ids become words, numbers carry their units and the digits their intervals resolve;
+    the file (linked) keeps every column in full.
+    """
+    from sim.printed import shown
+
     out = []
     for name, table in (study.shows() if study is not None else {}).items():
-        t = _as_filed(table)
+        t = shown(_as_filed(table), name)
         more = f" (first {_MAX_ROWS} of {len(t)} rows)" if len(t) > _MAX_ROWS else ""
-        out.append(f"<h3>{_e(name)}{_e(more)}</h3>")
+        out.append(f'<h3>{_e(name)}{_e(more)} <a href="{_e(name)}">(the file)</a></h3>')
         out.append(
-            t.head(_MAX_ROWS).to_html(index=False, border=0, float_format=lambda v: f"{v:,.4g}")
+            '<div class="wide">' + t.head(_MAX_ROWS).to_html(index=False, border=0) + "</div>"
+        )
+        if t.apply(lambda c: c.astype(str).str.endswith("*")).to_numpy().any():
+            out.append(
+                "<p class=note>* The t-interval would cross the quantity's bound (0, or "
+                "100%): this one is on the log scale (a share: the logit scale).</p>"
+            )
+    if out:
+        out.insert(
+            0,
+            "<p class=note>Intervals: 95% confidence intervals across replications (of the "
+            "mean), or, for a simulated trial's statistic, the range that holds 95% of the "
+            "simulated trials; a &plusmn; is a 95% half-width.</p>",
         )
     return out
 
@@ -399,7 +429,11 @@ def build(directory: Path, study: Study | None = None) -> str:
         "<h2>Tables</h2>",
         *_tables(study),
         "<h2>Scenario</h2>",
-        _scenario_section(scenarios, _notes(directory)),
+        _scenario_section(
+            scenarios,
+            _notes(directory),
+            manifest.get("replications") if isinstance(manifest.get("replications"), int) else None,
+        ),
         "<h2>STRESS-DES reporting checklist</h2>",
         _checklist_section(stress_des(manifest, scenarios, present, aims)),
         "<h2>Provenance</h2>",

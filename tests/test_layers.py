@@ -44,7 +44,7 @@ NEVER = {
     # the protocol and the lifecycle know no kind of study, and run nothing
     "sim.study": {"simpy", "numpy", "pandas", "matplotlib", "sim.model", "sim.api", "sim.studies"},
     "sim.workspace": {"simpy", "matplotlib", "sim.model", "sim.api", "sim.studies", "sim.report"},
-    "sim.console": {"simpy", "numpy", "pandas", "matplotlib"},
+    "sim.printed": {"simpy", "matplotlib", "sim.model", "sim.api", "sim.studies"},
     "sim.io": {"simpy", "matplotlib", "sim.model", "sim.config"},
     # the kinds load the engine and matplotlib only to run and to draw: `report` stays light
     "sim.studies": {"simpy", "matplotlib", "sim.model", "sim.api"},
@@ -184,7 +184,7 @@ def test_the_house_grows_no_taller() -> None:
 
 
 # the rooms every kind of study goes through, which must not know one kind from another
-KIND_BLIND = ["sim.report", "sim.workspace", "sim.console", "sim.study", "sim.figures", "sim.io"]
+KIND_BLIND = ["sim.report", "sim.workspace", "sim.printed", "sim.study", "sim.figures", "sim.io"]
 
 
 @pytest.mark.parametrize("module", KIND_BLIND)

@@ -122,7 +122,7 @@ def test_a_toy_kind_gets_its_directory_printout_and_report_with_no_edit_elsewher
     assert in_memory == report.build(out)
     assert "It is 42 &lt;exactly&gt;." in in_memory  # its answer, escaped
     assert "Two dots, one per arm (dots.svg)" in in_memory  # its caption
-    assert "<h3>toy.csv</h3>" in in_memory  # its table
+    assert '<h3>toy.csv <a href="toy.csv">(the file)</a></h3>' in in_memory  # its table
     assert "To show that a kind is one module." in in_memory  # its aims (STRESS-DES 1.3)
     # the lifecycle's refusals hold for it too
     with pytest.raises(OutputExists, match="already exists"):

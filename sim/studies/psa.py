@@ -40,7 +40,7 @@ from sim import uncertainty
 from sim.analysis import decision
 from sim.config import ConfigError, Scenario, resolved_yaml
 from sim.labels import arm_label, field_label
-from sim.printed import TextTable, money, number, share_of, wrap
+from sim.printed import TextTable, estimate, money, number, share_of, wrap
 from sim.results import Batch
 from sim.runner import Dask, default_jobs, each, run_chunks
 from sim.studies.dsa import DsaResult, assemble, run_variants, tornado_text, variants
@@ -745,11 +745,10 @@ def _text(result: PsaResult) -> str:
                 v = min(max(float(r.evppi), 0.0), total)
                 lo, hi = max(v - 1.96 * r.se, 0.0), min(v + 1.96 * r.se, total)
                 name = field_label(r.parameter) + (" (group)" if " + " in r.fields else "")
-                if lo <= 0 and hi >= total:
-                    text = "not estimable from these sets"
-                else:
-                    text = f"{money(v)} ({money(lo)} to {money(hi)})"
-                et.add(f"  {name}", text, f"{v / total:.0%}" if total > 0 else "-")
+                vague = lo <= 0 and hi >= total
+                text = "not estimable from these sets" if vague else estimate(v, lo, hi, "£")
+                share = f"{v / total:.0%}" if total > 0 and not vague else "-"
+                et.add(f"  {name}", text, share)
             lines.append(et.render())
         if n < 100:
             warn.append(
