@@ -203,3 +203,14 @@ def test_cli_compare_and_sweep(tmp_path: Path) -> None:
     bad = cli("sweep", str(base), "--set", "peer_workers.count=-1,2", timeout=120)
     assert bad.returncode == 2 and "peer_workers.count" in bad.stderr
     assert "Traceback" not in bad.stderr and len(bad.stderr.strip().splitlines()) == 1
+
+
+def test_policies_of_the_same_name_get_distinct_labels() -> None:
+    from sim.studies.compare import _policy_names
+
+    s = scenario(SERVICE)
+    labels = [label for _, _, label in _policy_names([s, s, s])]
+    assert len(set(labels)) == len(labels) == 3 * len(s.arms), labels
+    first = s.arms[0].name
+    assert labels[0] == f"{s.name}:{first}"
+    assert f"{s.name}:{first} (2)" in labels and f"{s.name}:{first} (3)" in labels

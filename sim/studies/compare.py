@@ -24,7 +24,7 @@ import pandas as pd
 
 from sim.analysis.intervals import bounded_interval, t_interval
 from sim.config import Scenario, variant
-from sim.labels import CAPACITY_CAPTION, ECONOMICS, MAIN_METRICS, arm_label, signed_pounds
+from sim.labels import CAPACITY_CAPTION, ECONOMICS, MAIN_METRICS, arm_label
 from sim.labels import metric as metric_label
 from sim.printed import TextTable, block_decimals, estimate, wrap
 from sim.rng import study_stream
@@ -115,8 +115,11 @@ class Comparison:
         return {"compare.csv": self.table}
 
     def answer(self) -> list[str]:
-        """Each policy against the baseline, per year: a table of paired differences."""
-        return _answer(self.table)
+        """Each policy against the baseline, per year: a table of paired differences.
+
+        Then, where the baseline's ward is full, what that does to the savings.
+        """
+        return _answer(self.table) + [n for n in self.notes if n.startswith("The ward is full")]
 
     def aims(self) -> str:
         """The policies compared."""
@@ -582,15 +585,15 @@ def _value_for_money(table: pd.DataFrame, scenarios: list[Scenario]) -> str:
     return head + "\n" + t.render()
 
 
-# compare's answer: what a board asks of a policy (labels: sim.labels), and its format
-_ANSWER = {
-    "readmissions_per_year": "{:+,.0f}".format,
-    "ward_bed_days_per_year": "{:+,.0f}".format,
-    "out_of_area_per_year": "{:+,.0f}".format,
-    "waiting_list_mean": "{:+,.1f}".format,
-    "cost_total_per_year": signed_pounds,
-    "qalys_discounted": "{:+,.1f}".format,
-}
+# compare's answer: what a board asks of a policy (labels: sim.labels), set as printed
+_ANSWER = [
+    "readmissions_per_year",
+    "ward_bed_days_per_year",
+    "out_of_area_per_year",
+    "waiting_list_mean",
+    "cost_total_per_year",
+    "qalys_discounted",
+]
 
 
 def _answer(t: pd.DataFrame) -> list[str]:
@@ -609,15 +612,13 @@ def _answer(t: pd.DataFrame) -> list[str]:
         g = g.set_index("metric")
         cells = []
         for m in metrics:
-            fmt = _ANSWER[m]
             r = g.loc[m] if m in g.index else None
             if r is None or pd.isna(r["diff_mean"]):
                 cells.append("<td class=num>-</td>")
                 continue
-            text = (
-                f"{fmt(r.diff_mean)}<br><small>({fmt(r.diff_ci_low)} to "
-                f"{fmt(r.diff_ci_high)})</small>"
-            )
+            whole = estimate(r.diff_mean, r.diff_ci_low, r.diff_ci_high, metric_label(m).unit, True)
+            mean, _, spread = whole.partition(" (")
+            text = f"{mean}<br><small>({_e(spread)}</small>" if spread else mean
             sure = not (r.diff_ci_low <= 0 <= r.diff_ci_high)
             cells.append(f"<td class=num>{'<b>' + text + '</b>' if sure else text}</td>")
         rows.append(f"<tr><th>{_e(arm_label(policy))}</th>{''.join(cells)}</tr>")
