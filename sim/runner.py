@@ -187,11 +187,24 @@ def _worker_start(main: int) -> None:
 
 
 def _kill_workers(pool: ProcessPoolExecutor) -> None:
-    """Stop a pool's workers now, not after their chunks: the run has been stopped."""
+    """Stop a pool's workers now, not after their chunks: the run has been stopped.
+
+    A worker killed while it sends a result leaves half a message in the results pipe,
+    and the pool's manager thread waits for the rest for ever (the parent holds the
+    pipe's write end open, so the read never ends), and with it the pool's shutdown and
+    the interpreter's exit. So once the workers are dead and reaped, the parent's write
+    end is closed: the read ends at end of file, and the thread sees a broken pool and
+    stops.
+    """
     processes = getattr(pool, "_processes", None) or {}  # no public way before 3.14
     for process in list(processes.values()):
         if process.is_alive():
             process.kill()
+    for process in list(processes.values()):
+        process.join(timeout=10)  # killed: it exits at once
+    writer = getattr(getattr(pool, "_result_queue", None), "_writer", None)
+    if writer is not None:
+        writer.close()
 
 
 def _run_processes(chunk_task, reps: list[int], jobs: int, seconds: float, finished) -> None:
