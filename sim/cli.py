@@ -232,11 +232,14 @@ def _wrote(out: Path, names: list[str]) -> str:
 
 def _finish(ws, study, with_report: bool) -> None:
     """Write the study's directory, print it, and say what was written."""
-    out = ws.write(study)
-    written = sorted(p.name for p in out.iterdir())
+    _printed(ws.write(study), study, with_report)
+
+
+def _printed(out: Path, study, with_report: bool) -> None:
+    """Print a study written to ``out``, add its report if asked, say what is there."""
     click.echo(study.printout())
     _report_if(out, with_report, study)
-    click.echo("\n" + _wrote(out, written + ["report.html"] * with_report))
+    click.echo("\n" + _wrote(out, [p.name for p in out.iterdir()]))
 
 
 @click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
@@ -376,10 +379,7 @@ def run(
             report=lambda line: click.echo(line, err=True),
             sources=[(scenario.name, scenario)],
         )
-    out = study.result.out
-    click.echo(study.printout())
-    _report_if(out, with_report, study)
-    click.echo("\n" + _wrote(out, [p.name for p in out.iterdir()]))
+    _printed(study.result.out, study, with_report)
 
 
 @cli.command()
@@ -511,11 +511,7 @@ def calibrate(
 @click.option("--seed", type=click.IntRange(min=0, max=2**63 - 1), help="Override the root seed.")
 @_out_option("runs/<scenario>-psa-<timestamp>")
 @_work_options
-@click.option(
-    "--resume",
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Finish the interrupted PSA whose directory this was (same files and options).",
-)
+@_resume_option("PSA")
 @_dask_options
 @click.pass_context
 def psa(
@@ -577,11 +573,8 @@ def psa(
             report=lambda line: click.echo(line, err=True),
             sources=[(s.name, s) for s in scenarios],
         )
-    written = study.out
-    assert written is not None
-    click.echo(study.printout())
-    _report_if(written, with_report, study)
-    click.echo("\n" + _wrote(written, [p.name for p in written.iterdir()]))
+    assert study.out is not None
+    _printed(study.out, study, with_report)
 
 
 @cli.command()
@@ -652,11 +645,8 @@ def dsa(
             report=_say,
             sources=[(s.name, s) for s in scenarios],
         )
-    written = study.out
-    assert written is not None
-    click.echo(study.printout())
-    _report_if(written, with_report, study)
-    click.echo("\n" + _wrote(written, [p.name for p in written.iterdir()]))
+    assert study.out is not None
+    _printed(study.out, study, with_report)
 
 
 @cli.command()

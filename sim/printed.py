@@ -22,7 +22,9 @@ __all__ = [
     "WIDTH",
     "MINUS",
     "TextTable",
+    "BOUND_NOTE",
     "block_decimals",
+    "marked",
     "decimals_for",
     "estimate",
     "number",
@@ -133,6 +135,31 @@ def estimate(
     if hw == 0:
         return f"{mean} (in every replication)"
     return f"{mean} ({f(lo, d)} to {f(hi, d)})"
+
+
+BOUND_NOTE = (
+    "* The t-interval would cross the quantity's bound (0, or 100%): this one is on the log "
+    "scale (a share: the logit scale), so it stays inside it."
+)
+
+
+def marked(
+    mean: float,
+    lo: float,
+    hi: float,
+    interval: object,
+    unit: str = "",
+    decimals: int | None = None,
+) -> tuple[str, bool]:
+    """A summary row's ``mean (95% CI)``, and whether it is marked.
+
+    Marked with ``*`` where its interval is on the log or logit scale
+    (:data:`BOUND_NOTE` says why).
+    """
+    text = estimate(mean, lo, hi, unit, decimals=decimals)
+    if interval in ("log", "logit"):
+        return text + "*", True
+    return text, False
 
 
 def block_decimals(means, lows, highs, unit: str = "") -> int:

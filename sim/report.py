@@ -331,7 +331,7 @@ def _tables(study: Study | None) -> list[str]:
     Ids become words, numbers carry their units and the digits their intervals resolve;
     the file (linked) keeps every column in full.
     """
-    from sim.printed import shown
+    from sim.printed import BOUND_NOTE, shown
 
     out = []
     for name, table in (study.shows() if study is not None else {}).items():
@@ -342,10 +342,7 @@ def _tables(study: Study | None) -> list[str]:
             '<div class="wide">' + t.head(_MAX_ROWS).to_html(index=False, border=0) + "</div>"
         )
         if t.apply(lambda c: c.astype(str).str.endswith("*")).to_numpy().any():
-            out.append(
-                "<p class=note>* The t-interval would cross the quantity's bound (0, or "
-                "100%): this one is on the log scale (a share: the logit scale).</p>"
-            )
+            out.append(f"<p class=note>{_e(BOUND_NOTE)}</p>")
     if out:
         out.insert(
             0,

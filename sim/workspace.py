@@ -36,6 +36,7 @@ from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sim import io, provenance
 from sim.config import Scenario, resolved_yaml
@@ -45,6 +46,9 @@ from sim.lock import DirectoryLock
 from sim.runner import stop_on_signals
 from sim.store import ReplicationStore, Verified
 from sim.study import Study
+
+if TYPE_CHECKING:
+    from sim.results import Batch
 
 __all__ = ["Workspace", "check_out_dir", "check_names", "default_out_dir", "output_dir"]
 
@@ -247,6 +251,30 @@ class Workspace:
             self.close()
             raise CannotWrite.of(exc, self.saved_in) from None
         return self.store
+
+    def resumed(
+        self,
+        wanted: Sequence[int],
+        report: Callable[[str], None] | None = None,
+        progress: Callable[[int], None] | None = None,
+        unit: str = "replications",
+    ) -> list[Batch]:
+        """The batches a resumed study has saved of ``wanted`` (none for a new study).
+
+        Says what the check of the store set aside and how many are saved (``report``),
+        and counts them done (``progress``).
+        """
+        if not self.resume or self.store is None:
+            return []
+        for line in self.verified.lines() if report and self.verified else []:
+            report(line)
+        saved = self.store.saved_batches(wanted)
+        n = sum(len(b.replications) for b in saved)
+        if saved and report:
+            report(f"resuming: {n} of {len(wanted)} {unit} were saved")
+        if saved and progress:
+            progress(n)
+        return saved
 
     @property
     def replications(self) -> list[int] | None:

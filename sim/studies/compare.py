@@ -26,7 +26,7 @@ from sim.analysis.intervals import bounded_interval, t_interval
 from sim.config import Scenario, variant
 from sim.labels import CAPACITY_CAPTION, ECONOMICS, MAIN_METRICS, arm_label
 from sim.labels import metric as metric_label
-from sim.printed import TextTable, block_decimals, estimate, wrap
+from sim.printed import BOUND_NOTE, TextTable, block_decimals, estimate, marked, wrap
 from sim.rng import study_stream
 from sim.runner import Dask
 from sim.studies.saved import run_worlds
@@ -464,7 +464,7 @@ def _printout(table: pd.DataFrame, notes: list[str], scenarios: list[Scenario]) 
         "",
     ]
     t = TextTable(["", "mean (95% CI)", "difference (95% CI)"], align="lrr")
-    same, marked = [], False
+    same, starred = [], False
     for name in (m for m in MAIN_METRICS if m in present):
         rows = table[(table["metric"] == name) & table["mean"].notna()]
         m = metric_label(name)
@@ -480,9 +480,10 @@ def _printout(table: pd.DataFrame, notes: list[str], scenarios: list[Scenario]) 
                 rows["diff_mean"], rows["diff_ci_low"], rows["diff_ci_high"], m.unit
             )
         for r in rows.itertuples():
-            mean = estimate(r.mean, r.ci_low, r.ci_high, m.unit, decimals=d)
-            if getattr(r, "interval", "t") in ("log", "logit"):
-                mean, marked = mean + "*", True
+            mean, star = marked(
+                r.mean, r.ci_low, r.ci_high, getattr(r, "interval", "t"), m.unit, decimals=d
+            )
+            starred = starred or star
             diff = ""
             if r.policy != base and math.isfinite(getattr(r, "diff_mean", math.nan)):
                 diff = estimate(
@@ -494,11 +495,8 @@ def _printout(table: pd.DataFrame, notes: list[str], scenarios: list[Scenario]) 
     if value:
         out += ["", value]
     foot = []
-    if marked:
-        foot.append(
-            "* The t-interval would cross the quantity's bound (0, or 100%): this one is on "
-            "the log scale (a share: the logit scale), so it stays inside it."
-        )
+    if starred:
+        foot.append(BOUND_NOTE)
     if same:
         foot.append(
             "Left out, the same under every policy in every replication: " + "; ".join(same) + "."

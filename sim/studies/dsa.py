@@ -370,16 +370,9 @@ def dsa_to_directory(
     )
     store = ws.store
     assert store is not None
-    if report and ws.verified:
-        for line in ws.verified.lines():
-            report(line)
     reps = list(range(replications))
-    saved = store.saved_batches(reps) if resume else []
+    saved = ws.resumed(reps, report, progress)
     n_saved = sum(len(b.replications) for b in saved)
-    if saved and report:
-        report(f"resuming: {n_saved} of {replications} replications were saved")
-    if progress and saved:
-        progress(n_saved)
     have = {r for b in saved for r in b.replications}
     t0 = time.perf_counter()
     with ws.saving(replications):

@@ -423,15 +423,8 @@ def psa_to_directory(
     )
     store = ws.store
     assert store is not None
-    if report and ws.verified:
-        for line in ws.verified.lines():
-            report(line)
-    saved = store.saved_batches(range(total)) if resume else []
+    saved = ws.resumed(range(total), report, progress, unit="runs")
     n_saved = sum(len(b.replications) for b in saved)
-    if saved and report:
-        report(f"resuming: {n_saved} of {total} runs were saved")
-    if progress and saved:
-        progress(n_saved)
     task = functools.partial(
         _saving,
         functools.partial(_one, scenarios, draws, replications),

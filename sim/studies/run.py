@@ -23,7 +23,15 @@ from sim.analysis.trial import reference_arm
 from sim.config import Scenario, TrialFeed, resolved_yaml
 from sim.errors import CrisisSimWarning
 from sim.labels import CAPACITY_CAPTION, arm_label, metric, statistic_label
-from sim.printed import TextTable, block_decimals, estimate, number, share_of, wrap
+from sim.printed import (
+    BOUND_NOTE,
+    TextTable,
+    block_decimals,
+    marked,
+    number,
+    share_of,
+    wrap,
+)
 from sim.results import RunResult
 from sim.study import kind, read_table
 from sim.workspace import Workspace
@@ -386,7 +394,7 @@ def _summary_text(summary, scenario: Scenario, replications: int, wall_seconds: 
     ]
     arms = [a.name for a in scenario.arms]
     t = TextTable(["", *(arm_label(a) for a in arms)])
-    marked = False
+    starred = False
     for name in names:
         rows = summary[summary["metric"] == name].set_index("arm")
         rows = rows[rows["mean"].notna()]
@@ -403,9 +411,10 @@ def _summary_text(summary, scenario: Scenario, replications: int, wall_seconds: 
             if name == "patients":
                 cells.append(f"{r['mean']:,.0f}")
                 continue
-            cell = estimate(r["mean"], r["ci_low"], r["ci_high"], m.unit, decimals=d)
-            if r.get("interval") in ("log", "logit"):
-                cell, marked = cell + "*", True
+            cell, star = marked(
+                r["mean"], r["ci_low"], r["ci_high"], r.get("interval"), m.unit, decimals=d
+            )
+            starred = starred or star
             cells.append(cell)
         axis = m.axis()
         t.add(axis[0].upper() + axis[1:], *cells)
@@ -423,16 +432,9 @@ def _summary_text(summary, scenario: Scenario, replications: int, wall_seconds: 
                 indent="  ",
             )
         )
-    if marked:
-        out.append(_BOUND_NOTE)
+    if starred:
+        out.append(wrap(BOUND_NOTE, indent="  "))
     return "\n".join(out)
-
-
-_BOUND_NOTE = wrap(
-    "* The t-interval would cross the quantity's bound (0, or 100%): this one is on the log "
-    "scale (a share: the logit scale), so it stays inside it.",
-    indent="  ",
-)
 
 
 def _trial_text(summary: pd.DataFrame, attendance: pd.DataFrame, scenario: Scenario) -> str:

@@ -23,7 +23,7 @@ from sim.analysis.intervals import t_half_width
 from sim.config import ConfigError, Scenario, variant
 from sim.config.loader import scalar
 from sim.labels import DEFAULT_METRICS, FOREST_METRICS, arm_label, field_label, metric
-from sim.printed import TextTable, block_decimals, estimate, wrap
+from sim.printed import BOUND_NOTE, TextTable, block_decimals, estimate, marked, wrap
 from sim.runner import Dask
 from sim.studies.saved import run_worlds
 from sim.study import kind
@@ -265,7 +265,7 @@ def _text(summary: pd.DataFrame, metrics: list[str], scenario: Scenario, reps: i
             "random numbers). Mean over replications (95% CI)."
         )
     ]
-    marked = False
+    starred = False
     for name in metrics:
         view = summary[(summary["metric"] == name) & summary["mean"].notna()]
         if view.empty:
@@ -294,24 +294,18 @@ def _text(summary: pd.DataFrame, metrics: list[str], scenario: Scenario, reps: i
                     cells.append("-")
                     continue
                 r = at.loc[arm]
-                cell = estimate(r["mean"], r["ci_low"], r["ci_high"], m.unit, decimals=d)
-                if r.get("interval") in ("log", "logit"):
-                    cell, marked = cell + "*", True
+                cell, star = marked(
+                    r["mean"], r["ci_low"], r["ci_high"], r.get("interval"), m.unit, decimals=d
+                )
+                starred = starred or star
                 cells.append(cell)
             t.add(
                 "  " + ", ".join(f"{v:g}" if isinstance(v, float) else str(v) for v in point),
                 *cells,
             )
         out.append(t.render())
-    if marked:
-        out += [
-            "",
-            wrap(
-                "* The t-interval would cross the quantity's bound (0, or 100%): this one is "
-                "on the log scale (a share: the logit scale), so it stays inside it.",
-                indent="  ",
-            ),
-        ]
+    if starred:
+        out += ["", wrap(BOUND_NOTE, indent="  ")]
     return "\n".join(out)
 
 
