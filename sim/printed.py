@@ -93,7 +93,11 @@ def money(v: float, half_width: float | None = None, sign: bool = False, size: f
     scale, suffix = _money_scale(max(size, abs(v)))
     hw = None if half_width is None else half_width / scale
     d = decimals_for(hw, v / scale)
+    if scale > 1:  # in thousands or millions: two decimals at most (£28.68k, not £28.681k)
+        d = min(d, 2)
     text = _plain(abs(v) / scale, d)
+    if float(text.replace(",", "")) == 0:  # nothing, in whatever unit: £0
+        return "£0"
     head = MINUS if v < 0 and float(text.replace(",", "")) != 0 else ("+" if sign else "")
     return f"{head}£{text}{suffix}"
 
@@ -517,4 +521,7 @@ def _evppi_shown(t, out):
     keep = [c for c in out.columns if c not in ("evppi", "se", "evpi")]
     shown_ = out[keep].copy()
     shown_.insert(min(2, len(keep)), "EVPPI (95% interval)", cells)
+    if "share" in shown_:  # a share of the EVPI only where the EVPPI is estimable
+        vague = [c == "not estimable from these sets" for c in cells]
+        shown_.loc[vague, "share"] = "-"
     return shown_
