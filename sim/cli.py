@@ -408,6 +408,11 @@ def run(
     type=click.Path(file_okay=False, path_type=Path),
     help="Finish the interrupted calibration whose record directory (--dir) this was.",
 )
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Replace an existing record directory (and an interrupted calibration saved there).",
+)
 @click.pass_context
 def calibrate(
     ctx: click.Context,
@@ -422,6 +427,7 @@ def calibrate(
     study_dir: Path | None,
     with_report: bool,
     resume: Path | None,
+    force: bool,
 ) -> None:
     """Fit the free parameters that scenario FILE declares to its targets.
 
@@ -456,7 +462,11 @@ def calibrate(
     again += ["--in-place"] if in_place else []
     ctx.meta["resume_command"] = lambda d: " ".join([*again, "--resume", str(d)])
     ws = Workspace(
-        study_dir, f"{scenario.name}-calibrate", resume=resume is not None, saved_in=saved_in
+        study_dir,
+        f"{scenario.name}-calibrate",
+        force=force,
+        resume=resume is not None,
+        saved_in=saved_in,
     )
     res = studies.calibrate(
         scenario,
