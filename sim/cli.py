@@ -147,6 +147,17 @@ def _report_if(directory: Path, wanted: bool, study) -> None:
         report.write(directory, study)
 
 
+def _seed_option(text: str = "Override the root seed."):
+    return click.option("--seed", type=click.IntRange(min=0, max=2**63 - 1), help=text)
+
+
+def _seeded(scenarios: list, seed: int | None) -> list:
+    """The scenarios with ``--seed`` in place of their own seed (as given, without one)."""
+    if seed is None:
+        return scenarios
+    return [variant(s, {"seed": seed}, "--seed") for s in scenarios]
+
+
 def _out_option(default: str):
     return click.option(
         "--out",
@@ -301,7 +312,7 @@ def schema(partial: bool) -> None:
 @cli.command()
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("--reps", type=click.IntRange(min=1), help="Replications (default: the scenario's).")
-@click.option("--seed", type=click.IntRange(min=0, max=2**63 - 1), help="Override the root seed.")
+@_seed_option()
 @_out_option("runs/<scenario>-<timestamp>")
 @_work_options
 @click.option(
@@ -341,8 +352,7 @@ def run(
     from sim.studies.run import run_to_directory
 
     scenario = load_scenario(file)
-    if seed is not None:
-        scenario = variant(scenario, {"seed": seed}, "--seed")
+    (scenario,) = _seeded([scenario], seed)
     from sim.store import started_replications
 
     out, saved_in = _resume_dir(out, resume)
@@ -518,7 +528,7 @@ def calibrate(
     show_default=True,
     help="Replications per variant of the one-way sensitivity analysis (tornado); 0: none.",
 )
-@click.option("--seed", type=click.IntRange(min=0, max=2**63 - 1), help="Override the root seed.")
+@_seed_option()
 @_out_option("runs/<scenario>-psa-<timestamp>")
 @_work_options
 @_resume_option("PSA")
@@ -554,9 +564,7 @@ def psa(
     from sim import uncertainty
     from sim.studies.psa import psa_to_directory
 
-    scenarios = load_scenarios([file, *whatifs])
-    if seed is not None:
-        scenarios = [variant(s, {"seed": seed}, "--seed") for s in scenarios]
+    scenarios = _seeded(load_scenarios([file, *whatifs]), seed)
     out, saved_in = _resume_dir(out, resume)
     extra = [f"--samples {samples}", f"--reps {reps}", f"--dsa-reps {dsa_reps}"] + (
         [f"--seed {seed}"] if seed is not None else []
@@ -597,7 +605,7 @@ def psa(
     show_default=True,
     help="Replications per variant (the same patients in every variant).",
 )
-@click.option("--seed", type=click.IntRange(min=0, max=2**63 - 1), help="Override the root seed.")
+@_seed_option()
 @_out_option("runs/<scenario>-dsa-<timestamp>")
 @_work_options
 @_resume_option("one-way analysis")
@@ -629,9 +637,7 @@ def dsa(
     from sim import uncertainty
     from sim.studies.dsa import dsa_to_directory
 
-    scenarios = load_scenarios([file, *whatifs])
-    if seed is not None:
-        scenarios = [variant(s, {"seed": seed}, "--seed") for s in scenarios]
+    scenarios = _seeded(load_scenarios([file, *whatifs]), seed)
     if scenarios[0].uncertainty is None:
         raise UserError(f"{file}: uncertainty: a one-way analysis needs an uncertainty block")
     out, saved_in = _resume_dir(out, resume)
@@ -717,7 +723,7 @@ def power(
 @click.option(
     "--reps", type=click.IntRange(min=2), help="Replications (default: the first file's)."
 )
-@click.option("--seed", type=click.IntRange(min=0, max=2**63 - 1), help="Seed for every policy.")
+@_seed_option("Seed for every policy.")
 @_out_option("runs/compare-<timestamp>")
 @_work_options
 @_resume_option("comparison")
@@ -748,8 +754,7 @@ def compare(
     from sim import studies
 
     scenarios = load_scenarios(files)
-    if seed is not None:
-        scenarios[0] = variant(scenarios[0], {"seed": seed}, "--seed")
+    scenarios[:1] = _seeded(scenarios[:1], seed)  # the first file's seed is every policy's
     if (reps or scenarios[0].replications) < 2:
         raise UserError(f"{files[0]}: replications: compare needs at least 2 for a CI (use --reps)")
     again = (
